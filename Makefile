@@ -1,0 +1,67 @@
+# geomlayers developer / CI entry points.
+#
+#   make venv   create .venv (torch 2.13.0 CPU first, then the package with all extras)
+#   make test   run the test suite
+#   make demo   run python -m geomlayers.demo
+#   make lint   ruff check
+#   make bench  run benchmarks/run_all.py
+#
+# The recipe (see requirements/constraints.txt for the why): torch==2.13.0 is installed
+# FIRST (the CPU build); everything else is then resolved under the constraints file, which
+# also pins torch so pip can never swap in another (CUDA) build.  numpy stays < 2 because
+# escnn's lie_learn dependency ships numpy-1.x binaries.
+
+SHELL        := /bin/bash
+PYTHON       ?= python3
+VENV         ?= .venv
+PY           := $(VENV)/bin/python
+PIP          := $(PY) -m pip
+TORCH_PIN    := torch==2.13.0
+CONSTRAINTS  := requirements/constraints.txt
+EXTRAS       ?= test,escnn,spd,graphs
+STAMP        := $(VENV)/.geomlayers-installed
+PYTEST_ARGS  ?=
+
+.PHONY: venv test demo lint bench clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS) Makefile
+	@# py3nj (escnn's fast Clebsch-Gordan backend) compiles Fortran: get gfortran if we can.
+	@if ! command -v gfortran >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo ">> gfortran missing: installing it with apt-get (needed to build py3nj)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gfortran >/dev/null; } \
+	      || echo ">> warning: could not install gfortran; py3nj may fail to build"; \
+	  else \
+	    echo ">> warning: gfortran missing and not root; py3nj may fail to build"; \
+	  fi; \
+	fi
+	@test -x $(PY) || { echo ">> creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	$(PIP) install -q $(TORCH_PIN)
+	@# Full install.  If it fails (typically: py3nj cannot compile without a Fortran compiler),
+	@# fall back to escnn without py3nj: escnn then uses its slower numerical Clebsch-Gordan path.
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[$(EXTRAS)]' || { \
+	  echo ">> full install failed; retrying without py3nj (escnn falls back to a slower path)"; \
+	  $(PIP) install -q -c $(CONSTRAINTS) -e '.[test,spd,graphs]' && \
+	  $(PIP) install -q -c $(CONSTRAINTS) lie_learn pymanopt autograd joblib && \
+	  $(PIP) install -q -c $(CONSTRAINTS) --no-deps escnn; }
+	@$(PY) -c "import torch, numpy; v = torch.__version__; \
+	assert v.split('+')[0] == '2.13.0', 'torch was replaced: ' + v; \
+	print('>> venv ready: torch', v, '| numpy', numpy.__version__)"
+	@touch $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: venv
+	$(PY) -m geomlayers.demo
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: venv
+	$(PY) benchmarks/run_all.py
+
+clean-venv:
+	rm -rf $(VENV)
