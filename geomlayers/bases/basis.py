@@ -1,0 +1,182 @@
+"""The :class:`Basis` container: the elements of one ``(group, k, l)`` in a fixed order."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from geomlayers.diagrams.diagram import PartitionDiagram
+from geomlayers.groups.base import Group
+from geomlayers.ops.diagram_products import apply_partition_diagram, apply_sparse
+
+__all__ = ["Basis", "DEFAULT_MAX_DENSE_ENTRIES"]
+
+#: ``dense()`` refuses to allocate more entries than this unless told otherwise.
+DEFAULT_MAX_DENSE_ENTRIES = 50_000_000
+
+
+class Basis(Sequence):
+    """Elements spanning ``Hom_G((R^n)^{⊗k}, (R^n)^{⊗l})``, in a fixed documented order.
+
+    Args:
+        group: the group.
+        k: input order.
+        l: output order.
+        elements: the elements; each has ``tensor(n)`` (and, for diagram types, ``entries``).
+        kind: how they were made (``"diagram"``, ``"orbit"``, ``"bilabelled"``, ``"numeric"``).
+        is_basis: ``True`` when the elements are linearly independent (``len == dim``).
+
+    ``len(basis)`` is the number of elements; for ``is_basis`` it equals
+    ``dim Hom_G((R^n)^{⊗k}, (R^n)^{⊗l})``. Indexing gives the elements, which print as
+    their diagrams.
+    """
+
+    def __init__(
+        self,
+        group: Group,
+        k: int,
+        l: int,  # noqa: E741
+        elements: Sequence,
+        *,
+        kind: str,
+        is_basis: bool,
+        dense_tensors: torch.Tensor | None = None,
+    ):
+        self.group = group
+        self.k = k
+        self.l = l
+        self.elements = tuple(elements)
+        self.kind = kind
+        self.is_basis = is_basis
+        self._dense_tensors = dense_tensors  # numeric bases carry their tensors
+
+    @property
+    def n(self) -> int:
+        """Dimension of the defining representation."""
+        return self.group.n
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    def __getitem__(self, index):
+        return self.elements[index]
+
+    def __iter__(self) -> Iterator:
+        return iter(self.elements)
+
+    def __repr__(self) -> str:
+        what = "basis" if self.is_basis else "spanning set"
+        return (
+            f"Basis({self.group}, k={self.k}, l={self.l}, kind={self.kind!r}: "
+            f"{len(self)} elements, a {what})"
+        )
+
+    def describe(self, limit: int = 20) -> str:
+        """Multi-line listing of the elements (each as its diagram)."""
+        lines = [repr(self)]
+        for index, element in enumerate(self.elements[:limit]):
+            lines.append(f"  {index:>4}: {element}")
+        if len(self) > limit:
+            lines.append(f"  ... {len(self) - limit} more")
+        return "\n".join(lines)
+
+    # -- materialisation (tests, small sizes) -------------------------------------------
+    def _element_tensor(self, index: int, dtype: torch.dtype) -> torch.Tensor:
+        if self._dense_tensors is not None:
+            return self._dense_tensors[index].to(dtype)
+        element = self.elements[index]
+        adjacency = getattr(self.group, "adjacency", None)
+        if hasattr(element, "homomorphism_tensor"):
+            return element.homomorphism_tensor(adjacency().to(dtype))
+        return element.tensor(self.n, dtype)
+
+    def dense(
+        self, dtype: torch.dtype = torch.float64, max_entries: int = DEFAULT_MAX_DENSE_ENTRIES
+    ) -> torch.Tensor:
+        """All elements as dense matrices ``(len, n^l, n^k)`` — for tests and small sizes.
+
+        Raises:
+            ValueError: when ``len * n^(k+l)`` exceeds ``max_entries`` (raise it explicitly).
+        """
+        n, k, l = self.n, self.k, self.l
+        entries = len(self) * n ** (k + l)
+        if entries > max_entries:
+            raise ValueError(
+                f"dense() would allocate {entries:,} entries ({len(self)} elements of "
+                f"{n}^{k + l}); pass max_entries={entries} to allow it, or use sparse()/apply()"
+            )
+        if not len(self):
+            return torch.zeros(0, n**l, n**k, dtype=dtype)
+        return torch.stack(
+            [self._element_tensor(i, dtype).reshape(n**l, n**k) for i in range(len(self))]
+        )
+
+    def sparse(self, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """All elements as one sparse COO tensor of shape ``(len, n^l, n^k)``."""
+        n, k, l = self.n, self.k, self.l
+        indices, values = [], []
+        for position in range(len(self)):
+            coords, vals = self._entries(position)
+            rows = _flatten(coords[:, :l], n)
+            cols = _flatten(coords[:, l:], n)
+            indices.append(torch.stack([torch.full_like(rows, position), rows, cols]))
+            values.append(vals.to(dtype))
+        if not indices:
+            return torch.sparse_coo_tensor(
+                torch.zeros(3, 0, dtype=torch.int64), torch.zeros(0, dtype=dtype),
+                (0, n**l, n**k),
+            )
+        return torch.sparse_coo_tensor(
+            torch.cat(indices, dim=1), torch.cat(values), (len(self), n**l, n**k)
+        ).coalesce()
+
+    def _entries(self, position: int) -> tuple[torch.Tensor, torch.Tensor]:
+        element = self.elements[position]
+        if hasattr(element, "entries") and self._dense_tensors is None:
+            return element.entries(self.n)
+        tensor = self._element_tensor(position, torch.float64)
+        coords = tensor.nonzero()
+        return coords, tensor[tuple(coords.T)]
+
+    @functools.cached_property
+    def _sparse_matrices(self) -> tuple[torch.Tensor, ...]:
+        stacked = self.sparse()
+        return tuple(stacked[i].coalesce() for i in range(len(self)))
+
+    # -- products -----------------------------------------------------------------------
+    def apply(self, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``Σ_i weights[i] · B_i x`` without forming any ``n^l x n^k`` dense matrix.
+
+        Args:
+            weights: ``(len,)``.
+            x: ``(*batch, n, …, n)`` with ``k`` trailing axes of size ``n``.
+
+        Returns:
+            ``(*batch, n, …, n)`` with ``l`` trailing axes. Partition diagrams use the
+            factored product (:func:`geomlayers.ops.apply_partition_diagram`); other elements
+            a sparse product.
+        """
+        n, k, l = self.n, self.k, self.l
+        if weights.shape != (len(self),):
+            raise ValueError(f"weights must have shape ({len(self)},), got {tuple(weights.shape)}")
+        if x.dim() < k or any(s != n for s in x.shape[x.dim() - k :]):
+            raise ValueError(f"x must end in k={k} axes of size n={n}, got {tuple(x.shape)}")
+        batch = x.shape[: x.dim() - k]
+        out = x.new_zeros(*batch, *([n] * l))
+        for position, element in enumerate(self.elements):
+            if isinstance(element, PartitionDiagram):
+                term = apply_partition_diagram(element, x, n)
+            else:
+                term = apply_sparse(self._sparse_matrices[position], x, k, l, n)
+            out = out + weights[position].to(x.dtype) * term
+        return out
+
+
+def _flatten(coords: torch.Tensor, n: int) -> torch.Tensor:
+    """Row-major flat index of ``(nnz, m)`` coordinates in base ``n``."""
+    flat = torch.zeros(coords.shape[0], dtype=torch.int64)
+    for axis in range(coords.shape[1]):
+        flat = flat * n + coords[:, axis]
+    return flat

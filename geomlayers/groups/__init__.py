@@ -1,0 +1,27 @@
+"""Groups and their actions: the abstraction every part of geomlayers speaks."""
+
+from geomlayers.groups.base import Group, act
+from geomlayers.groups.graph import AutomorphismGroup
+from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
+from geomlayers.groups.parse import parse_group
+from geomlayers.groups.permutation import (
+    AlternatingGroup,
+    FinitePermutationGroup,
+    PermutationGroup,
+    SymmetricGroup,
+    permutation_matrices,
+)
+
+__all__ = [
+    "Group",
+    "act",
+    "SymmetricGroup",
+    "AlternatingGroup",
+    "PermutationGroup",
+    "AutomorphismGroup",
+    "FinitePermutationGroup",
+    "OrthogonalGroup",
+    "SpecialOrthogonalGroup",
+    "parse_group",
+    "permutation_matrices",
+]
