@@ -21,6 +21,8 @@ CONSTRAINTS  := requirements/constraints.txt
 EXTRAS       ?= test,escnn,spd,graphs
 STAMP        := $(VENV)/.geomlayers-installed
 PYTEST_ARGS  ?=
+# drop pip's "Location '...' is ignored" warnings about absent local indexes (machine config noise)
+PIPNOISE     := 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 
 .PHONY: venv test demo lint bench clean-venv
 
@@ -38,14 +40,14 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) Makefile
 	  fi; \
 	fi
 	@test -x $(PY) || { echo ">> creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
-	$(PIP) install -q $(TORCH_PIN)
-	@# Full install.  If it fails (typically: py3nj cannot compile without a Fortran compiler),
-	@# fall back to escnn without py3nj: escnn then uses its slower numerical Clebsch-Gordan path.
-	$(PIP) install -q -c $(CONSTRAINTS) -e '.[$(EXTRAS)]' || { \
-	  echo ">> full install failed; retrying without py3nj (escnn falls back to a slower path)"; \
-	  $(PIP) install -q -c $(CONSTRAINTS) -e '.[test,spd,graphs]' && \
-	  $(PIP) install -q -c $(CONSTRAINTS) lie_learn pymanopt autograd joblib && \
-	  $(PIP) install -q -c $(CONSTRAINTS) --no-deps escnn; }
+	$(PIP) install -q $(TORCH_PIN) $(PIPNOISE)
+	@# py3nj is required, not optional: without it escnn falls back to a numerical Clebsch-Gordan
+	@# solver that passes np.matrix to sklearn's randomized_svd, which scikit-learn 1.9 rejects
+	@# (TypeError), so SO(3)/O(3) tensor-product decompositions would fail.
+	$(PIP) install -q -c $(CONSTRAINTS) -e '.[$(EXTRAS)]' $(PIPNOISE) || { \
+	  echo ">> install failed. If py3nj failed to build, install a Fortran compiler"; \
+	  echo ">> (Debian/Ubuntu: apt-get install -y gfortran) and run 'make venv' again."; \
+	  exit 1; }
 	@$(PY) -c "import torch, numpy; v = torch.__version__; \
 	assert v.split('+')[0] == '2.13.0', 'torch was replaced: ' + v; \
 	print('>> venv ready: torch', v, '| numpy', numpy.__version__)"

@@ -146,7 +146,10 @@ def test_escnn_backends_present():
     import lie_learn  # noqa: F401  (escnn imports it eagerly; numpy-1.x binaries)
 
     assert int(np.__version__.split(".")[0]) < 2, "lie_learn's binaries need numpy<2"
-    py3nj = pytest.importorskip("py3nj")  # only missing in the no-Fortran fallback install
+    # py3nj is required: without it escnn's numerical Clebsch-Gordan fallback hands np.matrix
+    # to sklearn's randomized_svd, which scikit-learn >= 1.9 rejects.
+    import py3nj
+
     # Wigner 3j (j1 j2 j3; m1 m2 m3) = (1 1 1; 1 -1 0) = 1/sqrt(6); py3nj takes 2j, 2m.
     val = py3nj.wigner3j(2, 2, 2, 2, -2, 0)
     assert abs(val - 1 / np.sqrt(6)) < 1e-12
