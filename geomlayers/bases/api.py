@@ -79,6 +79,7 @@ def equivariant_basis(
     15
     >>> len(equivariant_basis(SymmetricGroup(2), 2, 2, use_cache=False))  # not Bell(4)
     8
+
     """
     _check_orders(k, l)
     if not isinstance(group, Group):

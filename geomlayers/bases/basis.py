@@ -31,6 +31,7 @@ class Basis(Sequence):
     ``len(basis)`` is the number of elements; for ``is_basis`` it equals
     ``dim Hom_G((R^n)^{⊗k}, (R^n)^{⊗l})``. Indexing gives the elements, which print as
     their diagrams.
+
     """
 
     def __init__(
@@ -99,6 +100,7 @@ class Basis(Sequence):
 
         Raises:
             ValueError: when ``len * n^(k+l)`` exceeds ``max_entries`` (raise it explicitly).
+
         """
         n, k, l = self.n, self.k, self.l
         entries = len(self) * n ** (k + l)
@@ -126,10 +128,11 @@ class Basis(Sequence):
         if not indices:
             return torch.sparse_coo_tensor(
                 torch.zeros(3, 0, dtype=torch.int64), torch.zeros(0, dtype=dtype),
-                (0, n**l, n**k),
+                (0, n**l, n**k), check_invariants=False,
             )
         return torch.sparse_coo_tensor(
-            torch.cat(indices, dim=1), torch.cat(values), (len(self), n**l, n**k)
+            torch.cat(indices, dim=1), torch.cat(values), (len(self), n**l, n**k),
+            check_invariants=False,
         ).coalesce()
 
     def _entries(self, position: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,6 +160,7 @@ class Basis(Sequence):
             ``(*batch, n, …, n)`` with ``l`` trailing axes. Partition diagrams use the
             factored product (:func:`geomlayers.ops.apply_partition_diagram`); other elements
             a sparse product.
+
         """
         n, k, l = self.n, self.k, self.l
         if weights.shape != (len(self),):

@@ -74,6 +74,7 @@ def numeric_basis(
     Returns:
         A :class:`Basis` of ``kind="numeric"`` whose ``dense()`` is ``(dim, n^l, n^k)`` with
         orthonormal flattened elements.
+
     """
     _check_orders(k, l)
     n, r = group.n, k + l

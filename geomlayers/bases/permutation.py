@@ -78,6 +78,7 @@ class TupleOrbit:
         group: the permutation group.
         k, l: orders.
         representative: the orbit's lexicographically smallest tuple ``(i_1..i_l, j_1..j_k)``.
+
     """
 
     group: FinitePermutationGroup
@@ -90,6 +91,8 @@ class TupleOrbit:
         """The orbit's tuples ``(size, l+k)`` (breadth-first search) and ones."""
         gens = [np.asarray(g, dtype=np.int64) for g in self.group.generator_images()]
         start = np.asarray(self.representative, dtype=np.int64)[None, :]
+        if start.shape[1] == 0:
+            return torch.zeros(1, 0, dtype=torch.int64), torch.ones(1, dtype=torch.int64)
         seen = {tuple(start[0])}
         frontier = start
         while len(frontier):

@@ -1,5 +1,7 @@
-"""Combinatorics of diagrams: set partitions, partition / orbit / jellyfish diagrams,
-bilabelled graphs, and their tensors."""
+"""Combinatorics of diagrams.
+
+Set partitions, partition / orbit / jellyfish diagrams, bilabelled graphs, and their tensors.
+"""
 
 from geomlayers.diagrams.bilabelled import BilabelledGraph
 from geomlayers.diagrams.diagram import (

@@ -32,6 +32,7 @@ class BilabelledGraph:
         num_vertices: vertices of ``H`` (``0..num_vertices-1``).
         edges: sorted ``(u, v)`` pairs with ``u < v``.
         labels: ``l + k`` vertices of ``H``: output labels first, then input labels.
+
     """
 
     k: int

@@ -54,6 +54,7 @@ class SetPartitionElement:
         k: input order (bottom vertices ``l..l+k-1``).
         l: output order (top vertices ``0..l-1``).
         blocks: the partition, blocks sorted, ordered by smallest vertex.
+
     """
 
     k: int
@@ -125,6 +126,7 @@ class SetPartitionElement:
         Returns:
             ``coords`` ``(nnz, l + k)`` int64 indices ``(i_1..i_l, j_1..j_k)`` and ``values``
             ``(nnz,)`` int64 (entries are ``±1``).
+
         """
         rows = self._value_rows(n)
         values = self._weights(rows, n)

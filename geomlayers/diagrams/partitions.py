@@ -24,7 +24,7 @@ __all__ = [
 Blocks = tuple[tuple[int, ...], ...]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stirling2(r: int, t: int) -> int:
     """Stirling number of the second kind ``S(r, t)``: partitions of ``r`` items into ``t`` blocks.
 
@@ -94,6 +94,8 @@ def set_partitions(
     if r == 0:
         if min_blocks <= 0:
             yield ()
+        return
+    if cap < 1:
         return
     rgs = [0] * r
 

@@ -50,6 +50,7 @@ def act(g: torch.Tensor, x: torch.Tensor, order: int) -> torch.Tensor:
     Returns:
         Tensor of the shape of ``x``: ``y[..., i_1..i_k] = Σ_j g[i_1,j_1]…g[i_k,j_k] x[..., j]``.
         The cost is ``k`` matrix products of size ``n`` (``g^{⊗k}`` is never formed).
+
     """
     if not isinstance(order, int) or order < 0:
         raise ValueError(f"order must be an int >= 0, got {order!r}")
@@ -150,7 +151,9 @@ class Group(abc.ABC):
     def act(self, g: torch.Tensor, x: torch.Tensor, order: int) -> torch.Tensor:
         """Apply ``g^{⊗order}`` to the last ``order`` axes of ``x``; see :func:`act`."""
         if g.shape[-1] != self.n:
-            raise ValueError(f"g must be {self.n}x{self.n} matrices for {self}, got {tuple(g.shape)}")
+            raise ValueError(
+                f"g must be {self.n}x{self.n} matrices for {self}, got {tuple(g.shape)}"
+            )
         return act(g, x, order)
 
     def _check_count(self, m: int) -> None:

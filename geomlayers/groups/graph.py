@@ -72,6 +72,7 @@ class AutomorphismGroup(FinitePermutationGroup):
 
     >>> AutomorphismGroup([(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)]).order()  # C5: dihedral
     10
+
     """
 
     n: int

@@ -47,6 +47,7 @@ def permutation_matrices(
 
     Returns:
         ``(m, n, n)`` tensor of 0/1 entries.
+
     """
     m, n = images.shape
     mats = torch.zeros(m, n, n, dtype=dtype, device=device)
@@ -96,6 +97,8 @@ class FinitePermutationGroup(Group):
         self._check_count(m)
         gen = as_generator(generator)
         order = self.order()
+        if order == 1:
+            return torch.arange(self.n).expand(m, self.n).clone()
         rows = []
         for _ in range(m):
             rank = _uniform_below(order, gen)
@@ -218,6 +221,7 @@ class PermutationGroup(FinitePermutationGroup):
 
     >>> PermutationGroup([(1, 2, 0)]).order()
     3
+
     """
 
     generators_: tuple[tuple[int, ...], ...]

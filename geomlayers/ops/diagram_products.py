@@ -34,6 +34,7 @@ class DiagramPlan:
             (``n`` for propagating blocks, ``1`` for top-only ones).
         flat_index: ``(n^{p+t},)`` int64 flat output positions of the generalised diagonal.
         summed_blocks: number ``b`` of bottom-only blocks (for ``n^{-b}`` normalisation).
+
     """
 
     def __init__(self, diagram: PartitionDiagram, n: int):
