@@ -50,7 +50,7 @@ def _constraint_operators(group: Group, k: int, l: int, num_samples: int):  # no
             factors = [eye] * r
             factors[axis] = a if axis < l else -a.T
             terms.append(_kron_all(factors))
-        yield torch.stack(terms).sum(0)
+        yield torch.stack(terms).sum(0) if terms else torch.zeros(1, 1, dtype=torch.float64)
 
 
 def numeric_basis(

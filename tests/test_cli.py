@@ -1,0 +1,41 @@
+import json
+import subprocess
+import sys
+
+import torch
+
+from geomlayers.cli import main
+
+
+def test_basis_command(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOMLAYERS_CACHE_DIR", str(tmp_path / "cache"))
+    out_file = tmp_path / "s5.json"
+    assert main(["basis", "S5", "2", "2", "--save", str(out_file), "--show", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "size:     15 elements" in printed and "time:" in printed
+    assert str(tmp_path / "cache") in printed and "D[a a / a a]" in printed
+    saved = json.loads(out_file.read_text())
+    assert saved["k"] == 2 and len(saved["elements"]) == 15
+
+
+def test_aut_graph_file_and_pt_save(capsys, tmp_path):
+    graph = tmp_path / "c5.txt"
+    graph.write_text("".join(f"{i} {(i + 1) % 5}\n" for i in range(5)))
+    target = tmp_path / "basis.pt"
+    assert main(["basis", f"aut:{graph}", "1", "1", "--save", str(target), "--no-cache"]) == 0
+    assert "size:     3 elements" in capsys.readouterr().out
+    assert torch.load(target).shape == (3, 5, 5)
+
+
+def test_errors_are_reported(capsys):
+    assert main(["basis", "S10", "5", "5"]) == 2
+    assert "max_elements" in capsys.readouterr().err
+    assert main(["basis", "X3", "1", "1"]) == 2
+
+
+def test_console_script_module_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "geomlayers.cli", "basis", "A5", "2", "2", "--no-cache"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "size:     16 elements" in result.stdout
