@@ -189,7 +189,7 @@ class EquivariantLinear(nn.Module):
             )  # (B, m * C_in, n^p)
             mixing = weight[[i for i, _, _ in members]]  # (m, C_out, C_in)
             mixing = mixing.permute(1, 0, 2).reshape(self.out_channels, -1)
-            mixed = torch.einsum("oc,bc...->bo...", mixing, stacked)
+            mixed = torch.matmul(mixing, stacked.reshape(batch, mixing.shape[1], -1))
             spread = mixed.reshape(batch, self.out_channels, *expand)
             spread = spread.expand(batch, self.out_channels, *([n] * num_blocks))
             index = getattr(self, f"_embed_{position}")
