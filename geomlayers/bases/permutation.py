@@ -22,7 +22,12 @@ import numpy as np
 import torch
 
 from geomlayers.diagrams.bilabelled import BilabelledGraph
-from geomlayers.diagrams.diagram import JellyfishDiagram, OrbitElement, PartitionDiagram
+from geomlayers.diagrams.diagram import (
+    JellyfishDiagram,
+    OrbitElement,
+    PartitionDiagram,
+    dense_from_entries,
+)
 from geomlayers.diagrams.partitions import count_partitions, set_partitions
 from geomlayers.groups.permutation import FinitePermutationGroup
 
@@ -108,10 +113,7 @@ class TupleOrbit:
 
     def tensor(self, n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
         """Dense 0/1 tensor ``(n,)*(l+k)``."""
-        coords, values = self.entries(n)
-        out = torch.zeros((n,) * (self.k + self.l), dtype=dtype)
-        out[tuple(coords.T)] = values.to(dtype)
-        return out
+        return dense_from_entries(*self.entries(n), n, self.k + self.l, dtype)
 
     def __str__(self) -> str:
         top = " ".join(map(str, self.representative[: self.l])) or "∅"

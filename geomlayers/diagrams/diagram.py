@@ -32,9 +32,19 @@ __all__ = [
     "OrbitElement",
     "JellyfishDiagram",
     "permutation_signs",
+    "dense_from_entries",
 ]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def dense_from_entries(
+    coords: torch.Tensor, values: torch.Tensor, n: int, order: int, dtype: torch.dtype
+) -> torch.Tensor:
+    """Dense ``(n,)*order`` tensor from ``(nnz, order)`` coordinates and ``(nnz,)`` values."""
+    out = torch.zeros((n,) * order, dtype=dtype)
+    out[tuple(coords.T)] = values.to(dtype)
+    return out
 
 
 def permutation_signs(perms: torch.Tensor) -> torch.Tensor:
@@ -138,10 +148,7 @@ class SetPartitionElement:
 
     def tensor(self, n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
         """Dense tensor of shape ``(n,)*(l+k)`` (small sizes only)."""
-        coords, values = self.entries(n)
-        out = torch.zeros((n,) * self.order, dtype=dtype)
-        out[tuple(coords.T)] = values.to(dtype)
-        return out
+        return dense_from_entries(*self.entries(n), n, self.order, dtype)
 
     def matrix(self, n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
         """Dense ``(n**l, n**k)`` matrix (small sizes only)."""

@@ -43,13 +43,8 @@ def _is_orthogonal(g: torch.Tensor, n: int, atol: float) -> torch.Tensor | None:
     return torch.linalg.det(g)
 
 
-@dataclass(frozen=True)
-class OrthogonalGroup(Group):
-    """O(n): real ``n x n`` matrices with ``gᵀg = I``; ``sample`` is Haar (both components).
-
-    >>> OrthogonalGroup(3).dimension
-    3
-    """
+class _OrthogonalFamily(Group):
+    """What O(n) and SO(n) share: checks, Lie algebra so(n), non-finiteness."""
 
     n: int
 
@@ -60,6 +55,21 @@ class OrthogonalGroup(Group):
     def is_finite(self) -> bool:
         """``False`` (O(1) = {±1} is treated as a Lie group of dimension 0)."""
         return False
+
+    def lie_algebra(self, *, dtype=torch.float64, device=None) -> torch.Tensor:
+        """The ``n(n-1)/2`` elementary antisymmetric matrices ``E_ij - E_ji``."""
+        return _antisymmetric_basis(self.n, dtype, device)
+
+
+@dataclass(frozen=True)
+class OrthogonalGroup(_OrthogonalFamily):
+    """O(n): real ``n x n`` matrices with ``gᵀg = I``; ``sample`` is Haar (both components).
+
+    >>> OrthogonalGroup(3).dimension
+    3
+    """
+
+    n: int
 
     def sample(self, m=1, generator=None, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """``m`` Haar-random elements ``(m, n, n)``."""
@@ -76,13 +86,9 @@ class OrthogonalGroup(Group):
         reflection[0, 0] = -1
         return reflection.unsqueeze(0)
 
-    def lie_algebra(self, *, dtype=torch.float64, device=None) -> torch.Tensor:
-        """The ``n(n-1)/2`` elementary antisymmetric matrices ``E_ij - E_ji``."""
-        return _antisymmetric_basis(self.n, dtype, device)
-
 
 @dataclass(frozen=True)
-class SpecialOrthogonalGroup(Group):
+class SpecialOrthogonalGroup(_OrthogonalFamily):
     """SO(n): orthogonal matrices of determinant 1; ``sample`` is Haar.
 
     >>> SpecialOrthogonalGroup(2).dimension
@@ -90,14 +96,6 @@ class SpecialOrthogonalGroup(Group):
     """
 
     n: int
-
-    def __post_init__(self) -> None:
-        _check_n(self.n)
-
-    @property
-    def is_finite(self) -> bool:
-        """``False``."""
-        return False
 
     def sample(self, m=1, generator=None, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """``m`` Haar-random rotations ``(m, n, n)`` (first column flipped where det = -1)."""
@@ -111,7 +109,3 @@ class SpecialOrthogonalGroup(Group):
         """Whether ``g`` is orthogonal with determinant 1."""
         det = _is_orthogonal(g, self.n, atol)
         return det is not None and bool(torch.all((det - 1).abs() <= atol * self.n))
-
-    def lie_algebra(self, *, dtype=torch.float64, device=None) -> torch.Tensor:
-        """The ``n(n-1)/2`` elementary antisymmetric matrices ``E_ij - E_ji``."""
-        return _antisymmetric_basis(self.n, dtype, device)
