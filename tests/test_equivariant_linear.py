@@ -94,3 +94,20 @@ def test_bad_input():
         layer(torch.randn(2, 3, 5, 5))
     with pytest.raises(ValueError, match="in_channels must be an int >= 1"):
         EquivariantLinear(SymmetricGroup(4), 2, 1, 0, 2)
+
+
+@pytest.mark.parametrize("group", [SymmetricGroup(5), AlternatingGroup(4),
+                                   AutomorphismGroup(nx.petersen_graph())], ids=repr)
+def test_deep_network_invariance_and_equivariance(group):
+    from geomlayers.nn import EquivariantMLP
+
+    invariant = EquivariantMLP(group, [2, 2, 1, 0], [2, 4, 4, 3], dtype=torch.float64)
+    x = torch.randn(3, 2, group.n, group.n, dtype=torch.float64)
+    assert invariant(x).shape == (3, 3)
+    assert_equivariant(invariant, group, in_order=2, out_order=0, x=x, tol=1e-10)
+    equivariant = EquivariantMLP(group, [1, 2, 1], [2, 4, 2], activation=torch.nn.Tanh,
+                                 dtype=torch.float64)
+    assert_equivariant(equivariant, group, in_order=1, out_order=1,
+                       x=torch.randn(3, 2, group.n, dtype=torch.float64), tol=1e-10)
+    with pytest.raises(ValueError, match="same length"):
+        EquivariantMLP(group, [1, 2], [2])

@@ -1,5 +1,5 @@
 """Equivariant ``torch.nn`` layers."""
 
-from geomlayers.nn.equivariant import EquivariantLinear
+from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
 
-__all__ = ["EquivariantLinear"]
+__all__ = ["EquivariantLinear", "EquivariantMLP"]
