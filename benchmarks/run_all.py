@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_basis_generation.py", "bench_layer.py"]
+BENCHMARKS = ["bench_basis_vs_emlp.py", "bench_layer.py"]
 SECTIONS = ["basis_generation.md", "layer.md"]
 
 
