@@ -8,15 +8,13 @@ Ours: `equivariant_basis` (the diagrams), plus `Basis.sparse()` (all entries mat
 closest analogue of EMLP's dense output) where n^(k+l)·|basis| fits.
 """
 
-import datetime
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import torch
+from _machine import provenance  # sibling module of this script
 
 from geomlayers.bases import equivariant_basis
 from geomlayers.groups import SymmetricGroup
@@ -75,8 +73,6 @@ def main():
 
 
 def write(rows, have_emlp):
-    cpu = subprocess.run(["bash", "-c", "lscpu | grep 'Model name' | cut -d: -f2"],
-                         capture_output=True, text=True).stdout.strip()
     versions = ""
     if have_emlp:
         versions = subprocess.run(
@@ -85,9 +81,8 @@ def write(rows, have_emlp):
     lines = [
         "## Basis generation: geomlayers vs EMLP (S_n)",
         "",
-        f"Machine: {cpu}, 2 cores; Python {platform.python_version()}, torch {torch.__version__}; "
-        f"EMLP, jax: {versions or 'not installed'} (CPU); {datetime.date.today()}; command "
-        "`.venv/bin/python benchmarks/bench_basis_vs_emlp.py`. EMLP: one subprocess per case "
+        provenance(".venv/bin/python benchmarks/bench_basis_vs_emlp.py")
+        + f" EMLP, jax: {versions or 'not installed'} (CPU). EMLP: one subprocess per case "
         f"(includes its JAX compilation), {TIMEOUT_S} s timeout, 16 GB cap. Dimensions agree "
         "wherever both finish (checked by the script).",
         "",

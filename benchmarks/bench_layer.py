@@ -5,13 +5,11 @@ Dense baseline: W = Σ_i Λ_i ⊗ n^{-s_i} B_i as a (C_out·n^l, C_in·n^k) matr
 (its build time reported separately), then one matmul per forward: the strongest dense route.
 """
 
-import datetime
-import platform
-import subprocess
 import time
 from pathlib import Path
 
 import torch
+from _machine import provenance  # sibling module of this script
 
 from geomlayers.groups import SymmetricGroup
 from geomlayers.nn import EquivariantLinear
@@ -63,14 +61,10 @@ def main():
             else:
                 rows.append((n, k, l, batch, channels, len(layer.basis), ours, None, None, None))
             print(rows[-1], flush=True)
-    cpu = subprocess.run(["bash", "-c", "lscpu | grep 'Model name' | cut -d: -f2"],
-                         capture_output=True, text=True).stdout.strip()
     lines = [
         "## EquivariantLinear vs dense matmul (S_n, float32, forward, CPU)",
         "",
-        f"Machine: {cpu}, {torch.get_num_threads()} threads; Python {platform.python_version()}, "
-        f"torch {torch.__version__}; {datetime.date.today()}; command "
-        "`.venv/bin/python benchmarks/bench_layer.py`. Times: best of 5.",
+        provenance(".venv/bin/python benchmarks/bench_layer.py") + " Times: best of 5.",
         "",
         "| n | k | l | batch | C_in=C_out | basis | factored (ms) | dense matmul (ms) "
         "| building dense W (ms) | speed-up vs matmul | max abs diff |",
