@@ -3,7 +3,6 @@
 from collections import Counter
 
 import pytest
-import torch
 
 from geomlayers.data.graphs import S2V_COUNTS, load_s2v, load_tu, s2v_splits
 

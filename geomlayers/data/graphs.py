@@ -10,6 +10,9 @@ Two public formats, both under ``data_dir()/graphs`` (see the data folder's READ
   (Maron et al. 2019b, §7). :func:`load_s2v` parses a zip into PyG ``Data`` objects with
   GIN's node features (one-hot node tags, or one-hot degrees for the social networks) and
   :func:`s2v_splits` returns the 10 (train, test) index pairs.
+- ``expressivity/``: EXP (Abboud et al. 2021; :func:`load_exp`), 600 pairs of graphs that
+  1-WL cannot tell apart, and graph8c (:func:`load_graph8c`), all 11,117 connected graphs on
+  8 nodes, the graph-separation benchmarks of Balcilar et al. (ICML 2021).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ __all__ = [
     "S2V_COUNTS",
     "S2V_NAMES",
     "TU_NAMES",
+    "load_exp",
+    "load_graph8c",
     "load_s2v",
     "load_tu",
     "s2v_splits",
@@ -193,3 +198,55 @@ def s2v_splits(name: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
                 pair.append(torch.tensor(values, dtype=torch.int64))
             splits.append((pair[0], pair[1]))
     return splits
+
+
+def load_exp() -> list:
+    """EXP (Abboud et al., IJCAI 2021): 1,200 graphs in 600 pairs ``(2i, 2i + 1)``.
+
+    The two graphs of a pair are not isomorphic (different SAT labels ``y``) but 1-WL cannot
+    distinguish them.
+
+    Returns:
+        ``list[Data]`` with ``x`` ``(n, 2)`` float32 (one-hot of the 0/1 node label),
+        ``edge_index``, ``y`` ``(1,)`` and ``num_nodes`` (32–64 nodes).
+
+    """
+    import pickle
+
+    from torch_geometric.data import Data
+
+    path = data_dir() / "graphs" / "expressivity" / "EXP_GRAPHSAT.pkl"
+    if not path.is_file():
+        raise FileNotFoundError(f"EXP not found at {path} (set GEOMLAYERS_DATA_DIR)")
+    with path.open("rb") as handle:
+        stored = pickle.load(handle)  # old-PyG Data objects: read their fields directly
+    out = []
+    for graph in stored:
+        fields = graph.__dict__
+        labels = fields["x"].reshape(-1).long()
+        out.append(Data(x=torch.nn.functional.one_hot(labels, 2).float(),
+                        edge_index=fields["edge_index"].long(), y=fields["y"].reshape(1),
+                        num_nodes=len(labels)))
+    return out
+
+
+def load_graph8c() -> list:
+    """graph8c: the 11,117 connected non-isomorphic simple graphs on 8 nodes (graph6 file).
+
+    Returns:
+        ``list[Data]`` with ``x = ones(8, 1)`` and ``edge_index`` (both directions).
+
+    """
+    import networkx as nx
+    from torch_geometric.data import Data
+
+    path = data_dir() / "graphs" / "expressivity" / "graph8c.g6"
+    if not path.is_file():
+        raise FileNotFoundError(f"graph8c not found at {path} (set GEOMLAYERS_DATA_DIR)")
+    out = []
+    for graph in nx.read_graph6(path):
+        edges = torch.tensor(list(graph.edges), dtype=torch.int64).reshape(-1, 2).T
+        edge_index = torch.cat([edges, edges.flip(0)], dim=1)
+        n = graph.number_of_nodes()
+        out.append(Data(x=torch.ones(n, 1), edge_index=edge_index, num_nodes=n))
+    return out
