@@ -314,6 +314,13 @@ class _PairMLP(nn.Module):
         self.linears = nn.ModuleList(
             nn.Linear(sizes[i], sizes[i + 1], **factory) for i in range(len(sizes) - 1)
         )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He-normal weights, zero biases (keeps the scale; at init, non-edges stay 0)."""
+        for linear in self.linears:
+            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+            nn.init.zeros_(linear.bias)
 
     def forward(self, x: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         h = x.movedim(1, -1)
@@ -322,8 +329,11 @@ class _PairMLP(nn.Module):
         return h.movedim(-1, 1) * pairs[:, None]
 
 
+_PRODUCT_NORMS = ("n", "sqrt", "none")
+
+
 class _PPGNBlock(nn.Module):
-    """``m1 = MLP1(x)``, ``m2 = MLP2(x)``, ``y = MLP3([x, m1 @ m2 / n])`` (PPGN §5, Fig. 2)."""
+    """``m1 = MLP1(x)``, ``m2 = MLP2(x)``, ``y = MLP3([x, m1 @ m2 / s(n)])`` (PPGN §5, Fig. 2)."""
 
     def __init__(self, in_channels: int, out_channels: int, depth: int, factory: dict):
         super().__init__()
@@ -332,9 +342,9 @@ class _PPGNBlock(nn.Module):
         self.mlp2 = _PairMLP(sizes, factory)
         self.mlp3 = _PairMLP([in_channels + out_channels, out_channels], factory)
 
-    def forward(self, x: torch.Tensor, pairs: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, pairs: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         product = torch.matmul(self.mlp1(x, pairs), self.mlp2(x, pairs))
-        product = product / sizes[:, None, None, None]  # per-graph n keeps the scale stable
+        product = product / scale[:, None, None, None]
         return self.mlp3(torch.cat([x, product], dim=1), pairs)
 
 
@@ -342,8 +352,10 @@ class PPGN(nn.Module):
     """Provably Powerful Graph Network (Maron et al., NeurIPS 2019, §5 and §7): 3-WL power.
 
     Dense order-2 input (:func:`to_dense_order2`); ``num_blocks`` blocks
-    ``y = MLP3([x, (MLP1(x) @ MLP2(x)) / n])`` (matrix product per channel over the node
-    axis, divided by each graph's node count ``n``; every MLP keeps padded pairs at 0); the
+    ``y = MLP3([x, (MLP1(x) @ MLP2(x)) / s(n)])`` (matrix product per channel over the node
+    axis, divided by ``s(n)`` of each graph's node count ``n``: ``n`` (a mean over the
+    contracted node; default, scale-stable on large graphs), ``sqrt(n)`` or 1 (the paper);
+    every MLP keeps padded pairs at 0; He-initialised ReLU MLPs with zero bias); the
     readout of every block (``dense_readout``, ``'max'`` as in the paper's code, or
     ``'sum'``/``'mean'``) is concatenated and sent through an MLP → ``(num_graphs, out)``.
 
@@ -357,6 +369,7 @@ class PPGN(nn.Module):
         readout: ``'max'``, ``'sum'`` or ``'mean'``.
         mlp_channels: hidden widths of the final MLP.
         dropout: dropout in the final MLP.
+        product_norm: ``'n'``, ``'sqrt'`` or ``'none'``: ``s(n)`` above.
 
     """
 
@@ -372,6 +385,7 @@ class PPGN(nn.Module):
         readout: str = "max",
         mlp_channels: tuple[int, ...] = (64,),
         dropout: float = 0.0,
+        product_norm: str = "n",
         device=None,
         dtype=None,
     ):
@@ -381,7 +395,10 @@ class PPGN(nn.Module):
                         edge_channels=edge_channels)
         if readout not in _READOUTS:
             raise ValueError(f"readout must be one of {_READOUTS}, got {readout!r}")
+        if product_norm not in _PRODUCT_NORMS:
+            raise ValueError(f"product_norm must be one of {_PRODUCT_NORMS}, got {product_norm!r}")
         self.in_channels, self.edge_channels, self.readout = in_channels, edge_channels, readout
+        self.product_norm = product_norm
         factory = {"device": device, "dtype": dtype}
         widths = [1 + edge_channels + in_channels] + [hidden_channels] * num_blocks
         self.blocks = nn.ModuleList(
@@ -393,7 +410,7 @@ class PPGN(nn.Module):
     def extra_repr(self) -> str:
         """Channels and readout."""
         return (f"in_channels={self.in_channels}, edge_channels={self.edge_channels}, "
-                f"readout={self.readout!r}")
+                f"readout={self.readout!r}, product_norm={self.product_norm!r}")
 
     def forward(self, data) -> torch.Tensor:
         """PyG ``Data``/``Batch`` → ``(num_graphs, out_channels)``."""
@@ -405,10 +422,12 @@ class PPGN(nn.Module):
     def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → ``(B, out_channels)``."""
         pairs = pair_mask(mask).to(dense.dtype)
-        sizes = mask.sum(1).clamp(min=1).to(dense.dtype)
+        scale = mask.sum(1).clamp(min=1).to(dense.dtype)
+        if self.product_norm != "n":
+            scale = scale.sqrt() if self.product_norm == "sqrt" else torch.ones_like(scale)
         h, readouts = dense * pairs[:, None], []
         for block in self.blocks:
-            h = block(h, pairs, sizes)
+            h = block(h, pairs, scale)
             readouts.append(dense_readout(h, mask, self.readout))
         return self.head(torch.cat(readouts, dim=1))
 
