@@ -1,9 +1,24 @@
-"""EquivariantLinear (factored, PyTorch path) vs a dense matmul with the materialised weight.
+"""S_n layer forward+backward: dense, IGN layout, our torch and C++ paths, and a lower bound.
 
 Run: .venv/bin/python benchmarks/bench_layer.py   -> benchmarks/results/layer.md
-Dense baseline: W = Σ_i Λ_i ⊗ n^{-s_i} B_i as a (C_out·n^l, C_in·n^k) matrix built once
-(its build time reported separately), then one matmul per forward: the strongest dense route.
+
+Per case (S_n, float32, CPU, batch B, channels C → D), one training step's forward and
+backward (gradients for the input and the weights):
+
+(a) dense: ``W = Σ_i Λ_i ⊗ n^{-s_i} B_i`` built from the parameters every step (the basis
+    route of EMLP-style layers), then one ``(B, C·n^k) × (C·n^k, D·n^l)`` matmul;
+(b) the layout of the public IGN code (Maron et al. 2019): the 15 operations stacked into a
+    ``(B, C, 15, n, n)`` tensor, then mixed by one einsum with ``(C, D, 15)`` coefficients
+    (written here from that description);
+(c) ``EquivariantLinear(backend="torch")``; (d) ``EquivariantLinear(backend="cpp")``;
+(e) the lower bound for k = l = 2: the two ``(B·n², C) × (C, D)`` matmuls that the identity
+    and transpose diagrams need, every other diagram acting on order ≤ 1 tensors.
+
+Higher orders (k = l = 3, 4 at n = 20) report time and the memory autograd saves for the
+backward pass, next to the size the dense weight would need.
 """
+
+from __future__ import annotations
 
 import time
 from pathlib import Path
@@ -14,16 +29,12 @@ from _machine import provenance  # sibling module of this script
 from geomlayers.groups import SymmetricGroup
 from geomlayers.nn import EquivariantLinear
 
-CASES = [  # n, k, l, batch, channels
-    (10, 2, 2, 32, 32),
-    (20, 2, 2, 16, 16),
-    (40, 2, 2, 8, 16),
-    (8, 3, 3, 8, 16),
-    (12, 3, 3, 4, 16),
-]
+THREADS = 1
+DENSE_LIMIT = 1.5e8  # entries of W beyond which (a) is not run
 
 
-def best_of(fn, repeats=5):
+def best_of(fn, repeats: int = 5) -> float:
+    """Minimum wall time of ``fn()`` over ``repeats`` runs after one warm-up."""
     fn()
     times = []
     for _ in range(repeats):
@@ -33,51 +44,170 @@ def best_of(fn, repeats=5):
     return min(times)
 
 
-def dense_weight(layer):
-    n, k, l = layer.group.n, layer.k, layer.l
-    matrices = layer.basis.dense(torch.float32, max_entries=10**9)
-    matrices = matrices * layer._scales.float()[:, None, None]
-    w = torch.einsum("ioc,iab->oacb", layer.weight.detach(), matrices)
-    return w.reshape(layer.out_channels * n**l, layer.in_channels * n**k)
+def step(forward, inputs):
+    """One forward and backward through ``forward(*inputs)``."""
+    out = forward(*inputs)
+    out.backward(torch.ones_like(out))
 
 
-def main():
-    torch.manual_seed(0)
+class DenseLayer(torch.nn.Module):
+    """(a): the dense basis route, W rebuilt from Λ each step."""
+
+    def __init__(self, layer: EquivariantLinear):
+        super().__init__()
+        self.weight = torch.nn.Parameter(layer.weight.detach().clone())
+        scales = layer.element_scales().float()[:, None, None]
+        self.register_buffer("basis", layer.basis.dense(torch.float32, 10**9) * scales)
+        self.shape = (layer.out_channels, *[layer.group.n] * layer.l)
+
+    def forward(self, x):
+        w = torch.einsum("ioc,iab->oacb", self.weight, self.basis)
+        w = w.reshape(self.shape[0] * self.basis.shape[1], -1)
+        return (x.reshape(x.shape[0], -1) @ w.T).reshape(x.shape[0], *self.shape)
+
+
+class IGNLayout(torch.nn.Module):
+    """(b): the 15 operations stacked to (B, C, 15, n, n), then one einsum."""
+
+    def __init__(self, channels: int, out_channels: int):
+        super().__init__()
+        self.coeffs = torch.nn.Parameter(torch.randn(channels, out_channels, 15) / 8)
+
+    def forward(self, x):
+        n = x.shape[-1]
+        diag = torch.diagonal(x, dim1=-2, dim2=-1)  # (B, C, n)
+        rows, cols = x.sum(-1) / n, x.sum(-2) / n
+        total, trace = x.sum((-1, -2)) / n**2, diag.sum(-1) / n
+        ones = torch.ones(n, n, dtype=x.dtype)
+
+        def on_diag(v):
+            return torch.diag_embed(v)
+
+        ops = [
+            on_diag(diag), on_diag(trace[..., None].expand_as(diag)), on_diag(rows),
+            on_diag(cols), on_diag(total[..., None].expand_as(diag)),
+            cols[..., :, None] * ones, rows[..., :, None] * ones, cols[..., None, :] * ones,
+            rows[..., None, :] * ones, x, x.transpose(-1, -2), diag[..., :, None] * ones,
+            diag[..., None, :] * ones, trace[..., None, None] * ones,
+            total[..., None, None] * ones,
+        ]
+        stacked = torch.stack(ops, dim=2)  # (B, C, 15, n, n)
+        return torch.einsum("cds,bcsij->bdij", self.coeffs, stacked)
+
+
+class LowerBound(torch.nn.Module):
+    """(e): identity and transpose terms, the two unavoidable (B·n², C)×(C, D) matmuls."""
+
+    def __init__(self, channels: int, out_channels: int):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.randn(out_channels, channels) / 8)
+        self.b = torch.nn.Parameter(torch.randn(out_channels, channels) / 8)
+
+    def forward(self, x):
+        return torch.einsum("dc,bcij->bdij", self.a, x) + torch.einsum(
+            "dc,bcji->bdij", self.b, x)
+
+
+def saved_bytes(module, x) -> int:
+    """Bytes of the tensors autograd saves for the backward pass of ``module(x)``."""
+    total = 0
+    seen = set()
+
+    def pack(tensor):
+        nonlocal total
+        key = (tensor.data_ptr(), tensor.numel())
+        if key not in seen:
+            seen.add(key)
+            total += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        module(x)
+    return total
+
+
+def order_two_rows(ns, batch, channels):
     rows = []
-    for n, k, l, batch, channels in CASES:
-        layer = EquivariantLinear(SymmetricGroup(n), k, l, channels, channels, bias=False)
-        x = torch.randn(batch, channels, *[n] * k)
+    for n in ns:
+        torch.manual_seed(0)
+        group = SymmetricGroup(n)
+        layers = {b: EquivariantLinear(group, 2, 2, channels, channels, bias=False, backend=b)
+                  for b in ("torch", "cpp")}
+        layers["cpp"].load_state_dict(layers["torch"].state_dict())
+        x = torch.randn(batch, channels, n, n, requires_grad=True)
+        row = {"n": n}
+        if (channels * n * n) ** 2 <= DENSE_LIMIT:
+            row["dense"] = best_of(lambda: step(DenseLayer(layers["torch"]), (x,)), 3)  # noqa: B023
+        row["ign"] = best_of(lambda: step(IGNLayout(channels, channels), (x,)))  # noqa: B023
+        row["torch"] = best_of(lambda: step(layers["torch"], (x,)))  # noqa: B023
+        row["cpp"] = best_of(lambda: step(layers["cpp"], (x,)))  # noqa: B023
+        row["bound"] = best_of(lambda: step(LowerBound(channels, channels), (x,)))  # noqa: B023
         with torch.no_grad():
-            ours = best_of(lambda: layer(x))  # noqa: B023 (called immediately)
-            dense_entries = (channels * n**l) * (channels * n**k)
-            if dense_entries <= 3e8 and len(layer.basis) * n ** (k + l) <= 2e8:
-                start = time.perf_counter()
-                weight = dense_weight(layer)
-                build = time.perf_counter() - start
-                flat = x.reshape(batch, -1)
-                dense = best_of(lambda: flat @ weight.T)  # noqa: B023
-                error = float((flat @ weight.T - layer(x).reshape(batch, -1)).abs().max())
-                rows.append((n, k, l, batch, channels, len(layer.basis), ours, dense, build, error))
-            else:
-                rows.append((n, k, l, batch, channels, len(layer.basis), ours, None, None, None))
-            print(rows[-1], flush=True)
+            row["diff"] = float((layers["cpp"](x) - layers["torch"](x)).abs().max())
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
+def higher_order_rows(cases, batch, channels):
+    rows = []
+    for n, order in cases:
+        torch.manual_seed(0)
+        row = {"n": n, "k": order, "dense_gb": (channels * n**order) ** 2 * 4 / 1e9}
+        for backend in ("torch", "cpp"):
+            layer = EquivariantLinear(SymmetricGroup(n), order, order, channels, channels,
+                                      bias=False, backend=backend)
+            x = torch.randn(batch, channels, *[n] * order, requires_grad=True)
+            row[backend] = best_of(lambda: step(layer, (x,)), 2)  # noqa: B023
+            row["basis"] = len(layer.basis)
+        row["saved_mb"] = saved_bytes(layer, x) / 1e6
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
+def fmt(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1e3:.2f}"
+
+
+def main() -> None:
+    torch.set_num_threads(THREADS)
+    batch, channels = 8, 32
+    rows = order_two_rows([10, 20, 40, 80], batch, channels)
+    high = higher_order_rows([(20, 3), (20, 4)], 2, 4)
     lines = [
-        "## EquivariantLinear vs dense matmul (S_n, float32, forward, CPU)",
+        "## S_n layers: forward + backward (float32, CPU)",
         "",
-        provenance(".venv/bin/python benchmarks/bench_layer.py") + " Times: best of 5.",
+        provenance(".venv/bin/python benchmarks/bench_layer.py")
+        + f" {THREADS} thread; times are the best of 5 (dense: of 3) steps, in ms.",
         "",
-        "| n | k | l | batch | C_in=C_out | basis | factored (ms) | dense matmul (ms) "
-        "| building dense W (ms) | speed-up vs matmul | max abs diff |",
+        f"k = l = 2, batch {batch}, channels {channels} → {channels}. (a) dense basis matmul, "
+        "W rebuilt from Λ each step; (b) IGN layout (15 ops stacked, one einsum); (c) ours, "
+        "torch path; (d) ours, C++ path; (e) lower bound (two channel matmuls at n²).",
+        "",
+        "| n | (a) dense | (b) IGN layout | (c) ours torch | (d) ours C++ | (e) lower bound "
+        "| (b)/(c) | (b)/(d) | (c)/(e) | (d)/(e) | max abs diff (c)-(d) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for n, k, l, batch, ch, size, ours, dense, build, error in rows:
-        if dense is None:
-            lines.append(f"| {n} | {k} | {l} | {batch} | {ch} | {size} | {ours * 1e3:.1f} | "
-                         "dense W too large to build here | — | — | — |")
-        else:
-            lines.append(f"| {n} | {k} | {l} | {batch} | {ch} | {size} | {ours * 1e3:.1f} | "
-                         f"{dense * 1e3:.1f} | {build * 1e3:.0f} | {dense / ours:.1f}x | "
-                         f"{error:.1e} |")
+    for r in rows:
+        lines.append(
+            f"| {r['n']} | {fmt(r.get('dense'))} | {fmt(r['ign'])} | {fmt(r['torch'])} | "
+            f"{fmt(r['cpp'])} | {fmt(r['bound'])} | {r['ign'] / r['torch']:.1f}x | "
+            f"{r['ign'] / r['cpp']:.1f}x | {r['torch'] / r['bound']:.2f} | "
+            f"{r['cpp'] / r['bound']:.2f} | {r['diff']:.1e} |"
+        )
+    lines += [
+        "",
+        "Higher orders, n = 20, batch 2, channels 4 → 4 (dense cannot run: its weight alone "
+        "would need the size shown):",
+        "",
+        "| n | k = l | basis | ours torch (ms) | ours C++ (ms) | saved for backward (MB) "
+        "| dense W would need (GB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in high:
+        lines.append(f"| {r['n']} | {r['k']} | {r['basis']} | {fmt(r['torch'])} | "
+                     f"{fmt(r['cpp'])} | {r['saved_mb']:.1f} | {r['dense_gb']:,.0f} |")
     out = Path(__file__).parent / "results" / "layer.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

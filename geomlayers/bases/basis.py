@@ -9,7 +9,8 @@ import torch
 
 from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
-from geomlayers.ops.diagram_products import apply_partition_diagram, apply_sparse
+from geomlayers.ops.diagram_products import apply_sparse
+from geomlayers.ops.layer import apply_diagrams
 
 __all__ = ["Basis", "DEFAULT_MAX_DENSE_ENTRIES"]
 
@@ -158,7 +159,7 @@ class Basis(Sequence):
 
         Returns:
             ``(*batch, n, …, n)`` with ``l`` trailing axes. Partition diagrams use the
-            factored product (:func:`geomlayers.ops.apply_partition_diagram`); other elements
+            factored product (:func:`geomlayers.ops.apply_diagrams`); other elements
             a sparse product.
 
         """
@@ -167,13 +168,15 @@ class Basis(Sequence):
             raise ValueError(f"weights must have shape ({len(self)},), got {tuple(weights.shape)}")
         if x.dim() < k or any(s != n for s in x.shape[x.dim() - k :]):
             raise ValueError(f"x must end in k={k} axes of size n={n}, got {tuple(x.shape)}")
+        partition = [i for i, e in enumerate(self.elements) if isinstance(e, PartitionDiagram)]
+        others = [i for i in range(len(self)) if i not in set(partition)]
         batch = x.shape[: x.dim() - k]
         out = x.new_zeros(*batch, *([n] * l))
-        for position, element in enumerate(self.elements):
-            if isinstance(element, PartitionDiagram):
-                term = apply_partition_diagram(element, x, n)
-            else:
-                term = apply_sparse(self._sparse_matrices[position], x, k, l, n)
+        if partition:
+            chosen = tuple(self.elements[i] for i in partition)
+            out = out + apply_diagrams(chosen, weights[partition], x, n)
+        for position in others:
+            term = apply_sparse(self._sparse_matrices[position], x, k, l, n)
             out = out + weights[position].to(x.dtype) * term
         return out
 

@@ -5,17 +5,15 @@ basis ``B_i`` of ``Hom_G((R^n)^{⊗k}, (R^n)^{⊗l})`` and the invariants ``T_j`
 ``(R^n)^{⊗l}`` (bias), with ``s_i`` the number of summed (input-only) blocks of a partition
 diagram — Maron et al.'s ``'inf'`` normalisation, a mean instead of a sum.
 
-Partition diagrams run as in Godfrey et al. (arXiv 2303.06208) and the research notes §3.7:
-one reduction per distinct *input pattern* (shared by every diagram with that bottom row),
-channel mixing at the reduced order as one product per *output pattern*, and one
-``index_add`` into the generalised diagonal per output pattern. Jellyfish and orbit elements
-use sparse matrices. No ``n^l x n^k`` matrix is ever formed.
+Partition diagrams run through :func:`geomlayers.ops.diagram_layer` (shared input reductions,
+channel mixing at the reduced size, one embedding per output pattern; Godfrey et al.,
+arXiv 2303.06208, research notes §3.7). Jellyfish, orbit and graph elements use sparse
+matrices at the layer's fixed ``n``. No ``n^l x n^k`` matrix is ever formed.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 import torch
 from torch import nn
@@ -23,33 +21,19 @@ from torch import nn
 from geomlayers.bases import equivariant_basis
 from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
+from geomlayers.groups.permutation import AlternatingGroup, SymmetricGroup
+from geomlayers.ops.backend import resolve_backend
+from geomlayers.ops.layer import check_mask, diagram_layer, plan_layer
 
 __all__ = ["EquivariantLinear", "EquivariantMLP"]
 
 
-def _row_pattern(diagram: PartitionDiagram, vertices: range) -> tuple[tuple, tuple, list[int]]:
-    """Canonical pattern of one row: labels by first appearance, propagating flags, block ids."""
-    owner = diagram.block_of_vertex()
-    kinds = diagram.block_kinds()
-    order: list[int] = []
-    for v in vertices:
-        if owner[v] not in order:
-            order.append(owner[v])
-    labels = tuple(order.index(owner[v]) for v in vertices)
-    flags = tuple(kinds[b] == "propagating" for b in order)
-    return labels, flags, order
-
-
-def _embedding_index(labels: tuple, flags: tuple, n: int) -> torch.Tensor:
-    """Flat output positions of the generalised diagonal of one top pattern, ``(n^t,)``."""
-    l = len(labels)
-    flat = torch.zeros((), dtype=torch.int64)
-    for block in range(len(flags)):
-        stride = sum(n ** (l - 1 - v) for v in range(l) if labels[v] == block)
-        shape = [1] * len(flags)
-        shape[block] = n
-        flat = flat + torch.arange(n).reshape(shape) * stride
-    return flat.reshape(-1)
+def _partition_plan(basis) -> tuple[list[int], object]:
+    """Indices of the partition diagrams of ``basis`` and their layer plan (or ``None``)."""
+    indices = [i for i, e in enumerate(basis) if isinstance(e, PartitionDiagram)]
+    if not indices:
+        return indices, None
+    return indices, plan_layer(tuple(basis[i] for i in indices), basis.k, basis.l)
 
 
 class EquivariantLinear(nn.Module):
@@ -63,11 +47,27 @@ class EquivariantLinear(nn.Module):
         out_channels: output channels ``C_out``.
         bias: add the learnable invariant bias (0 → l basis).
         device, dtype: of the parameters.
+        backend: ``"auto"`` | ``"cpp"`` | ``"torch"``; default ``$GEOMLAYERS_BACKEND`` or
+            ``"auto"`` (the C++ extension where it builds, else torch with one warning).
+            ``self.backend`` says which one runs.
+
+    Variable ``n``: a layer whose basis is made of partition diagrams only (S_n; A_n when
+    ``n > k + l``) runs on inputs of any size ``n'``: the diagrams are S_{n'}-equivariant for
+    every ``n'`` (a spanning set when ``n'`` is smaller than their block count). Pass
+    ``mask`` ``(batch, n')`` (True = real node) for padded batches: padded entries are
+    ignored, means use each sample's own node count, and padded outputs are zero, so each
+    sample's output equals the layer applied to that sample alone.
 
     Initialisation: ``Λ ~ N(0, 1 / (C_in · |basis|))`` and zero bias. Every normalised basis
     term is a mean over input entries, so its variance is at most ``Var(x)`` whatever ``n``;
     with this fan-in the output variance stays ``O(Var(x))`` as ``n`` grows (measured in the
     tests for n = 4 … 32).
+
+    >>> layer = EquivariantLinear(SymmetricGroup(5), 2, 2, 3, 4)
+    >>> layer(torch.randn(8, 3, 5, 5)).shape
+    torch.Size([8, 4, 5, 5])
+    >>> layer(torch.randn(8, 3, 7, 7)).shape  # another n
+    torch.Size([8, 4, 7, 7])
 
     """
 
@@ -75,13 +75,14 @@ class EquivariantLinear(nn.Module):
         self,
         group: Group,
         k: int,
-        l: int,
+        l: int,  # noqa: E741
         in_channels: int,
         out_channels: int,
         *,
         bias: bool = True,
         device=None,
         dtype=None,
+        backend: str | None = None,
     ):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
@@ -90,53 +91,29 @@ class EquivariantLinear(nn.Module):
         self.group, self.k, self.l = group, k, l
         self.in_channels, self.out_channels = in_channels, out_channels
         self.basis = equivariant_basis(group, k, l)
-        self.backend = "torch"
-        n = group.n
+        self.backend = resolve_backend(backend)
         factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
         self.weight = nn.Parameter(torch.empty(len(self.basis), out_channels, in_channels,
                                                **factory))
-        self._plan_partition_diagrams(n)
+        self._partition_indices, self._plan = _partition_plan(self.basis)
         self._register_sparse_elements()
-        if bias and l >= 0:
-            invariants = equivariant_basis(group, 0, l).dense().reshape(-1, *([n] * l))
-            self.register_buffer("bias_basis", invariants.to(**factory), persistent=False)
-            self.bias = nn.Parameter(torch.empty(out_channels, len(invariants), **factory))
+        self.variable_n = isinstance(group, (SymmetricGroup, AlternatingGroup)) and not (
+            self._sparse_indices
+        )
+        if bias:
+            self._init_bias_basis(factory)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    # -- static plan ------------------------------------------------------------------------
-    def _plan_partition_diagrams(self, n: int) -> None:
-        reductions: dict[tuple, int] = {}
-        self._reduction_subscripts: list[tuple[list[int], list[int]]] = []
-        groups: dict[tuple, list] = defaultdict(list)
-        scales = []
-        for index, element in enumerate(self.basis):
-            if not isinstance(element, PartitionDiagram):
-                scales.append(1.0)
-                continue
-            k, l = self.k, self.l
-            bottom_labels, bottom_flags, bottom_order = _row_pattern(element, range(l, l + k))
-            top_labels, top_flags, top_order = _row_pattern(element, range(l))
-            bottom_key = (bottom_labels, bottom_flags)
-            if bottom_key not in reductions:
-                reductions[bottom_key] = len(self._reduction_subscripts)
-                kept = [b for b, flag in enumerate(bottom_flags) if flag]
-                self._reduction_subscripts.append((list(bottom_labels), kept))
-            # reduced axes follow the bottom order of propagating blocks; move them to top order
-            reduced_blocks = [b for b in bottom_order if element.block_kinds()[b] == "propagating"]
-            top_propagating = [b for b in top_order if element.block_kinds()[b] == "propagating"]
-            permutation = [reduced_blocks.index(b) for b in top_propagating]
-            groups[(top_labels, top_flags)].append((index, reductions[bottom_key], permutation))
-            scales.append(float(n) ** -sum(kind == "bottom" for kind in element.block_kinds()))
-        self._output_patterns = []
-        for position, ((labels, flags), members) in enumerate(groups.items()):
-            self.register_buffer(f"_embed_{position}", _embedding_index(labels, flags, n),
-                                 persistent=False)
-            expand = [n if flag else 1 for flag in flags]
-            self._output_patterns.append((members, expand, len(flags)))
-        self.register_buffer("_scales", torch.tensor(scales, dtype=torch.float64),
-                             persistent=False)
+    def _init_bias_basis(self, factory: dict) -> None:
+        invariants = equivariant_basis(self.group, 0, self.l)
+        indices, plan = _partition_plan(invariants)
+        self._bias_plan = plan if len(indices) == len(invariants) else None
+        if self._bias_plan is None:
+            dense = invariants.dense().reshape(-1, *([self.group.n] * self.l))
+            self.register_buffer("bias_basis", dense.to(**factory), persistent=False)
+        self.bias = nn.Parameter(torch.empty(self.out_channels, len(invariants), **factory))
 
     def _register_sparse_elements(self) -> None:
         self._sparse_indices = [
@@ -156,58 +133,87 @@ class EquivariantLinear(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
+    def element_scales(self, n: int | None = None) -> torch.Tensor:
+        """``(len(basis),)`` float64: ``n^{-s_i}`` for partition diagrams, 1 otherwise."""
+        n = self.group.n if n is None else n
+        scales = torch.ones(len(self.basis), dtype=torch.float64)
+        for i in self._partition_indices:
+            summed = sum(kind == "bottom" for kind in self.basis[i].block_kinds())
+            scales[i] = float(n) ** -summed
+        return scales
+
     def extra_repr(self) -> str:
         """Group, n, orders, channels, basis size and backend."""
         return (
             f"group={self.group}, n={self.group.n}, k={self.k}, l={self.l}, "
             f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
             f"basis={len(self.basis)} ({self.basis.kind}), bias={self.bias is not None}, "
-            f"backend={self.backend!r}"
+            f"variable_n={self.variable_n}, backend={self.backend!r}"
         )
 
     # -- forward ----------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``x`` ``(batch, C_in, n, …, n)`` (k axes) to ``(batch, C_out, n^(l))``."""
-        n, k, l = self.group.n, self.k, self.l
+    def _input_size(self, x: torch.Tensor, mask: torch.Tensor | None) -> int:
+        k = self.k
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        n = x.shape[-1] if k and x.dim() else (mask.shape[-1] if mask is not None
+                                               else self.group.n)
         expected = (self.in_channels, *([n] * k))
         if x.dim() != k + 2 or tuple(x.shape[1:]) != expected:
             raise ValueError(
-                f"x must have shape (batch, {self.in_channels}{', n' * k}) with n={n}, "
-                f"got {tuple(x.shape)}"
+                f"x must have shape (batch, {self.in_channels}{', n' * k}) with every node axis "
+                f"of one size n, got {tuple(x.shape)}"
             )
+        if n != self.group.n and not self.variable_n:
+            raise ValueError(
+                f"this layer is fixed to n={self.group.n} ({self.group}); got n={n}. Only "
+                "S_n layers (A_n when n > k + l) run on other sizes"
+            )
+        if mask is not None:
+            if not self.variable_n:
+                raise ValueError(f"mask needs an S_n / A_n layer of partition diagrams; "
+                                 f"{self.group} with k={k}, l={self.l} has other elements")
+            check_mask(mask, x.shape[0], n)
+        return n
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Map ``x`` ``(batch, C_in, n, …, n)`` (k axes) to ``(batch, C_out, n^(l))``.
+
+        ``mask``: optional ``(batch, n)`` bool, True on real nodes (see the class docstring).
+        """
+        n = self._input_size(x, mask)
         batch = x.shape[0]
-        weight = self.weight * self._scales.to(self.weight.dtype)[:, None, None]
-        reduced = [
-            torch.einsum(x, [0, 1, *[s + 2 for s in subs]], [0, 1, *[s + 2 for s in kept]])
-            for subs, kept in self._reduction_subscripts
-        ]
-        out = x.new_zeros(batch, self.out_channels, n**l)
-        for position, (members, expand, num_blocks) in enumerate(self._output_patterns):
-            stacked = torch.cat(
-                [reduced[r].permute(0, 1, *[p + 2 for p in perm]) for _, r, perm in members],
-                dim=1,
-            )  # (B, m * C_in, n^p)
-            mixing = weight[[i for i, _, _ in members]]  # (m, C_out, C_in)
-            mixing = mixing.permute(1, 0, 2).reshape(self.out_channels, -1)
-            mixed = torch.matmul(mixing, stacked.reshape(batch, mixing.shape[1], -1))
-            spread = mixed.reshape(batch, self.out_channels, *expand)
-            spread = spread.expand(batch, self.out_channels, *([n] * num_blocks))
-            index = getattr(self, f"_embed_{position}")
-            out = out.index_add(2, index, spread.reshape(batch, self.out_channels, -1))
+        if self._plan is not None:
+            weight = self.weight
+            if self._sparse_indices:
+                weight = weight[self._partition_indices]
+            out = diagram_layer(x, weight, self._plan, n, mask=mask, normalize=True,
+                                backend=self.backend)
+        else:
+            out = x.new_zeros(batch, self.out_channels, *([n] * self.l))
         if self._sparse_indices:
-            out = out + self._apply_sparse(x, weight)
-        out = out.reshape(batch, self.out_channels, *([n] * l))
+            out = out + self._apply_sparse(x)
         if self.bias is not None:
-            out = out + torch.einsum("oj,j...->o...", self.bias, self.bias_basis)
+            out = out + self._bias_term(x, n, mask)
         return out
 
-    def _apply_sparse(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    def _bias_term(self, x: torch.Tensor, n: int, mask: torch.Tensor | None) -> torch.Tensor:
+        if self._bias_plan is None:
+            return torch.einsum("oj,j...->o...", self.bias, self.bias_basis)
+        rows = x.shape[0] if mask is not None else 1
+        ones = x.new_ones(rows, 1)
+        weight = self.bias.T.unsqueeze(-1)  # (J, C_out, 1)
+        return diagram_layer(ones, weight, self._bias_plan, n, mask=mask, backend="torch")
+
+    def _apply_sparse(self, x: torch.Tensor) -> torch.Tensor:
         n, k, l = self.group.n, self.k, self.l
         batch = x.shape[0]
+        weight = self.weight[self._sparse_indices]
         flat = x.reshape(batch * self.in_channels, n**k).T  # (n^k, B*C)
         applied = torch.sparse.mm(self._sparse_matrix.to(x.dtype), flat)  # (m*n^l, B*C)
         applied = applied.reshape(len(self._sparse_indices), n**l, batch, self.in_channels)
-        return torch.einsum("moc,mibc->boi", weight[self._sparse_indices], applied)
+        out = torch.einsum("moc,mibc->boi", weight, applied)
+        return out.reshape(batch, self.out_channels, *([n] * l))
 
 
 class EquivariantMLP(nn.Sequential):

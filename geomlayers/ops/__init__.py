@@ -1,10 +1,26 @@
-"""Fast products of diagram-basis elements with tensors."""
+"""Fast products of diagram-basis elements with tensors (torch reference and C++ backends)."""
 
-from geomlayers.ops.diagram_products import (
-    DiagramPlan,
-    apply_partition_diagram,
-    apply_sparse,
-    diagram_plan,
+from geomlayers.ops.diagram_products import apply_partition_diagram, apply_sparse
+from geomlayers.ops.layer import (
+    Embedding,
+    LayerPlan,
+    Reduction,
+    apply_diagrams,
+    diagonal_embed,
+    diagonal_reduce,
+    diagram_layer,
+    plan_layer,
 )
 
-__all__ = ["DiagramPlan", "apply_partition_diagram", "apply_sparse", "diagram_plan"]
+__all__ = [
+    "Embedding",
+    "LayerPlan",
+    "Reduction",
+    "apply_diagrams",
+    "apply_partition_diagram",
+    "apply_sparse",
+    "diagonal_embed",
+    "diagonal_reduce",
+    "diagram_layer",
+    "plan_layer",
+]

@@ -1,0 +1,316 @@
+"""One entry point for a weighted sum of partition diagrams with channel mixing.
+
+A layer ``Y[b, o] = Σ_i Σ_c Λ_i[o, c] · D_i X[b, c]`` over partition diagrams ``D_i`` of
+``(R^n)^{⊗k} → (R^n)^{⊗l}`` runs in three stages (Godfrey et al., arXiv 2303.06208;
+Pearce-Crump, arXiv 2304.14165; research notes §3.7):
+
+1. **reduce** — one reduction per distinct *input pattern* (the bottom row of a diagram up to
+   relabelling), shared by every diagram with that bottom row: read the generalised diagonal
+   of ``X`` (axes in one block equal) and sum the bottom-only blocks;
+2. **mix** — for each *output pattern* (the top row), stack the reduced tensors of its diagrams
+   along channels (axes permuted to the top order) and contract channels with one matmul, at
+   the reduced size ``n^p`` — never at ``n^l``;
+3. **embed** — write each mixed tensor into the generalised diagonal of the output, broadcast
+   over top-only blocks, and sum the patterns.
+
+``embed`` is the transpose of ``reduce`` with the same pattern, so the backward of the layer
+is again a layer of transposed diagrams; autograd derives it on the torch backend and the C++
+ops declare it explicitly (:mod:`geomlayers.ops.extension`).
+
+Plans are independent of ``n``: the same plan runs at any ``n`` (S_n and A_n layers on
+inputs of different sizes), and an optional node mask restricts every sum to the real nodes
+of each sample, with means taken over each sample's own node count — a padded batch gives
+exactly what each sample gives alone.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from geomlayers.diagrams.diagram import PartitionDiagram
+
+__all__ = [
+    "Embedding",
+    "LayerPlan",
+    "Reduction",
+    "Term",
+    "apply_diagrams",
+    "check_mask",
+    "diagonal_embed",
+    "diagonal_reduce",
+    "diagram_layer",
+    "plan_layer",
+]
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """Input pattern of a reduction.
+
+    ``labels[a]`` is the block of input axis ``a`` (blocks numbered by first appearance);
+    ``keep[b]`` says block ``b`` propagates (kept) rather than being summed.
+    """
+
+    labels: tuple[int, ...]
+    keep: tuple[bool, ...]
+
+    @property
+    def summed(self) -> int:
+        """Number of summed (bottom-only) blocks."""
+        return sum(not flag for flag in self.keep)
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """Output pattern of an embedding.
+
+    ``labels[a]`` is the block of output axis ``a``; ``keep[b]`` says block ``b`` is fed by
+    the mixed tensor (propagating) rather than broadcast (top-only).
+    """
+
+    labels: tuple[int, ...]
+    keep: tuple[bool, ...]
+
+    @property
+    def is_identity(self) -> bool:
+        """All axes distinct and propagating: the embedding is the identity map."""
+        return len(set(self.labels)) == len(self.labels) and all(self.keep)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One diagram of a layer.
+
+    Its weight row, its reduction, and the axis permutation from the kept blocks in bottom
+    order to the propagating blocks in top order.
+    """
+
+    element: int
+    reduction: int
+    permutation: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Static, ``n``-independent description of a partition-diagram layer."""
+
+    k: int
+    l: int  # noqa: E741
+    reductions: tuple[Reduction, ...]
+    outputs: tuple[tuple[Embedding, tuple[Term, ...]], ...]
+
+    @property
+    def num_elements(self) -> int:
+        """Number of diagrams (rows of the weight)."""
+        return sum(len(terms) for _, terms in self.outputs)
+
+
+def _row_pattern(diagram: PartitionDiagram, vertices: range) -> tuple[tuple, tuple, list[int]]:
+    """Labels by first appearance, propagating flags and original block ids of one row."""
+    owner = diagram.block_of_vertex()
+    kinds = diagram.block_kinds()
+    order: list[int] = []
+    for vertex in vertices:
+        if owner[vertex] not in order:
+            order.append(owner[vertex])
+    labels = tuple(order.index(owner[vertex]) for vertex in vertices)
+    keep = tuple(kinds[block] == "propagating" for block in order)
+    return labels, keep, order
+
+
+@functools.lru_cache(maxsize=1024)
+def plan_layer(diagrams: tuple[PartitionDiagram, ...], k: int, l: int) -> LayerPlan:  # noqa: E741
+    """Plan of the layer ``Σ_i Λ_i ⊗ D_i`` for ``diagrams`` (weight row ``i`` ↔ ``diagrams[i]``).
+
+    Raises:
+        TypeError: if an element is not a :class:`PartitionDiagram` of shape ``k → l``.
+
+    """
+    reductions: dict[Reduction, int] = {}
+    outputs: dict[Embedding, list[Term]] = {}
+    for index, diagram in enumerate(diagrams):
+        if not isinstance(diagram, PartitionDiagram) or (diagram.k, diagram.l) != (k, l):
+            raise TypeError(f"diagrams[{index}] must be a PartitionDiagram {k} -> {l}, "
+                            f"got {diagram!r}")
+        bottom_labels, bottom_keep, bottom_order = _row_pattern(diagram, range(l, l + k))
+        top_labels, top_keep, top_order = _row_pattern(diagram, range(l))
+        reduction = Reduction(bottom_labels, bottom_keep)
+        position = reductions.setdefault(reduction, len(reductions))
+        kinds = diagram.block_kinds()
+        kept_bottom = [b for b in bottom_order if kinds[b] == "propagating"]
+        kept_top = [b for b in top_order if kinds[b] == "propagating"]
+        permutation = tuple(kept_bottom.index(b) for b in kept_top)
+        outputs.setdefault(Embedding(top_labels, top_keep), []).append(
+            Term(index, position, permutation)
+        )
+    return LayerPlan(
+        k, l, tuple(reductions), tuple((e, tuple(terms)) for e, terms in outputs.items())
+    )
+
+
+# -- the two primitive products (torch reference) ---------------------------------------------
+def diagonal_reduce(x: torch.Tensor, reduction: Reduction) -> torch.Tensor:
+    """Sum ``x`` ``(*batch, n^(k))`` over its generalised diagonal → ``(*batch, n^(p))``.
+
+    ``y[..., v_kept] = Σ_{v_summed} x[..., v_{labels[0]}, …, v_{labels[k-1]}]``; the kept
+    axes come in block order.
+    """
+    k = len(reduction.labels)
+    lead = x.dim() - k
+    prefix = list(range(lead))
+    kept = [lead + b for b, flag in enumerate(reduction.keep) if flag]
+    return torch.einsum(x, [*prefix, *[lead + b for b in reduction.labels]], [*prefix, *kept])
+
+
+def _diagonal_index(embedding: Embedding, n: int, device: torch.device) -> torch.Tensor:
+    """Flat output positions ``(n^t,)`` of every assignment of values to the ``t`` blocks."""
+    l = len(embedding.labels)
+    flat = torch.zeros((), dtype=torch.int64, device=device)
+    blocks = len(embedding.keep)
+    for block in range(blocks):
+        stride = sum(n ** (l - 1 - axis) for axis in range(l) if embedding.labels[axis] == block)
+        shape = [1] * blocks
+        shape[block] = n
+        flat = flat + torch.arange(n, device=device).reshape(shape) * stride
+    return flat.reshape(-1)
+
+
+def diagonal_embed(y: torch.Tensor, embedding: Embedding, n: int) -> torch.Tensor:
+    """Transpose of :func:`diagonal_reduce`: ``(*batch, n^(p))`` → ``(*batch, n^(l))``.
+
+    Writes ``y`` on the generalised diagonal given by ``embedding.labels``, broadcast over the
+    blocks with ``keep = False``; zero elsewhere.
+    """
+    l = len(embedding.labels)
+    p = sum(embedding.keep)
+    batch = y.shape[: y.dim() - p]
+    if embedding.is_identity:
+        return y
+    expand = [n if flag else 1 for flag in embedding.keep]
+    spread = y.reshape(*batch, *expand).expand(*batch, *([n] * len(expand)))
+    out = y.new_zeros(*batch, n**l)
+    index = _diagonal_index(embedding, n, y.device)
+    out = out.index_add(-1, index, spread.reshape(*batch, -1))
+    return out.reshape(*batch, *([n] * l))
+
+
+# -- the layer ------------------------------------------------------------------------------
+def _node_weights(mask: torch.Tensor, order: int, dtype: torch.dtype) -> torch.Tensor:
+    """``(B, 1, n, …, n)`` product of the mask over ``order`` axes (1 on real tuples)."""
+    m = mask.to(dtype)
+    out = None
+    for axis in range(order):
+        shape = [m.shape[0], 1] + [1] * order
+        shape[2 + axis] = m.shape[1]
+        factor = m.reshape(shape)
+        out = factor if out is None else out * factor
+    return out
+
+
+def check_mask(mask: torch.Tensor, batch: int, n: int) -> torch.Tensor:
+    """Validate a node mask ``(batch, n)`` of bools (True = real node)."""
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError(f"mask must be a bool tensor of shape (batch, n), got {mask!r}")
+    if tuple(mask.shape) != (batch, n):
+        raise ValueError(f"mask must have shape (batch={batch}, n={n}), got {tuple(mask.shape)}")
+    return mask
+
+
+def diagram_layer(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    plan: LayerPlan,
+    n: int,
+    *,
+    mask: torch.Tensor | None = None,
+    normalize: bool = False,
+    backend: str = "torch",
+) -> torch.Tensor:
+    """``Y[b, o] = Σ_i Σ_c weight[i, o, c] · s_i · D_i X[b, c]``.
+
+    Args:
+        x: ``(B, C_in, n, …, n)`` with ``plan.k`` axes of size ``n``.
+        weight: ``(plan.num_elements, C_out, C_in)``.
+        plan: from :func:`plan_layer`.
+        n: the size of every tensor axis (needed when ``k = 0``).
+        mask: optional ``(B, n)`` bool; entries off the real nodes are ignored on input and
+            zero on output, and means use each sample's own node count.
+        normalize: ``s_i = n^{-b_i}`` (a mean instead of a sum over the ``b_i`` summed blocks);
+            otherwise ``s_i = 1``.
+        backend: ``"torch"`` (reference) or ``"cpp"`` (custom ops of
+            :mod:`geomlayers.ops.extension`).
+
+    Returns:
+        ``(B, C_out, n, …, n)`` with ``plan.l`` axes.
+
+    """
+    k, l = plan.k, plan.l
+    batch, in_channels = x.shape[:2]
+    out_channels = weight.shape[1]
+    reduce, embed = _primitives(backend)
+    counts = None
+    if mask is not None:
+        x = x * _node_weights(mask, k, x.dtype) if k else x
+        counts = mask.sum(dim=1).clamp(min=1).to(x.dtype)
+    reduced = []
+    for reduction in plan.reductions:
+        r = reduce(x, reduction, n)
+        if normalize and reduction.summed:
+            if counts is None:
+                r = r * float(n) ** -reduction.summed
+            else:
+                scale = counts.pow(-reduction.summed)
+                r = r * scale.reshape(batch, *([1] * (r.dim() - 1)))
+        reduced.append(r)
+    out = None
+    order = [t.element for _, terms in plan.outputs for t in terms]
+    if order != list(range(len(order))):
+        weight = weight[order]  # one gather, then contiguous slices per output pattern
+    start = 0
+    for embedding, terms in plan.outputs:
+        stacked = torch.cat(
+            [reduced[t.reduction].permute(0, 1, *[p + 2 for p in t.permutation]) for t in terms],
+            dim=1,
+        )  # (B, m·C_in, n^p)
+        rows = weight[start : start + len(terms)]
+        start += len(terms)
+        mixing = rows.permute(1, 0, 2).reshape(out_channels, -1)
+        mixed = torch.matmul(mixing, stacked.reshape(stacked.shape[0], mixing.shape[1], -1))
+        mixed = mixed.reshape(stacked.shape[0], out_channels, *stacked.shape[2:])
+        term = embed(mixed, embedding, n)
+        out = term if out is None else out + term
+    if out is None:
+        out = x.new_zeros(batch, out_channels, *([n] * l))
+    if mask is not None and l:
+        out = out * _node_weights(mask, l, out.dtype)
+    return out
+
+
+def _torch_reduce(x: torch.Tensor, reduction: Reduction, n: int) -> torch.Tensor:
+    return diagonal_reduce(x, reduction)
+
+
+def _primitives(backend: str):
+    if backend == "torch":
+        return _torch_reduce, diagonal_embed
+    if backend == "cpp":
+        from geomlayers.ops import extension
+
+        return extension.reduce, extension.embed
+    raise ValueError(f"backend must be 'torch' or 'cpp', got {backend!r}")
+
+
+def apply_diagrams(
+    diagrams: Sequence[PartitionDiagram], weights: torch.Tensor, x: torch.Tensor, n: int
+) -> torch.Tensor:
+    """``Σ_i weights[i] · D_i x`` for ``x`` ``(*batch, n^(k))`` → ``(*batch, n^(l))``."""
+    k, l = diagrams[0].k, diagrams[0].l
+    plan = plan_layer(tuple(diagrams), k, l)
+    batch = x.shape[: x.dim() - k]
+    flat = x.reshape(-1, 1, *([n] * k))
+    out = diagram_layer(flat, weights.to(x.dtype).reshape(-1, 1, 1), plan, n)
+    return out.reshape(*batch, *([n] * l))

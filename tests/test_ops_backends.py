@@ -1,0 +1,161 @@
+"""The layer primitives on both backends, variable n, masks and torch.compile."""
+
+import networkx as nx
+import pytest
+import torch
+
+from geomlayers.groups import AutomorphismGroup, SymmetricGroup
+from geomlayers.nn import EquivariantLinear
+from geomlayers.ops import Embedding, Reduction, diagonal_embed, diagonal_reduce, extension
+from geomlayers.ops.backend import resolve_backend
+from geomlayers.testing import assert_equivariant
+
+needs_cpp = pytest.mark.skipif(extension.load_error() is not None,
+                               reason=f"C++ extension unavailable: {extension.load_error()}")
+
+PATTERNS = [  # (labels, keep)
+    ((0, 1), (True, True)),
+    ((0, 0), (True,)),
+    ((0, 1), (False, True)),
+    ((0, 1), (False, False)),
+    ((0, 1, 0), (True, False)),
+    ((0, 1, 2), (False, True, False)),
+    ((0, 0, 0), (False,)),
+    ((), ()),
+]
+
+
+@needs_cpp
+@pytest.mark.parametrize("labels, keep", PATTERNS)
+def test_cpp_primitives_equal_torch_and_are_transposes(labels, keep):
+    n, order, kept = 4, len(labels), sum(keep)
+    x = torch.randn(3, 2, *[n] * order, dtype=torch.float64)
+    y = torch.randn(3, 2, *[n] * kept, dtype=torch.float64)
+    reduction, embedding = Reduction(labels, keep), Embedding(labels, keep)
+    torch.testing.assert_close(extension.reduce(x, reduction, n), diagonal_reduce(x, reduction),
+                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(extension.embed(y, embedding, n),
+                               diagonal_embed(y, embedding, n), rtol=1e-12, atol=1e-12)
+    # <embed(y), x> = <y, reduce(x)>
+    left = (extension.embed(y, embedding, n) * x).sum()
+    right = (y * extension.reduce(x, reduction, n)).sum()
+    torch.testing.assert_close(left, right, rtol=1e-12, atol=1e-12)
+
+
+@needs_cpp
+def test_cpp_primitives_gradcheck_and_gradgradcheck():
+    reduction = Reduction((0, 1, 0), (True, False))
+    embedding = Embedding((0, 1, 0), (True, False))
+    x = torch.randn(2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    for fn, arg in ((lambda t: extension.reduce(t, reduction, 3), x),
+                    (lambda t: extension.embed(t, embedding, 3), y)):
+        assert torch.autograd.gradcheck(fn, (arg,))
+        assert torch.autograd.gradgradcheck(fn, (arg,))
+
+
+@needs_cpp
+@pytest.mark.parametrize("k, l", [(2, 2), (3, 1), (1, 3), (0, 2), (2, 0), (3, 3)])
+def test_layer_backends_agree(k, l):
+    group = SymmetricGroup(4)
+    torch.manual_seed(0)
+    layers = {b: EquivariantLinear(group, k, l, 3, 2, dtype=torch.float64, backend=b)
+              for b in ("torch", "cpp")}
+    layers["cpp"].load_state_dict(layers["torch"].state_dict())
+    with torch.no_grad():
+        layers["torch"].bias.normal_()
+        layers["cpp"].bias.copy_(layers["torch"].bias)
+    x = torch.randn(2, 3, *[6] * k, dtype=torch.float64, requires_grad=True)  # another n
+    mask = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    outputs, grads = {}, {}
+    probe = None
+    for name, layer in layers.items():
+        out = layer(x, mask=mask)
+        probe = torch.randn_like(out) if probe is None else probe
+        grads[name] = torch.autograd.grad((out * probe).sum(), (x, layer.weight))
+        outputs[name] = out
+    torch.testing.assert_close(outputs["cpp"], outputs["torch"], rtol=1e-12, atol=1e-12)
+    for cpp_grad, torch_grad in zip(grads["cpp"], grads["torch"], strict=True):
+        torch.testing.assert_close(cpp_grad, torch_grad, rtol=1e-12, atol=1e-12)
+    assert layers["cpp"].backend == "cpp" and layers["torch"].backend == "torch"
+
+
+@pytest.mark.parametrize("backend", ["torch", pytest.param("cpp", marks=needs_cpp)])
+def test_torch_compile_fullgraph_both_backends(backend):
+    torch._dynamo.reset()
+    layer = EquivariantLinear(SymmetricGroup(4), 2, 2, 3, 3, dtype=torch.float64,
+                              backend=backend)
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    compiled = torch.compile(layer, fullgraph=True)
+    out = compiled(x)
+    torch.testing.assert_close(out, layer(x))
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    (expected,) = torch.autograd.grad(layer(x).sum(), x)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_backend_switch(monkeypatch):
+    monkeypatch.setenv("GEOMLAYERS_BACKEND", "torch")
+    assert EquivariantLinear(SymmetricGroup(3), 1, 1, 1, 1).backend == "torch"
+    monkeypatch.setenv("GEOMLAYERS_BACKEND", "fast")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        resolve_backend()
+    monkeypatch.setenv("GEOMLAYERS_BACKEND", "auto")
+    assert resolve_backend() in ("cpp", "torch")
+
+
+@pytest.mark.parametrize("backend", ["torch", pytest.param("cpp", marks=needs_cpp)])
+@pytest.mark.parametrize("k, l", [(2, 2), (2, 0), (1, 2), (3, 3)])
+def test_variable_n_and_masks(backend, k, l):
+    """A padded batch gives exactly what each graph gives alone; padded outputs are zero."""
+    torch.manual_seed(1)
+    layer = EquivariantLinear(SymmetricGroup(5), k, l, 2, 3, dtype=torch.float64,
+                              backend=backend)
+    with torch.no_grad():
+        layer.bias.normal_()
+    sizes, n_max = [3, 7, 5], 7
+    samples = [torch.randn(1, 2, *[m] * k, dtype=torch.float64) for m in sizes]
+    padded = torch.zeros(len(sizes), 2, *[n_max] * k, dtype=torch.float64)
+    mask = torch.zeros(len(sizes), n_max, dtype=torch.bool)
+    for i, (m, sample) in enumerate(zip(sizes, samples, strict=True)):
+        padded[(i, slice(None), *[slice(0, m)] * k)] = sample[0]
+        mask[i, :m] = True
+    padded_garbage = padded + 100.0 * (~_tuples(mask, k)).to(padded.dtype)[:, None]
+    out = layer(padded_garbage, mask=mask)
+    for i, (m, sample) in enumerate(zip(sizes, samples, strict=True)):
+        alone = layer(sample)[0]
+        torch.testing.assert_close(out[(i, slice(None), *[slice(0, m)] * l)], alone,
+                                   rtol=1e-12, atol=1e-12)
+    if l:
+        assert (out * (~_tuples(mask, l))[:, None]).abs().max() == 0
+    assert_equivariant(layer, SymmetricGroup(7), in_order=k, out_order=l,
+                       x=torch.randn(2, 2, *[7] * k, dtype=torch.float64), tol=1e-10)
+
+
+def _tuples(mask: torch.Tensor, order: int) -> torch.Tensor:
+    out = torch.ones(mask.shape[0], *[mask.shape[1]] * order, dtype=torch.bool)
+    for axis in range(order):
+        shape = [mask.shape[0]] + [1] * order
+        shape[1 + axis] = mask.shape[1]
+        out = out & mask.reshape(shape)
+    return out
+
+
+def test_variable_n_matches_layer_built_at_that_n():
+    small = EquivariantLinear(SymmetricGroup(5), 2, 2, 2, 2, dtype=torch.float64)
+    large = EquivariantLinear(SymmetricGroup(9), 2, 2, 2, 2, dtype=torch.float64)
+    large.load_state_dict(small.state_dict())
+    x = torch.randn(3, 2, 9, 9, dtype=torch.float64)
+    torch.testing.assert_close(small(x), large(x), rtol=1e-12, atol=1e-12)
+
+
+def test_mask_errors():
+    layer = EquivariantLinear(SymmetricGroup(4), 2, 2, 1, 1)
+    x = torch.randn(2, 1, 4, 4)
+    with pytest.raises(TypeError, match="mask must be a bool tensor"):
+        layer(x, mask=torch.ones(2, 4))
+    with pytest.raises(ValueError, match="mask must have shape"):
+        layer(x, mask=torch.ones(2, 5, dtype=torch.bool))
+    graph_layer = EquivariantLinear(AutomorphismGroup(nx.cycle_graph(4)), 1, 1, 1, 1)
+    with pytest.raises(ValueError, match="mask needs an S_n"):
+        graph_layer(torch.randn(2, 1, 4), mask=torch.ones(2, 4, dtype=torch.bool))
