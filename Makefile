@@ -54,7 +54,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) Makefile
 	@touch $(STAMP)
 
 test: venv
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	GEOMLAYERS_REQUIRE_CPP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: venv
 	$(PY) -m geomlayers.demo
