@@ -11,10 +11,11 @@ as the bitmap with bit ``i - 1`` set for ``e_i``.
 The Cayley table is built exactly in integers: ``e_A e_B = s(A, B) · Π_{i ∈ A∩B} m_i ·
 e_{A xor B}`` with the reordering sign ``s(A, B) = (-1)^{#{(a, b) ∈ A × B : a > b}}`` (Ruhe et
 al., NeurIPS 2023, App. A; Dorst, Fontijne & Mann, *Geometric Algebra for Computer Science*,
-§19.1). Every product is *index-gather based*: for output blade ``C`` the only left/right
-pairs that contribute are ``(A, A xor C)``, so ``(a b)_C = Σ_A sign(A, C) a_A b_{A xor C}`` —
-``4^n`` multiply-adds instead of the ``8^n`` of the dense Cayley einsum used by the CGENN and
-GLGENN code (measured in ``benchmarks/results/clifford.md``).
+§19.1). From ``n = 5`` on, products are *index-gather based*: for output blade ``C`` the only
+left/right pairs that contribute are ``(A, A xor C)``, so ``(a b)_C = Σ_A sign(A, C) a_A
+b_{A xor C}`` — ``4^n`` multiply-adds instead of the ``8^n`` of the dense Cayley einsum used by
+the CGENN and GLGENN code; for ``n ≤ 4`` the dense einsum is faster on CPU and is used
+(:attr:`CliffordAlgebra.product_backend`; measured in ``benchmarks/results/clifford.md``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ _MAX_DIM = 10
 
 
 def blade_sign(a: int, b: int) -> int:
-    """Reordering sign of ``e_A e_B`` for bitmaps ``a``, ``b``: ``(-1)^{#{(i, j): i ∈ A, j ∈ B, i > j}}``.
+    """Reordering sign of ``e_A e_B`` for bitmaps ``a``, ``b``.
+
+    ``s(A, B) = (-1)^{#{(i, j): i ∈ A, j ∈ B, i > j}}``.
 
     >>> blade_sign(0b10, 0b01)  # e2 e1 = -e12
     -1
@@ -58,6 +61,17 @@ def quaternion_type_dims(n: int) -> tuple[int, int, int, int]:
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
     return tuple(sum(math.comb(n, g) for g in range(k, n + 1, 4)) for k in range(4))
+
+
+def _gather_pairs(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``(..., D)`` → ``(..., D, D)`` with ``out[..., i, k] = x[..., index[i * D + k]]``.
+
+    ``index_select`` on a 2-D view: on CPU about 15x faster than on the N-D tensor or than
+    advanced indexing.
+    """
+    size = x.shape[-1]
+    flat = x.reshape(-1, size).index_select(1, index)
+    return flat.view(*x.shape[:-1], size, size)
 
 
 @functools.lru_cache(maxsize=64)
@@ -95,12 +109,25 @@ def _tables(metric: tuple[int, ...]) -> dict[str, torch.Tensor]:
         "bitmaps": torch.tensor(bitmaps, dtype=torch.int64),
         "grades": grades,
         "right": right,
+        "right_flat": right.flatten(),
         "sign": sign,
         "outer": outer,
         "inner": inner,
         # q(e_A) = <reverse(e_A) e_A>_0 = Π_{i∈A} m_i
         "quadratic": square * (-1) ** (grades * (grades - 1) // 2),
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _dense(metric: tuple[int, ...], signs: str, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """Dense ``(D, D, D)`` table ``[left, right, out]`` of one sign table."""
+    tables = _tables(metric)
+    size = 1 << len(metric)
+    dense = torch.zeros(size, size, size, dtype=dtype)
+    left = torch.arange(size).unsqueeze(1).expand(size, size)
+    out = torch.arange(size).unsqueeze(0).expand(size, size)
+    dense[left, tables["right"], out] = tables[signs].to(dtype)
+    return dense.to(device)
 
 
 @functools.lru_cache(maxsize=256)
@@ -127,6 +154,7 @@ class CliffordAlgebra:
     >>> e1, e2 = cl.basis_vector(0), cl.basis_vector(1)
     >>> cl.geometric_product(e1, e2).tolist() == cl.blade("e12").tolist()
     True
+
     """
 
     p: int
@@ -187,8 +215,12 @@ class CliffordAlgebra:
         return self._metric if self._metric is not None else self._default_metric()
 
     def table(self, name: str, dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
-        """A cached integer table (``bitmaps``, ``grades``, ``right``, ``sign``, ``outer``,
-        ``inner``, ``quadratic``), optionally cast to ``dtype`` on ``device``."""
+        """A cached integer table, optionally cast to ``dtype`` on ``device``.
+
+        Names: ``bitmaps``, ``grades``, ``right`` / ``right_flat`` (right blade of each
+        (left, output) pair), ``sign``, ``outer``, ``inner`` (their coefficients),
+        ``quadratic`` (``q(e_A)``).
+        """
         return _on(self.metric, name, dtype, str(torch.device(device or "cpu")))
 
     @property
@@ -220,8 +252,11 @@ class CliffordAlgebra:
         return quaternion_type_dims(self.n)
 
     def subspace_index(self, subspaces: str) -> torch.Tensor:
-        """``(2^n,)`` subspace id of each blade: ``'grade'`` (0..n), ``'type'`` (grade mod 4,
-        GLGENN's quaternion types) or ``'none'`` (all 0)."""
+        """``(2^n,)`` subspace id of each blade.
+
+        ``'grade'`` (0..n), ``'type'`` (grade mod 4, GLGENN's quaternion types) or ``'none'``
+        (all 0).
+        """
         if subspaces == "grade":
             return self.grades
         if subspaces == "type":
@@ -258,12 +293,7 @@ class CliffordAlgebra:
 
         For tests and the dense baseline only; products never use it.
         """
-        size = self.dim
-        dense = torch.zeros(size, size, size, dtype=dtype, device=device)
-        i = torch.arange(size).unsqueeze(1).expand(size, size)
-        k = torch.arange(size).unsqueeze(0).expand(size, size)
-        dense[i, self.table("right"), k] = self.table("sign", dtype)
-        return dense
+        return _dense(self.metric, "sign", dtype, str(torch.device(device or "cpu"))).clone()
 
     # ----------------------------------------------------------------- checks
     def _check_grade(self, k) -> None:
@@ -282,27 +312,51 @@ class CliffordAlgebra:
             raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
 
     # ----------------------------------------------------------------- products
-    def _gather_product(self, a: torch.Tensor, b: torch.Tensor, signs: str) -> torch.Tensor:
+    @property
+    def product_backend(self) -> str:
+        """Default product route: ``'dense'`` (Cayley einsum) for ``n ≤ 4``, else ``'gather'``.
+
+        Measured on one CPU thread (``benchmarks/results/clifford.md``): for ``n ≤ 4`` the
+        ``8^n`` dense einsum is cheap and beats the gather; from ``n = 5`` the gather wins.
+        """
+        return "dense" if self.n <= 4 else "gather"
+
+    def _product(self, a: torch.Tensor, b: torch.Tensor, signs: str,
+                 backend: str | None) -> torch.Tensor:
         self._check_mv(a, "a")
         self._check_mv(b, "b")
         if a.dtype != b.dtype:
             raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
+        backend = self.product_backend if backend is None else backend
+        if backend == "dense":
+            table = _dense(self.metric, signs, a.dtype, str(a.device))
+            return torch.einsum("...i,ijk,...j->...k", a, table, b)
+        if backend != "gather":
+            raise ValueError(f"backend must be 'dense', 'gather' or None, got {backend!r}")
         a, b = torch.broadcast_tensors(a, b)
         sign = self.table(signs, a.dtype, a.device)
-        gathered = b[..., self.table("right", device=b.device)] * sign  # (..., i, k)
-        return torch.matmul(a.unsqueeze(-2), gathered).squeeze(-2)
+        index = self.table("right_flat", device=b.device)
+        gathered = _gather_pairs(b, index) * sign
+        return torch.matmul(a.unsqueeze(-2), gathered).squeeze(-2)  # Σ_i a_i b_{i^k} s_ik
 
-    def geometric_product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """``a b`` for multivectors ``(..., 2^n)`` (broadcast), by index gather."""
-        return self._gather_product(a, b, "sign")
+    def geometric_product(self, a: torch.Tensor, b: torch.Tensor, *,
+                          backend: str | None = None) -> torch.Tensor:
+        """``a b`` for multivectors ``(..., 2^n)`` (broadcast).
 
-    def outer_product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ``backend``: ``'gather'`` (``4^n`` work, index gather), ``'dense'`` (Cayley einsum,
+        ``8^n``) or ``None`` for :attr:`product_backend`.
+        """
+        return self._product(a, b, "sign", backend)
+
+    def outer_product(self, a: torch.Tensor, b: torch.Tensor, *,
+                      backend: str | None = None) -> torch.Tensor:
         """``a ∧ b``: the part of ``e_A e_B`` with ``A ∩ B = ∅``, summed bilinearly."""
-        return self._gather_product(a, b, "outer")
+        return self._product(a, b, "outer", backend)
 
-    def inner_product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def inner_product(self, a: torch.Tensor, b: torch.Tensor, *,
+                      backend: str | None = None) -> torch.Tensor:
         """Left contraction ``a ⌋ b``: ``e_A ⌋ e_B = <e_A e_B>_{|B|-|A|}`` if ``A ⊆ B``, else 0."""
-        return self._gather_product(a, b, "inner")
+        return self._product(a, b, "inner", backend)
 
     left_contraction = inner_product
 
@@ -367,8 +421,11 @@ class CliffordAlgebra:
         return out.index_add_(-1, index, weighted)
 
     def norm(self, x: torch.Tensor, subspaces: str | None = None, eps: float = 1e-16):
-        """Smooth ``sqrt|q(x)|`` as ``(q² + eps)^{1/4}`` (finite gradient at 0; works for
-        indefinite ``q``), whole multivector or per subspace as :meth:`quadratic_form`."""
+        """Smooth ``sqrt|q(x)|`` as ``(q² + eps)^{1/4}``.
+
+        Finite gradient at 0; works for indefinite ``q``. Whole multivector or per subspace as
+        :meth:`quadratic_form`.
+        """
         return (self.quadratic_form(x, subspaces).square() + eps).pow(0.25)
 
     def reverse_norm_inverse(self, x: torch.Tensor) -> torch.Tensor:
@@ -380,9 +437,12 @@ class CliffordAlgebra:
 
     # ----------------------------------------------------------------- paths
     def product_paths(self, subspaces: str = "grade") -> torch.Tensor:
-        """Boolean ``(S, S, S)``: ``[i, j, k]`` iff some blades ``e_A`` in subspace ``i`` and
-        ``e_B`` in ``j`` have a non-zero product in subspace ``k`` (CGENN's geometric-product
-        paths for ``'grade'``; GLGENN's admissible type triples for ``'type'``)."""
+        """Boolean ``(S, S, S)`` table of the subspace triples that a product can connect.
+
+        ``[i, j, k]`` is true iff some blades ``e_A`` in subspace ``i`` and ``e_B`` in ``j``
+        have a non-zero product in subspace ``k`` (CGENN's geometric-product paths for
+        ``'grade'``; GLGENN's admissible type triples for ``'type'``).
+        """
         return _paths(self.metric, subspaces)
 
 

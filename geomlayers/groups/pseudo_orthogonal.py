@@ -167,8 +167,11 @@ class PseudoOrthogonal(Group):
         return bool(ok and invertible)
 
     def lie_algebra(self, *, dtype=torch.float64, device=None) -> torch.Tensor:
-        """Basis of ``{X : XᵀM + MX = 0}``: ``η(E_ij - E_ji)`` on the non-degenerate block,
-        then ``E_ai`` (radical row ``a``, any column ``i``)."""
+        """Basis of ``{X : XᵀM + MX = 0}``.
+
+        ``η(E_ij - E_ji)`` on the non-degenerate block, then ``E_ai`` (radical row ``a``, any
+        column ``i``).
+        """
         nondeg, n = self.p + self.q, self.n
         eta = self.metric()[:nondeg]
         basis = []
@@ -186,8 +189,10 @@ class PseudoOrthogonal(Group):
         return torch.stack(basis).to(dtype=dtype, device=device)
 
     def generators(self, *, dtype=torch.float64, device=None) -> torch.Tensor:
-        """Coordinate reflections ``diag(…, -1, …)``: one per signature block present (with
-        the Lie algebra they reach every connected component)."""
+        """Coordinate reflections ``diag(…, -1, …)``, one per signature block present.
+
+        With the Lie algebra they reach every connected component.
+        """
         firsts = [start for start, size in ((0, self.p), (self.p, self.q),
                                             (self.p + self.q, self.r)) if size]
         out = torch.eye(self.n, dtype=dtype, device=device).repeat(len(firsts), 1, 1)
@@ -196,8 +201,10 @@ class PseudoOrthogonal(Group):
         return out
 
     def act_multivector(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Apply ``Ω(g)`` (:func:`outermorphism`) to multivectors ``x`` ``(..., 2^n)``;
-        ``g`` is ``(n, n)`` or ``(m, n, n)`` with ``x.shape[0] == m``."""
+        """Apply ``Ω(g)`` (:func:`outermorphism`) to multivectors ``x`` ``(..., 2^n)``.
+
+        ``g`` is ``(n, n)`` or ``(m, n, n)`` with ``x.shape[0] == m``.
+        """
         if x.shape[-1] != 1 << self.n:
             raise ValueError(f"x must have shape (..., {1 << self.n}), got {tuple(x.shape)}")
         return _apply(outermorphism(g.to(dtype=x.dtype, device=x.device)), x)
