@@ -67,7 +67,7 @@ def _check_input(x, algebra: CliffordAlgebra, channels: int) -> None:
 class _CliffordModule(nn.Module):
     """Shared state: the algebra, the subspace partition and its blade index buffer."""
 
-    def __init__(self, algebra: CliffordAlgebra, subspaces: str) -> None:
+    def __init__(self, algebra: CliffordAlgebra, subspaces: str, device=None) -> None:
         super().__init__()
         _check_algebra(algebra)
         if subspaces not in SUBSPACES:
@@ -75,7 +75,8 @@ class _CliffordModule(nn.Module):
         self.algebra = algebra
         self.subspaces = subspaces
         self.num_subspaces = algebra.num_subspaces(subspaces)
-        self.register_buffer("_blade_subspace", algebra.subspace_index(subspaces).clone(),
+        self.register_buffer("_blade_subspace",
+                             algebra.subspace_index(subspaces).to(device=device, copy=True),
                              persistent=False)
 
 
@@ -90,14 +91,17 @@ class CliffordLinear(_CliffordModule):
 
     def __init__(self, algebra: CliffordAlgebra, in_channels: int, out_channels: int, *,
                  subspaces: str = "grade", bias: bool = True, device=None, dtype=None) -> None:
-        super().__init__(algebra, subspaces)
+        super().__init__(algebra, subspaces, device)
         _check_channels("in_channels", in_channels)
         _check_channels("out_channels", out_channels)
         self.in_channels, self.out_channels = in_channels, out_channels
         kw = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, self.num_subspaces,
                                                **kw))
-        self.bias = nn.Parameter(torch.empty(out_channels, **kw)) if bias else None
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_channels, **kw))
+        else:
+            self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -132,7 +136,7 @@ class CliffordNormalization(_CliffordModule):
 
     def __init__(self, algebra: CliffordAlgebra, channels: int, *, subspaces: str = "grade",
                  init: float = 0.0, eps: float = 1e-6, device=None, dtype=None) -> None:
-        super().__init__(algebra, subspaces)
+        super().__init__(algebra, subspaces, device)
         _check_channels("channels", channels)
         self.channels, self.init, self.eps = channels, float(init), float(eps)
         self.a = nn.Parameter(torch.empty(channels, self.num_subspaces, device=device,
@@ -175,7 +179,7 @@ class CliffordGeometricProduct(_CliffordModule):
     def __init__(self, algebra: CliffordAlgebra, channels: int, *, subspaces: str = "grade",
                  first_order: bool = True, normalization: bool = True, bias: bool = True,
                  device=None, dtype=None) -> None:
-        super().__init__(algebra, subspaces)
+        super().__init__(algebra, subspaces, device)
         _check_channels("channels", channels)
         self.channels, self.first_order = channels, bool(first_order)
         kw = {"device": device, "dtype": dtype}
@@ -188,10 +192,10 @@ class CliffordGeometricProduct(_CliffordModule):
         paths = algebra.product_paths(subspaces)
         self.num_paths = int(paths.sum())
         self.weight = nn.Parameter(torch.empty(channels, self.num_paths, **kw))
-        self._register_tables(paths)
+        self._register_tables(paths, device)
         self.reset_parameters()
 
-    def _register_tables(self, paths: torch.Tensor) -> None:
+    def _register_tables(self, paths: torch.Tensor, device) -> None:
         algebra, index = self.algebra, self.algebra.subspace_index(self.subspaces)
         path_id = torch.full(paths.shape, -1, dtype=torch.int64)
         path_id[paths] = torch.arange(self.num_paths)
@@ -202,9 +206,10 @@ class CliffordGeometricProduct(_CliffordModule):
         sign = algebra.table("sign")
         if bool((kernel_path[sign != 0] < 0).any()):  # pragma: no cover - construction bug
             raise RuntimeError("a non-zero blade product has no path")
-        self.register_buffer("_kernel_path", kernel_path.clamp(min=0), persistent=False)
-        self.register_buffer("_sign", sign.to(torch.int8), persistent=False)
-        self.register_buffer("_right", right.flatten(), persistent=False)
+        self.register_buffer("_kernel_path", kernel_path.clamp(min=0).to(device),
+                             persistent=False)
+        self.register_buffer("_sign", sign.to(device=device, dtype=torch.int8), persistent=False)
+        self.register_buffer("_right", right.flatten().to(device), persistent=False)
 
     def reset_parameters(self) -> None:
         """Path weights ``N(0, 1/(n+1))`` as CGENN; sub-layers reset themselves."""
@@ -246,7 +251,7 @@ class CliffordSiLU(_CliffordModule):
 
     def __init__(self, algebra: CliffordAlgebra, channels: int, *, subspaces: str = "grade",
                  device=None, dtype=None) -> None:
-        super().__init__(algebra, subspaces)
+        super().__init__(algebra, subspaces, device)
         _check_channels("channels", channels)
         self.channels = channels
         kw = {"device": device, "dtype": dtype}
@@ -285,7 +290,7 @@ class CliffordLayerNorm(_CliffordModule):
 
     def __init__(self, algebra: CliffordAlgebra, channels: int, *, eps: float = 1e-6,
                  device=None, dtype=None) -> None:
-        super().__init__(algebra, "none")
+        super().__init__(algebra, "none", device)
         _check_channels("channels", channels)
         self.channels, self.eps = channels, float(eps)
         self.gamma = nn.Parameter(torch.empty(channels, device=device, dtype=dtype))
