@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -160,7 +160,7 @@ class CliffordAlgebra:
     p: int
     q: int = 0
     r: int = 0
-    _metric: tuple[int, ...] | None = None
+    _metric: tuple[int, ...] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         for name in ("p", "q", "r"):
@@ -188,7 +188,7 @@ class CliffordAlgebra:
             raise ValueError(f"metric entries must be +1, -1 or 0, got {metric}")
         p, q, r = metric.count(1), metric.count(-1), metric.count(0)
         default = (1,) * p + (-1,) * q + (0,) * r
-        return cls(p, q, r, None if metric == default else metric)
+        return cls(p, q, r, _metric=None if metric == default else metric)
 
     def __repr__(self) -> str:
         if self._metric is not None:
