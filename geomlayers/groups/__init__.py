@@ -11,6 +11,7 @@ from geomlayers.groups.permutation import (
     SymmetricGroup,
     permutation_matrices,
 )
+from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
 
 __all__ = [
     "Group",
@@ -22,6 +23,7 @@ __all__ = [
     "FinitePermutationGroup",
     "OrthogonalGroup",
     "SpecialOrthogonalGroup",
+    "PseudoOrthogonal",
     "parse_group",
     "permutation_matrices",
 ]
