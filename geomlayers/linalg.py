@@ -202,7 +202,7 @@ class _Spectral(torch.autograd.Function):
         fc = _SPECTRAL[kind][0](c, theta)
         ctx.kind, ctx.floor = kind, floor
         ctx.save_for_backward(sigma, u, fc, theta)
-        return (u * fc.unsqueeze(-2)) @ u.transpose(-1, -2)
+        return sym((u * fc.unsqueeze(-2)) @ u.transpose(-1, -2))
 
     @staticmethod
     @once_differentiable
@@ -387,7 +387,7 @@ class _KernelOp(torch.autograd.Function):
         ctx.kernel = kernel
         ctx.p_shape, ctx.w_shape = p.shape, w.shape
         ctx.save_for_backward(sigma, u, kmat, wh)
-        return u @ (kmat * wh) @ u.transpose(-1, -2)
+        return sym(u @ (kmat * wh) @ u.transpose(-1, -2))
 
     @staticmethod
     @once_differentiable
