@@ -305,3 +305,52 @@ def test_spdnet_bad_args():
         SPDNet([4, 6], 2)
     with pytest.raises(ValueError, match="bn_metric"):
         SPDNet([4, 2], 2, bn_metric="lem")
+
+
+def _np_logm(a):
+    return scipy.linalg.logm(a).real
+
+
+@pytest.mark.parametrize("metric", ["aim", "lem"])
+def test_gyro_mlr_against_explicit_formula(metric, seed):
+    from geomlayers.nn.spd import SPDGyroMLR
+
+    mlr = SPDGyroMLR(4, 3, metric=metric, dtype=D)
+    with torch.no_grad():
+        mlr.points.copy_(spd(3, seed=30, cond=5.0))
+    x = spd(5, seed=31)
+    out = mlr(x).detach().numpy()
+    p, a = mlr.points.detach().numpy(), sym(mlr.normals.detach()).numpy()
+    for i in range(5):
+        for k in range(3):
+            if metric == "lem":
+                d = _np_logm(x[i].numpy()) - _np_logm(p[k])
+            else:
+                pi = np.linalg.inv(scipy.linalg.sqrtm(p[k]).real)
+                d = _np_logm(pi @ x[i].numpy() @ pi)
+            assert out[i, k] == pytest.approx(float((d * a[k]).sum()), rel=1e-8, abs=1e-10)
+    # orthogonal invariance: rotate inputs, points and normals together
+    q = OrthogonalGroup(4).sample(1, generator=6)[0]
+    rot = SPDGyroMLR(4, 3, metric=metric, dtype=D)
+    with torch.no_grad():
+        rot.points.copy_(q @ mlr.points @ q.T)
+        rot.normals.copy_(q @ mlr.normals @ q.T)
+    torch.testing.assert_close(rot(q @ x @ q.T), mlr(x), rtol=1e-9, atol=1e-10)
+
+
+def test_gyro_mlr_gradcheck_at_identity_points(seed):
+    from geomlayers.nn.spd import SPDGyroMLR
+
+    mlr = SPDGyroMLR(3, 2, metric="aim", dtype=D)  # points = I: repeated eigenvalues
+    x = spd(3, n=3, seed=32).requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: mlr(sym(a)), (x,))
+    mlr(x).sum().backward()
+    assert torch.isfinite(mlr.points.grad).all() and mlr.points.grad.abs().sum() > 0
+
+
+def test_spdnet_gyro_head(seed):
+    net = SPDNet([6, 4], 3, bn_metric="bw", head="gyro-aim", dtype=D)
+    out = net(spd(5, n=6, seed=33))
+    assert out.shape == (5, 3) and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="head"):
+        SPDNet([6, 4], 3, head="mlp")

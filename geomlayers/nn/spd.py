@@ -42,6 +42,7 @@ __all__ = [
     "ExpEig",
     "SPDBatchNorm",
     "SPDNet",
+    "SPDGyroMLR",
     "sym_to_vec",
     "vec_to_sym",
 ]
@@ -462,6 +463,9 @@ class SPDNet(nn.Module):
         bn_metric: ``None`` (plain SPDNet), ``"aim"``, ``"bw"`` or ``"gbw"``.
         reeig_threshold: ReEig floor.
         bn_kwargs: extra keyword arguments for :class:`SPDBatchNorm`.
+        head: ``"linear"`` (LogEig → vector → Linear) or ``"gyro-aim"`` / ``"gyro-lem"``
+            (:class:`SPDGyroMLR` on the last SPD matrices).
+        bias: bias of the linear head.
 
     Shapes: ``(N, d_0, d_0) → (N, num_classes)`` logits.
 
@@ -473,7 +477,7 @@ class SPDNet(nn.Module):
 
     def __init__(self, dims, num_classes: int, *, bn_metric: str | None = None,
                  reeig_threshold: float = 1e-4, bn_kwargs: dict | None = None,
-                 bias: bool = True, device=None, dtype=None):
+                 head: str = "linear", bias: bool = True, device=None, dtype=None):
         super().__init__()
         dims = list(dims)
         if len(dims) < 2 or any(not isinstance(d, int) or d < 1 for d in dims):
@@ -484,7 +488,10 @@ class SPDNet(nn.Module):
             raise ValueError(f"bn_metric must be None or one of {_METRICS}, got {bn_metric!r}")
         if not (isinstance(num_classes, int) and num_classes >= 1):
             raise ValueError(f"num_classes must be a positive int, got {num_classes}")
+        if head not in ("linear", "gyro-aim", "gyro-lem"):
+            raise ValueError(f"head must be 'linear', 'gyro-aim' or 'gyro-lem', got {head!r}")
         self.dims, self.num_classes, self.bn_metric = dims, num_classes, bn_metric
+        self.head = head
         factory = {"device": device, "dtype": dtype}
         blocks = []
         for a, b in zip(dims[:-1], dims[1:], strict=True):
@@ -494,8 +501,11 @@ class SPDNet(nn.Module):
             blocks.append(ReEig(reeig_threshold))
         self.spd = nn.Sequential(*blocks)
         self.logeig = LogEig(vectorize=True)
-        self.classifier = nn.Linear(dims[-1] * (dims[-1] + 1) // 2, num_classes, bias=bias,
-                                    **factory)
+        if head == "linear":
+            self.classifier = nn.Linear(dims[-1] * (dims[-1] + 1) // 2, num_classes,
+                                        bias=bias, **factory)
+        else:
+            self.classifier = SPDGyroMLR(dims[-1], num_classes, metric=head[5:], **factory)
 
     def reset_parameters(self) -> None:
         """Re-initialise every layer."""
@@ -509,8 +519,71 @@ class SPDNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)``."""
+        if self.head != "linear":
+            return self.classifier(self.spd(x))
         return self.classifier(self.features(x))
 
     def extra_repr(self) -> str:
         """Dims, classes, BN metric."""
-        return f"dims={self.dims}, num_classes={self.num_classes}, bn_metric={self.bn_metric!r}"
+        return (f"dims={self.dims}, num_classes={self.num_classes}, "
+                f"bn_metric={self.bn_metric!r}, head={self.head!r}")
+
+
+class SPDGyroMLR(nn.Module):
+    """Gyro multinomial logistic regression on SPD matrices (Nguyen & Yang, ICML 2023, §3.3).
+
+    Logit of class ``k``: ``⟨Log_I(⊖P_k ⊕ X), A_k⟩_F`` with the gyro-operations of the metric —
+    AIM: ``log(P_k^{-1/2} X P_k^{-1/2})``; LEM: ``log X − log P_k`` — for a learnable SPD
+    point ``P_k`` (geoopt ``ManifoldParameter``, AIM manifold) and a learnable symmetric normal
+    ``A_k`` (the hyperplane ``{X : ⟨Log_I(⊖P_k ⊕ X), A_k⟩ = 0}`` passes through ``P_k``).
+
+    Shapes: ``(N, n, n) → (N, num_classes)``.
+
+    >>> mlr = SPDGyroMLR(3, 4, metric="lem", dtype=torch.float64)
+    >>> mlr(torch.eye(3, dtype=torch.float64).expand(2, 3, 3)).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, num_features: int, num_classes: int, *, metric: str = "aim",
+                 device=None, dtype=None):
+        super().__init__()
+        if not (isinstance(num_features, int) and num_features >= 1):
+            raise ValueError(f"num_features must be a positive int, got {num_features}")
+        if not (isinstance(num_classes, int) and num_classes >= 1):
+            raise ValueError(f"num_classes must be a positive int, got {num_classes}")
+        if metric not in ("aim", "lem"):
+            raise ValueError(f"metric must be 'aim' or 'lem', got {metric!r}")
+        self.num_features, self.num_classes, self.metric = num_features, num_classes, metric
+        factory = {"device": device, "dtype": dtype}
+        shape = (num_classes, num_features, num_features)
+        self.points = geoopt.ManifoldParameter(torch.empty(shape, **factory),
+                                               manifold=SPDAffineInvariant())
+        self.normals = nn.Parameter(torch.empty(shape, **factory))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Points at ``I``; normals symmetric Gaussian with std ``1/n``."""
+        with torch.no_grad():
+            eye = torch.eye(self.num_features, dtype=self.points.dtype,
+                            device=self.points.device)
+            self.points.copy_(eye.expand_as(self.points))
+            self.normals.copy_(sym(torch.randn_like(self.normals)) / self.num_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, num_classes)``."""
+        _check_spd_input(x, self.num_features)
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (N, n, n), got {tuple(x.shape)}")
+        a = sym(self.normals).to(x.dtype)
+        p = self.points.to(x.dtype)
+        if self.metric == "lem":
+            diff = linalg.logm(x).unsqueeze(1) - linalg.logm(p)
+        else:
+            pi = linalg.invsqrtm(p)
+            diff = linalg.logm(sym(pi @ x.unsqueeze(1) @ pi))
+        return (diff * a).sum((-1, -2))
+
+    def extra_repr(self) -> str:
+        """Sizes and metric."""
+        return (f"num_features={self.num_features}, num_classes={self.num_classes}, "
+                f"metric={self.metric!r}")
