@@ -50,6 +50,10 @@ __all__ = [
 _LYAP_FROM_ID = SumPowerKernel(math.sqrt(0.5), -0.5)  # L_P ∘ Γ_{I→P}: 1/√(2(σ_i+σ_j))
 
 
+def _trace(x: torch.Tensor) -> torch.Tensor:
+    return torch.diagonal(x, dim1=-2, dim2=-1).sum(-1)
+
+
 def _check_spd_input(x, n: int, name: str = "x") -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x)}")
@@ -400,12 +404,13 @@ class SPDBatchNorm(nn.Module):
         if v is not None:
             self.running_var.mul_(1 - eta).add_(eta * v.to(self.running_var.dtype))
 
-    def _bw_stats(self, z):
-        """Batch BW barycentre and variance of ``z`` (N, n, n) in ψ coordinates."""
-        g = self._iterate_mean(bw_barycenter_step, z)
-        ref = g if self.variance == "frechet" else self._eye(z)
-        v = bw_dist2(z, ref).mean() / self.theta.to(z.dtype) ** 2
-        return g, v
+    def _bw_variance(self, g, z, r):
+        """``θ⁻² mean d²(Z_i, G)`` from ``r = (G^{1/2} Z G^{1/2})^{1/2}`` (or about ``I``)."""
+        if self.variance == "frechet":
+            d2 = (_trace(g) + _trace(z) - 2 * _trace(r)).clamp_min(0)
+        else:
+            d2 = bw_dist2(self._eye(z), z)
+        return d2.mean() / self.theta.to(z.dtype) ** 2
 
     def _forward_bw(self, x):
         mh = None
@@ -413,14 +418,23 @@ class SPDBatchNorm(nn.Module):
             m = self.m.to(x.dtype)
             mh = (linalg.sqrtm(m), linalg.invsqrtm(m))
         z = self._psi(x, mh)
+        stats_grad = torch.is_grad_enabled() and not self.detach_stats
         if self.training:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.detach_stats):
-                g, v = self._bw_stats(z.detach() if self.detach_stats else z)
-            self._update_bw(g.detach(), v.detach(), mh)
+            with torch.set_grad_enabled(stats_grad):
+                g = self._iterate_mean(bw_barycenter_step, z if stats_grad else z.detach())
         else:
             g = self._psi(self.running_mean.to(x.dtype), mh)
+        gh, ghi = linalg.sqrtm(g), linalg.invsqrtm(g)
+        r = linalg.sqrtm(sym(gh @ z @ gh))  # shared by Log_G Z and d(G, Z)
+        if self.training:
+            with torch.set_grad_enabled(stats_grad):
+                v = (self._bw_variance(g, z, r) if stats_grad
+                     else self._bw_variance(g, z.detach(), r.detach()))
+            self._update_bw(g.detach(), v.detach(), mh)
+        else:
             v = self.running_var.to(x.dtype)
-        w = bw_to_identity(g, bw_log(g, z))  # centred tangent vectors at I
+        c = gh @ r @ ghi
+        w = bw_to_identity(g, c + c.transpose(-1, -2) - 2 * g)  # Γ_{G→I} Log_G Z
         if self.use_scale:
             w = w * (self.scale.to(x.dtype) / (v + self.eps).sqrt())
         b = self._eye(x) if self.bias is None else self._psi(self.bias.to(x.dtype), mh)
