@@ -130,7 +130,7 @@ def main():
         "differences within about ±20 % are noise. "
         "'finite' = every gradient (input and parameters) finite. The BN layers start with "
         "bias = I (and M = I), i.e. exactly repeated eigenvalues: autograd through eigh gives "
-        "NaN gradients for the parameters there, the Daleckii–Krein backward does not.",
+        "NaN gradients there, the Daleckii–Krein backward does not.",
         "No GPU was available to this task; GPU rows are missing.",
         "",
     ]
