@@ -10,7 +10,8 @@ zero-phase) centred on the flicker frequencies (±1 Hz), the 5 filtered copies s
 a 40-channel signal, OAS covariance (pyRiemann), scaled by the training set's mean trace / 40.
 Also reported: the plain 8x8 OAS covariance with MDM and TS+LR.
 Networks: SPDNet dims 40 -> 20 -> 10 [BiMap -> (BN) -> ReEig] x2 -> LogEig -> Linear,
-float64, RiemannianAdam (lr --lr, default 5e-3), batch 30, the test accuracy at the best validation epoch.
+float64, RiemannianAdam (lr --lr, default 5e-3), batch 30, the test accuracy at the best
+validation epoch.
 """
 
 import argparse
