@@ -10,6 +10,7 @@ from geomlayers.nn.clifford import (
     O5RegressionNet,
 )
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
+from geomlayers.nn.spd import BiMap, ExpEig, LogEig, ReEig, SPDBatchNorm, SPDGyroMLR, SPDNet
 
 __all__ = [
     "EquivariantLinear",
@@ -21,4 +22,11 @@ __all__ = [
     "CliffordLayerNorm",
     "O5RegressionNet",
     "ConvexHullNet",
+    "BiMap",
+    "ReEig",
+    "LogEig",
+    "ExpEig",
+    "SPDBatchNorm",
+    "SPDGyroMLR",
+    "SPDNet",
 ]
