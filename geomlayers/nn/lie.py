@@ -167,8 +167,18 @@ def _window(z: torch.Tensor) -> torch.Tensor:
     return torch.clamp(1 - r2, min=0) ** 2
 
 
-def _conv(n: int):
-    return (F.conv1d, F.conv2d, F.conv3d)[n - 1]
+def _conv(x: torch.Tensor, w: torch.Tensor, r: int, mode: str, groups: int = 1) -> torch.Tensor:
+    """``n``-D cross-correlation with "same" zero or circular padding of ``r`` pixels."""
+    conv = (F.conv1d, F.conv2d, F.conv3d)[w.dim() - 3]
+    if mode == "circular":
+        return conv(F.pad(x, [r] * (2 * (w.dim() - 2)), mode="circular"), w, groups=groups)
+    return conv(x, w, padding=r, groups=groups)
+
+
+def _check_padding(mode: object) -> str:
+    if mode not in ("zeros", "circular"):
+        raise ValueError(f"padding_mode must be 'zeros' or 'circular', got {mode!r}")
+    return mode  # type: ignore[return-value]
 
 
 class _SpatialKernel(nn.Module):
@@ -208,7 +218,8 @@ class AffineLifting(nn.Module):
     Forré §5.1), ``ψ`` a :class:`KernelNet` ``Rⁿ → R^{C_out×C_in}``, ``w`` a smooth window of
     radius 1, so the kernel has support ``h_a·B(ρ)``.
 
-    Shapes: ``(B, C_in, *spatial)`` → ``(B, C_out, N, *spatial)`` (zero "same" padding).
+    Shapes: ``(B, C_in, *spatial)`` → ``(B, C_out, N, *spatial)`` ("same" padding, zero or
+    circular: with circular padding, cyclic shifts are exact symmetries).
     """
 
     def __init__(
@@ -220,6 +231,7 @@ class AffineLifting(nn.Module):
         radius: float = 2.0,
         max_radius: int = 4,
         hidden: int = 32,
+        padding_mode: str = "zeros",
         bias: bool = True,
         device=None,
         dtype=None,
@@ -228,6 +240,7 @@ class AffineLifting(nn.Module):
         self.group = _check_group(group)
         self.in_channels = _check_channels("in_channels", in_channels)
         self.out_channels = _check_channels("out_channels", out_channels)
+        self.padding_mode = _check_padding(padding_mode)
         fan = in_channels * max(1, round(math.pi * radius**2))
         self.kernel = _SpatialKernel(group.n, out_channels * in_channels, radius, max_radius,
                                      hidden, fan, device, dtype)
@@ -252,7 +265,7 @@ class AffineLifting(nn.Module):
         num, k = values.shape[:2]
         w = values.reshape(num, k, self.out_channels, self.in_channels).permute(2, 0, 3, 1)
         w = w.reshape(self.out_channels * num, self.in_channels, *([2 * r + 1] * n))
-        out = _conv(n)(x, w, padding=r)
+        out = _conv(x, w, r, self.padding_mode)
         out = out.reshape(x.shape[0], self.out_channels, num, *x.shape[2:])
         if self.bias is not None:
             out = out + self.bias.reshape(1, -1, *([1] * (n + 1)))
@@ -262,7 +275,7 @@ class AffineLifting(nn.Module):
         """Hyper-parameters for ``repr``."""
         return (f"{self.in_channels}, {self.out_channels}, group={self.group}, "
                 f"radius={self.kernel.radius}, max_radius={self.kernel.max_radius}, "
-                f"bias={self.bias is not None}")
+                f"padding_mode={self.padding_mode}, bias={self.bias is not None}")
 
 
 class AffineGroupConv(nn.Module):
@@ -294,6 +307,7 @@ class AffineGroupConv(nn.Module):
         max_radius: int = 4,
         group_scale: float = 0.3,
         hidden: int = 32,
+        padding_mode: str = "zeros",
         bias: bool = True,
         device=None,
         dtype=None,
@@ -302,6 +316,7 @@ class AffineGroupConv(nn.Module):
         self.group = _check_group(group)
         self.in_channels = _check_channels("in_channels", in_channels)
         self.out_channels = _check_channels("out_channels", out_channels)
+        self.padding_mode = _check_padding(padding_mode)
         if not group_scale > 0:
             raise ValueError(f"group_scale must be > 0, got {group_scale}")
         self.group_scale = float(group_scale)
@@ -359,8 +374,8 @@ class AffineGroupConv(nn.Module):
         m = mix @ f.reshape(batch, self.in_channels * num, -1)
         values, r = self.kernel(out_samples)  # (M, K, C_out)
         w = values.permute(2, 0, 1).reshape(self.out_channels * m_out, 1, *([2 * r + 1] * n))
-        out = _conv(n)(m.reshape(batch, -1, *spatial), w, padding=r,
-                       groups=self.out_channels * m_out)
+        out = _conv(m.reshape(batch, -1, *spatial), w, r, self.padding_mode,
+                    groups=self.out_channels * m_out)
         out = out.reshape(batch, self.out_channels, m_out, *spatial)
         if self.bias is not None:
             out = out + self.bias.reshape(1, -1, *([1] * (n + 1)))
@@ -370,7 +385,8 @@ class AffineGroupConv(nn.Module):
         """Hyper-parameters for ``repr``."""
         return (f"{self.in_channels}, {self.out_channels}, group={self.group}, "
                 f"radius={self.kernel.radius}, max_radius={self.kernel.max_radius}, "
-                f"group_scale={self.group_scale}, bias={self.bias is not None}")
+                f"group_scale={self.group_scale}, padding_mode={self.padding_mode}, "
+                f"bias={self.bias is not None}")
 
 
 class GroupChannelNorm(nn.Module):
@@ -464,6 +480,7 @@ class AffineInvariantCNN(nn.Module):
         group_scale: float = 0.3,
         hidden: int = 32,
         head: int = 64,
+        padding_mode: str = "zeros",
         seed: int = 0,
         device=None,
         dtype=None,
@@ -473,7 +490,8 @@ class AffineInvariantCNN(nn.Module):
         if len(channels) < 1:
             raise ValueError("channels must list at least one width")
         kw = {"device": device, "dtype": dtype}
-        geo = {"radius": radius, "max_radius": max_radius, "hidden": hidden}
+        geo = {"radius": radius, "max_radius": max_radius, "hidden": hidden,
+               "padding_mode": padding_mode}
         self.sampler = GroupSampler(group, num_seeds, orbit, scale=scale, seed=seed)
         self.lift = AffineLifting(in_channels, channels[0], group, **geo, **kw)
         self.convs = nn.ModuleList(
