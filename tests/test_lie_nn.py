@@ -10,7 +10,7 @@ from geomlayers.nn.lie import (
     AffineGroupConv,
     AffineInvariantCNN,
     AffineLifting,
-    GroupChannelNorm,
+    GroupBatchNorm,
     GroupMaxProjection,
     GroupSampler,
     GroupSpatialMaxPool,
@@ -59,13 +59,15 @@ def test_lifting_exact_under_lattice_maps(group, u, seed):
     expected = out[..., src[..., 0], src[..., 1]]
     err = ((out_moved - expected) * valid).abs().max()
     assert err < 1e-10 * max(1.0, float(out.detach().abs().max()))
-    assert float(out.abs().max()) > 1e-3
+    assert float(out.detach().abs().max()) > 1e-3
 
 
 @pytest.mark.parametrize("group", [SL(2), GLPlus(2)], ids=str)
 @pytest.mark.parametrize("u", SHEARS[:2], ids=range(2))
-def test_group_conv_exact_under_lattice_maps(group, u, seed):
-    layer = AffineGroupConv(2, 3, group, radius=1.5, max_radius=12, dtype=torch.float64)
+@pytest.mark.parametrize("spatial,basis", [("full", "rbf"), ("depthwise", "siren")])
+def test_group_conv_exact_under_lattice_maps(group, u, spatial, basis, seed):
+    layer = AffineGroupConv(2, 3, group, radius=1.5, max_radius=12, spatial=spatial,
+                            spatial_basis=basis, dtype=torch.float64)
     samples = group.sample_grid(2, generator=2, orbit=4)
     size, centre = 33, 16
     f = _blob_image(1, 2 * len(samples.elements), size, 3).reshape(1, 2, -1, size, size)
@@ -96,8 +98,8 @@ def _small_model(group, orbit=8, dtype=torch.float64, **kw):
 def test_classifier_exactly_invariant_on_grid(group, seed):
     """rot90 (in the orbit grid) and cyclic shifts by multiples of 4: logits equal to 1e-10."""
     model = _small_model(group, padding_mode="circular")
-    x = torch.zeros(3, 1, 28, 28, dtype=torch.float64)
-    x[..., 6:20, 8:22] = torch.rand(3, 1, 14, 14, dtype=torch.float64)
+    x = torch.zeros(2, 1, 16, 16, dtype=torch.float64)
+    x[..., 3:11, 4:12] = torch.rand(2, 1, 8, 8, dtype=torch.float64)
     logits = model(x)
     scale = float(logits.abs().max())
     for moved in (torch.rot90(x, 1, (2, 3)), torch.rot90(x, 2, (2, 3)),
@@ -110,8 +112,8 @@ def test_classifier_exactly_invariant_on_grid(group, seed):
 
 def test_classifier_float32_smoke():
     model = _small_model(SL(2), dtype=torch.float32)
-    x = torch.zeros(2, 1, 28, 28)
-    x[..., 6:20, 8:22] = torch.rand(2, 1, 14, 14)
+    x = torch.zeros(2, 1, 16, 16)
+    x[..., 3:11, 4:12] = torch.rand(2, 1, 8, 8)
     logits = model(x)
     assert logits.dtype == torch.float32 and logits.shape == (2, 10)
     assert (model(torch.rot90(x, 1, (2, 3))) - logits).abs().max() < 1e-4
@@ -164,18 +166,18 @@ def _mc_error(n_seeds, rep, weighted):
     f = _phi(group, grid.elements).reshape(1, 1, -1, 1, 1)
     out1 = layer(f_moved, grid, out_samples=targets)
     out2 = layer(f, grid, out_samples=targets.left_multiply(u_inv, group))
-    return float((out1 - out2).norm() / out2.norm())
+    return float((out1 - out2).detach().norm() / out2.detach().norm())
 
 
 def test_monte_carlo_equivariance_error_decreases():
     """Off-grid transform: error of the importance-weighted MC integral ∝ 1/√N → 0."""
-    sizes = (64, 1024, 16384)
-    errors = [sum(_mc_error(n, rep, True) for rep in range(3)) / 3 for n in sizes]
+    sizes = (64, 512, 8192)
+    errors = [sum(_mc_error(n, rep, True) for rep in range(2)) / 2 for n in sizes]
     assert errors[1] < errors[0] and errors[2] < errors[1]
     assert errors[2] < errors[0] / 5  # ideal ratio 16
     assert errors[2] < 0.05
     # the unweighted average (the authors' estimator) converges to a non-equivariant limit
-    unweighted = sum(_mc_error(sizes[-1], rep, False) for rep in range(3)) / 3
+    unweighted = sum(_mc_error(sizes[-1], rep, False) for rep in range(2)) / 2
     assert unweighted > 3 * errors[2]
 
 
@@ -209,8 +211,9 @@ def test_shapes_dtype_and_modules():
     x = torch.rand(2, 1, 12, 12, dtype=torch.float64)
     f = lift(x, samples)
     assert f.shape == (2, 3, 4, 12, 12) and f.dtype == torch.float64
-    f = GroupChannelNorm(3, dtype=torch.float64)(f)
-    assert torch.allclose(f.mean(1), torch.zeros_like(f.mean(1)), atol=1e-12)
+    f = GroupBatchNorm(3, dtype=torch.float64)(f)
+    mean = f.transpose(0, 1).flatten(1).mean(1)
+    assert torch.allclose(mean, torch.zeros_like(mean), atol=1e-12)
     f = GroupSpatialMaxPool(2)(f)
     assert f.shape == (2, 3, 4, 6, 6)
     assert GroupMaxProjection()(f).shape == (2, 3)
@@ -235,6 +238,12 @@ def test_bad_input():
     conv = AffineGroupConv(2, 2, SL(2))
     with pytest.raises(ValueError, match="f must be"):
         conv(torch.rand(1, 2, 5, 8, 8), samples)
+    with pytest.raises(ValueError, match="spatial must"):
+        AffineGroupConv(2, 2, SL(2), spatial="dense")
+    with pytest.raises(ValueError, match="spatial_basis"):
+        AffineLifting(1, 2, SL(2), spatial_basis="poly")
+    with pytest.raises(ValueError, match="padding_mode"):
+        AffineLifting(1, 2, SL(2), padding_mode="reflect")
     with pytest.raises(ValueError, match="group_scale"):
         AffineGroupConv(2, 2, SL(2), group_scale=0.0)
     assert math.isfinite(float(conv(torch.rand(1, 2, 1, 8, 8), samples).sum()))
