@@ -1,0 +1,1 @@
+"""Loaders for the real data in ``../shared/data`` and synthetic / surrogate tasks."""
