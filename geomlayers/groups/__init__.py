@@ -1,5 +1,6 @@
 """Groups and their actions: the abstraction every part of geomlayers speaks."""
 
+from geomlayers.groups.affine import SL, Affine, GLPlus, GroupSamples
 from geomlayers.groups.base import Group, act
 from geomlayers.groups.graph import AutomorphismGroup
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
@@ -24,6 +25,10 @@ __all__ = [
     "OrthogonalGroup",
     "SpecialOrthogonalGroup",
     "PseudoOrthogonal",
+    "GLPlus",
+    "SL",
+    "Affine",
+    "GroupSamples",
     "parse_group",
     "permutation_matrices",
 ]

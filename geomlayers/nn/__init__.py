@@ -10,6 +10,17 @@ from geomlayers.nn.clifford import (
     O5RegressionNet,
 )
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
+from geomlayers.nn.lie import (
+    AffineGroupConv,
+    AffineInvariantCNN,
+    AffineLifting,
+    GroupBatchNorm,
+    GroupMaxProjection,
+    GroupSampler,
+    GroupSpatialMaxPool,
+    KernelNet,
+    RBFKernel,
+)
 from geomlayers.nn.spd import BiMap, ExpEig, LogEig, ReEig, SPDBatchNorm, SPDGyroMLR, SPDNet
 
 __all__ = [
@@ -29,4 +40,13 @@ __all__ = [
     "SPDBatchNorm",
     "SPDGyroMLR",
     "SPDNet",
+    "AffineLifting",
+    "AffineGroupConv",
+    "AffineInvariantCNN",
+    "GroupSampler",
+    "GroupBatchNorm",
+    "GroupSpatialMaxPool",
+    "GroupMaxProjection",
+    "RBFKernel",
+    "KernelNet",
 ]
