@@ -149,6 +149,7 @@ def apply_brauer_grood(element: BrauerGroodDiagram, x: torch.Tensor, n: int) -> 
     """
     k, l = element.k, element.l
     element.check_n(n)
+    check_levi_civita(n)
     _check_input(x, k, n)
     batch = x.shape[: x.dim() - k]
     kinds = element.pair_kinds()
