@@ -43,6 +43,7 @@ from geomlayers.ops.diagram_products import apply_partition_diagram
 
 __all__ = [
     "apply_element",
+    "apply_elements",
     "apply_symplectic_brauer",
     "apply_brauer_grood",
     "apply_form",
@@ -78,6 +79,49 @@ def apply_element(element, x: torch.Tensor, n: int) -> torch.Tensor:
     if isinstance(element, BrauerGroodDiagram):
         return apply_brauer_grood(element, x, n)
     raise TypeError(f"no fast product for {type(element).__name__}")
+
+
+def apply_elements(
+    elements, weight: torch.Tensor, x: torch.Tensor, n: int
+) -> torch.Tensor:
+    """Channel-mixing layer product ``Y[b, o] = Σ_i Σ_c Λ_i[o, c] · (W_i X[b, c])``.
+
+    Args:
+        elements: ``m`` elements with the same ``k``, ``l`` (any type :func:`apply_element`
+            accepts).
+        weight: ``(m, C_out, C_in)``.
+        x: ``(batch, C_in, n, …, n)`` (``k`` trailing axes).
+        n: the dimension.
+
+    Returns:
+        ``(batch, C_out, n, …, n)`` (``l`` trailing axes). Diagram products commute with
+        channel mixing, so each term mixes channels at the smaller of the two orders:
+        before the product (``C_out C_in n^k``) when ``k <= l``, after it otherwise.
+
+    """
+    elements = list(elements)
+    if not elements:
+        raise ValueError("elements must be a non-empty sequence")
+    k, l = elements[0].k, elements[0].l
+    if any((e.k, e.l) != (k, l) for e in elements):
+        raise ValueError("all elements must have the same (k, l)")
+    if weight.dim() != 3 or weight.shape[0] != len(elements):
+        raise ValueError(
+            f"weight must have shape ({len(elements)}, C_out, C_in), got {tuple(weight.shape)}"
+        )
+    if x.dim() != k + 2 or x.shape[1] != weight.shape[2]:
+        raise ValueError(
+            f"x must have shape (batch, C_in={weight.shape[2]}{', n' * k}), got {tuple(x.shape)}"
+        )
+    weight = weight.to(dtype=x.dtype)
+    out = None
+    for element, mixing in zip(elements, weight, strict=True):
+        if k <= l:
+            term = apply_element(element, torch.einsum("oc,bc...->bo...", mixing, x), n)
+        else:
+            term = torch.einsum("oc,bc...->bo...", mixing, apply_element(element, x, n))
+        out = term if out is None else out + term
+    return out
 
 
 def apply_form(z: torch.Tensor, axis: int, partner: torch.Tensor, sign: torch.Tensor):
