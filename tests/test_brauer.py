@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from geomlayers.bases import brauer as brauer_bases
 from geomlayers.bases import numeric_basis
 from geomlayers.bases.api import basis_size, equivariant_basis
 from geomlayers.bases.brauer import (
@@ -363,6 +364,19 @@ def test_guard_rails():
         equivariant_basis(OrthogonalGroup(3), 1, 1, kind="orbit")
     with pytest.raises(ValueError, match="k \\(tensor order\\) must be >= 0"):
         equivariant_basis(SymplecticGroup(2), -1, 1)
+
+
+def test_gram_guard(monkeypatch):
+    monkeypatch.setattr(brauer_bases, "MAX_GRAM_ENTRIES", 10)
+    with pytest.raises(ValueError, match="pass spanning=True"):
+        equivariant_basis(OrthogonalGroup(2), 3, 3, use_cache=False)
+    assert len(equivariant_basis(OrthogonalGroup(2), 3, 3, spanning=True)) == 15
+
+
+def test_so_equals_o_below_n():
+    for n, (k, l) in [(5, (2, 2)), (4, (1, 2)), (6, (3, 2))]:
+        so = list(equivariant_basis(SpecialOrthogonalGroup(n), k, l))
+        assert so == list(equivariant_basis(OrthogonalGroup(n), k, l))
 
 
 # -- negative controls -----------------------------------------------------------------------

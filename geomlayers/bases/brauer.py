@@ -53,7 +53,7 @@ __all__ = [
 BRAUER_GROUPS = (OrthogonalGroup, SpecialOrthogonalGroup, SymplecticGroup)
 
 #: refuse to select a basis when the spanning set has more non-zero entries than this.
-MAX_GRAM_ENTRIES = 50_000_000
+MAX_GRAM_ENTRIES = 20_000_000  # about 0.5 GB of index arrays at the peak
 
 _PRIME = 2**31 - 1
 

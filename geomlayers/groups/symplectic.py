@@ -15,8 +15,10 @@ The two are conjugate by the permutation :meth:`SymplecticGroup.to_block` of the
 ``Sp(n)`` is connected and non-compact, so there is no Haar probability measure; ``sample``
 draws ``g = expm(σ J S_1) expm(σ J S_2)`` with independent symmetric Gaussian ``S_i`` (GOE:
 ``N(0, 1)`` diagonal, ``N(0, 1/2)`` off-diagonal) and ``σ = scale / sqrt(n)`` (default
-``scale = 0.5``): ``J S`` is Hamiltonian, ``expm`` maps it into Sp(n), and products of two
-exponentials reach every element. Moderate ``σ`` keeps ``g`` well conditioned (research notes
+``scale = 0.5``): ``J S`` is Hamiltonian and ``expm`` maps it into Sp(n). The Gaussian has
+full support on the Lie algebra and every element is ``expm(K) expm(P)`` (polar / Cartan
+decomposition: ``K`` in the maximal compact ``u(m)``, ``P`` symmetric Hamiltonian), so the
+distribution has full support on Sp(n). Moderate ``σ`` keeps ``g`` well conditioned (research notes
 §5: large Hamiltonians make equivariance tests fail spuriously).
 """
 
