@@ -13,6 +13,7 @@ from geomlayers.groups.permutation import (
     permutation_matrices,
 )
 from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
+from geomlayers.groups.symplectic import SymplecticGroup, symplectic_form
 
 __all__ = [
     "Group",
@@ -25,6 +26,8 @@ __all__ = [
     "OrthogonalGroup",
     "SpecialOrthogonalGroup",
     "PseudoOrthogonal",
+    "SymplecticGroup",
+    "symplectic_form",
     "GLPlus",
     "SL",
     "Affine",

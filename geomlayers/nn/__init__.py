@@ -10,6 +10,7 @@ from geomlayers.nn.clifford import (
     O5RegressionNet,
 )
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
+from geomlayers.nn.gates import GatedEquivariantMLP, NormGate
 from geomlayers.nn.lie import (
     AffineGroupConv,
     AffineInvariantCNN,
@@ -26,6 +27,8 @@ from geomlayers.nn.spd import BiMap, ExpEig, LogEig, ReEig, SPDBatchNorm, SPDGyr
 __all__ = [
     "EquivariantLinear",
     "EquivariantMLP",
+    "NormGate",
+    "GatedEquivariantMLP",
     "CliffordLinear",
     "CliffordNormalization",
     "CliffordGeometricProduct",

@@ -24,6 +24,7 @@ from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
 from geomlayers.groups.permutation import AlternatingGroup, SymmetricGroup
 from geomlayers.ops.backend import resolve_backend
+from geomlayers.ops.brauer_products import apply_elements
 from geomlayers.ops.layer import check_mask, diagram_layer, plan_layer
 
 __all__ = ["EquivariantLinear", "EquivariantMLP"]
@@ -200,9 +201,9 @@ class EquivariantLinear(nn.Module):
             out = x.new_zeros(batch, self.out_channels, *([n] * self.l))
         if self._sparse_indices:
             out = out + self._apply_sparse(x)
-        for i in self._applied_indices:
-            applied = self.basis[i].apply_to(x, n)  # (B, C_in, n^(l))
-            out = out + torch.einsum("oc,bc...->bo...", self.weight[i], applied)
+        if self._applied_indices:
+            elements = [self.basis[i] for i in self._applied_indices]
+            out = out + apply_elements(elements, self.weight[self._applied_indices], x, n)
         if self.bias is not None:
             out = out + self._bias_term(x, n, mask)
         return out
