@@ -8,6 +8,15 @@ from geomlayers.groups import OrthogonalGroup
 from geomlayers.manifolds.grassmann import Grassmann, qr_positive, spectral_fn
 
 F64 = torch.float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small matrices: one thread avoids oversubscription on the shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 GR = Grassmann()
 
 
@@ -167,9 +176,9 @@ def test_riemannian_adam_finds_a_subspace():
     torch.manual_seed(0)
     x, target = pair(8, 2, seed=10)
     param = geoopt.ManifoldParameter(x.clone(), manifold=GR)
-    opt = geoopt.optim.RiemannianAdam([param], lr=0.05)
+    opt = geoopt.optim.RiemannianAdam([param], lr=0.1)
     start = float(GR.dist(param.detach(), target))
-    for _ in range(300):
+    for _ in range(150):
         opt.zero_grad()
         loss = -(proj(param) * proj(target)).sum()  # maximise the projector overlap
         loss.backward()

@@ -27,7 +27,15 @@ import geoopt
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["Grassmann", "grassmann_identity", "qr_positive", "spectral_fn"]
+__all__ = [
+    "Grassmann",
+    "exp_identity",
+    "grassmann_identity",
+    "gyro_translate",
+    "log_identity",
+    "qr_positive",
+    "spectral_fn",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,3 +335,52 @@ class Grassmann(geoopt.Manifold):
         shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
         self._assert_check_shape(tuple(shape), "x")
         return torch.eye(shape[-2], shape[-1], dtype=dtype, device=device).expand(*shape).clone()
+
+
+# ---------------------------------------------------------------------------------------------
+# Gyrovector structure at the identity Ĩ = [I_p; 0] (Nguyen & Yang, ICML 2023, §3.2; Chen et al.,
+# GyroBN, ICLR 2025, §5.1): a tangent vector at Ĩ is [0; B] with B (n−p)×p, and
+# Exp_Ĩ([0; B]) = exp(Ω_B) Ĩ with the skew matrix Ω_B = [[0, −Bᵀ], [B, 0]].
+# ---------------------------------------------------------------------------------------------
+
+def _split(y: torch.Tensor, p: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return y[..., :p, :], y[..., p:, :]
+
+
+def gyro_translate(b: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``exp(Ω_B) Y`` for ``B`` ``(..., n−p, p)`` and ``Y`` ``(..., n, k)``, without the n×n exp.
+
+    With ``c = cos√(BᵀB)``, ``s = sinc√(BᵀB)``, ``f = (cos√(BᵀB) − I)(BᵀB)⁻¹`` (p×p spectral
+    functions): ``exp(Ω_B) = [[c, −s Bᵀ], [B s, I + B f Bᵀ]]``. With ``P = exp_identity(B)`` this
+    is the gyro-addition ``P ⊕ Y``; ``gyro_translate(−B, ·)`` is ``⊖P ⊕ ·`` (Nguyen & Yang 2023,
+    Def. 3.6 in the ONB form of Chen et al. 2025, App. C).
+    """
+    p = b.shape[-1]
+    s_mat = _t(b) @ b
+    c = spectral_fn(s_mat, _cos_sqrt, _d_cos_sqrt)
+    s = spectral_fn(s_mat, _sinc_sqrt, _d_sinc_sqrt)
+    f = spectral_fn(s_mat, _cosm1_over, _d_cosm1_over)
+    y1, y2 = _split(y, p)
+    bty2 = _t(b) @ y2
+    top = c @ y1 - s @ bty2
+    bottom = b @ (s @ y1) + y2 + b @ (f @ bty2)
+    return torch.cat([top, bottom], dim=-2)
+
+
+def exp_identity(b: torch.Tensor) -> torch.Tensor:
+    """``Exp_Ĩ([0; B]) = [cos√(BᵀB); B sinc√(BᵀB)]`` ``(..., n, p)`` for ``B`` ``(..., n−p, p)``."""
+    s_mat = _t(b) @ b
+    return torch.cat([spectral_fn(s_mat, _cos_sqrt, _d_cos_sqrt),
+                      b @ spectral_fn(s_mat, _sinc_sqrt, _d_sinc_sqrt)], dim=-2)
+
+
+def log_identity(y: torch.Tensor) -> torch.Tensor:
+    """The block ``B`` of ``Log_Ĩ(Y) = [0; B]`` ``(..., n−p, p)``; invariant to ``Y → YQ``.
+
+    ``M = Y₂ Y₁⁻¹``, ``B = M atan(√(MᵀM))/√(MᵀM)`` (``Y₁`` = first p rows, invertible unless the
+    span of ``Y`` is on the cut locus of Ĩ).
+    """
+    p = y.shape[-1]
+    y1, y2 = _split(y, p)
+    m = _t(torch.linalg.solve(_t(y1), _t(y2)))
+    return m @ spectral_fn(_t(m) @ m, _atan_sqrt_over, _d_atan_sqrt_over)
