@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from geomlayers.linalg import config as linalg_config
 from geomlayers.manifolds.grassmann import gyro_translate, log_identity, qr_positive
 
 __all__ = ["FRMap", "GrNet", "GrassmannMLR", "OrthMap", "ProjMap", "ProjPooling", "ReOrth",
@@ -87,8 +88,7 @@ class _OrthMap(torch.autograd.Function):
         top, rest = u[..., -q:].flip(-1), u[..., :-q]
         gap = sigma[..., -q:].flip(-1).unsqueeze(-2) - sigma[..., :-q].unsqueeze(-1)
         scale = sigma.abs().amax(-1, keepdim=True).unsqueeze(-1).clamp_min(1.0)
-        tie = 1e-7 if sigma.dtype == torch.float64 else 1e-4
-        gap = gap.clamp_min(tie * scale)
+        gap = gap.clamp_min(linalg_config.tie(sigma.dtype) * scale)
         grad = rest @ ((_t(rest) @ grad_u) / gap) @ _t(top)
         return 0.5 * (grad + _t(grad)), None
 
@@ -102,7 +102,7 @@ def orthmap(s: torch.Tensor, q: int) -> torch.Tensor:
     the exact gradient of every loss that depends on the output only through its span (what GrNet
     computes downstream: FRMap → ReOrth → ProjMap), and it needs no gap *inside* the kept or the
     discarded block, so repeated eigenvalues there do not produce inf/NaN. Gaps between the blocks
-    below ``tie·max|σ|`` (1e-7 fp64, 1e-4 fp32) are clamped.
+    below ``config.tie(dtype) · max(max|σ|, 1)`` (:data:`geomlayers.linalg.config`) are clamped.
     """
     n = s.shape[-1]
     if not isinstance(q, int) or not 1 <= q < n:
