@@ -115,6 +115,9 @@ def test_random_state_and_global_rng():
     assert torch.equal(torch.rand(1), expected)  # the global torch RNG is left as it was
     b = fast(SPDNetClassifier, random_state=2).fit(x, y).predict_proba(x)
     assert not np.allclose(a, b)
+    c = fast(SPDNetClassifier, random_state=np.random.RandomState(5)).fit(x, y).predict_proba(x)
+    d = fast(SPDNetClassifier, random_state=np.random.RandomState(5)).fit(x, y).predict_proba(x)
+    np.testing.assert_allclose(c, d)
 
 
 @pytest.mark.parametrize("metric", [None, "aim", "bw", "gbw"])

@@ -32,7 +32,7 @@ import scipy.sparse
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_random_state
 
 __all__ = ["GrassmannClassifier", "SPDNetClassifier"]
 
@@ -168,7 +168,7 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
             if seed is None:
                 seed = int(np.random.SeedSequence().generate_state(1)[0])
             elif not isinstance(seed, numbers.Integral):
-                seed = int(np.random.RandomState(seed).randint(2**31 - 1))
+                seed = int(check_random_state(seed).randint(2**31 - 1))
             torch.manual_seed(int(seed))
             rng = np.random.RandomState(int(seed) % (2**32))
             train, val = self._split(codes, rng)
@@ -297,7 +297,7 @@ class SPDNetClassifier(_SPDTorchClassifier):
     >>> import numpy as np
     >>> from geomlayers.data.eeg import load_bundled
     >>> X, y = load_bundled()
-    >>> clf = SPDNetClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf = SPDNetClassifier(dims=(4,), max_epochs=2, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
 
