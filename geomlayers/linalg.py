@@ -124,9 +124,10 @@ def _check_matrix(x, name: str) -> torch.Tensor:
                          f"got {tuple(x.shape)}")
     if not config.validate or x.numel() == 0:
         return sym(x)
-    if not bool(torch.isfinite(x).all()):
+    scale = x.detach().abs().amax(dim=(-1, -2))  # NaN / inf propagate through amax
+    if not bool(torch.isfinite(scale).all()):
         raise ValueError(f"{name} contains NaN or infinite entries")
-    scale = x.detach().abs().amax(dim=(-1, -2)).clamp_min(torch.finfo(x.dtype).tiny)
+    scale = scale.clamp_min(torch.finfo(x.dtype).tiny)
     asym = (x.detach() - x.detach().transpose(-1, -2)).abs().amax(dim=(-1, -2))
     if bool((asym > config.sym_tol(x.dtype) * scale).any()):
         worst = float((asym / scale).max())

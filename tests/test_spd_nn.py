@@ -318,10 +318,10 @@ def test_gyro_mlr_against_explicit_formula(metric, seed):
     mlr = SPDGyroMLR(4, 3, metric=metric, dtype=D)
     with torch.no_grad():
         mlr.points.copy_(spd(3, seed=30, cond=5.0))
-    x = spd(5, seed=31)
+    x = spd(3, seed=31)
     out = mlr(x).detach().numpy()
     p, a = mlr.points.detach().numpy(), sym(mlr.normals.detach()).numpy()
-    for i in range(5):
+    for i in range(3):
         for k in range(3):
             if metric == "lem":
                 d = _np_logm(x[i].numpy()) - _np_logm(p[k])
@@ -354,3 +354,23 @@ def test_spdnet_gyro_head(seed):
     assert out.shape == (5, 3) and torch.isfinite(out).all()
     with pytest.raises(ValueError, match="head"):
         SPDNet([6, 4], 3, head="mlp")
+
+
+def test_bn_official_gbwbn_settings(seed):
+    """n_iter=1 and variance='identity' reproduce the official GBWBN statistics."""
+    bn = SPDBatchNorm(4, "bw", n_iter=1, variance="identity", momentum=1.0, bias=False,
+                      dtype=D)
+    x = spd(8, seed=40)
+    bn(x)
+    a = x.mean(0)
+    a_half = torch.as_tensor(scipy.linalg.sqrtm(a.numpy()).real)
+    a_ihalf = torch.linalg.inv(a_half)
+    inner = torch.stack([torch.as_tensor(scipy.linalg.sqrtm((a_half @ xi @ a_half).numpy()).real)
+                         for xi in x]).mean(0)
+    one_step = a_ihalf @ inner @ inner @ a_ihalf
+    torch.testing.assert_close(bn.running_mean, sym(one_step), rtol=1e-8, atol=1e-9)
+    eye = torch.eye(4, dtype=D)
+    var_about_identity = np.mean([np.sum((scipy.linalg.sqrtm(xi.numpy()).real - eye.numpy())
+                                         ** 2) for xi in x])
+    assert float(bn.running_var) == pytest.approx(var_about_identity, rel=1e-8)
+    assert bn.bias is None and "variance='identity'" in repr(bn)
