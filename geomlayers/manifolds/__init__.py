@@ -1,5 +1,6 @@
 """Matrix manifolds as geoopt ``Manifold`` subclasses (SPD metrics; Grassmann/Stiefel)."""
 
+from geomlayers.manifolds.grassmann import Grassmann
 from geomlayers.manifolds.spd import (
     SPDAffineInvariant,
     SPDBuresWasserstein,
@@ -16,4 +17,5 @@ __all__ = [
     "SPDBuresWasserstein",
     "SPDGeneralizedBuresWasserstein",
     "spd_manifold",
+    "Grassmann",
 ]

@@ -11,6 +11,15 @@ from geomlayers.nn.clifford import (
 )
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
 from geomlayers.nn.gates import GatedEquivariantMLP, NormGate
+from geomlayers.nn.grassmann import (
+    FRMap,
+    GrassmannMLR,
+    GrNet,
+    OrthMap,
+    ProjMap,
+    ProjPooling,
+    ReOrth,
+)
 from geomlayers.nn.lie import (
     AffineGroupConv,
     AffineInvariantCNN,
@@ -43,6 +52,13 @@ __all__ = [
     "SPDBatchNorm",
     "SPDGyroMLR",
     "SPDNet",
+    "FRMap",
+    "ReOrth",
+    "OrthMap",
+    "ProjMap",
+    "ProjPooling",
+    "GrassmannMLR",
+    "GrNet",
     "AffineLifting",
     "AffineGroupConv",
     "AffineInvariantCNN",

@@ -1,0 +1,1 @@
+"""Bridges to other libraries (torch_geometric, scikit-learn, escnn)."""
