@@ -58,6 +58,7 @@ test: venv
 
 demo: venv
 	$(PY) -m geomlayers.demo
+	$(PY) -m geomlayers.eeg_demo
 
 lint: venv
 	$(VENV)/bin/ruff check .
