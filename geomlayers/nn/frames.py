@@ -47,6 +47,7 @@ each frame; evaluation always uses the full frame.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -223,6 +224,13 @@ def _fold_nodes(x: torch.Tensor, k: int, layout: _Layout) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- PCA frames
+
+
+@functools.lru_cache(maxsize=16)
+def _sign_patterns(free: int) -> torch.Tensor:
+    """``(2^free, free)`` float64 rows of ±1 (all sign choices, ``+1`` first)."""
+    patterns = list(itertools.product((1.0, -1.0), repeat=free))
+    return torch.tensor(patterns, dtype=torch.float64).reshape(len(patterns), free)
 
 
 _NAMED = re.compile(r"^(E|O|SO|SE|T)(\d+|n)$")
@@ -406,9 +414,7 @@ class PCAFrame(Frame):
         """``(B, d, d)`` -> ``(B, K, d, d)``: ``U diag(s)`` for every admissible ``s``."""
         d = basis.shape[-1]
         free = d if self.linear == "O" else d - 1
-        patterns = list(itertools.product((1.0, -1.0), repeat=free))
-        signs = torch.tensor(patterns, dtype=basis.dtype, device=basis.device)
-        signs = signs.reshape(len(patterns), free)
+        signs = _sign_patterns(free).to(dtype=basis.dtype, device=basis.device)
         signs = signs.unsqueeze(0).expand(basis.shape[0], -1, -1)  # (B, K, free)
         if self.linear == "SO":
             det = torch.linalg.det(basis).sign().unsqueeze(-1)  # (B, 1)
@@ -541,6 +547,9 @@ class PermutationFrame(Frame):
         if features is not None and features.shape[:2] != (b, n):
             raise ValueError(f"node features must have shape ({b}, {n}, F), got "
                              f"{tuple(features.shape)}")
+        dtype, device = adjacency.dtype, adjacency.device
+        if not dtype.is_floating_point:
+            raise TypeError(f"adjacency must be a floating-point tensor, got {dtype}")
         adjacency = adjacency.detach().to(torch.float64).cpu()
         if not torch.allclose(adjacency, adjacency.transpose(1, 2)):
             raise ValueError("adjacency must be symmetric (undirected graphs)")
@@ -552,10 +561,11 @@ class PermutationFrame(Frame):
                   for i in range(b)]
         k = max(f.shape[0] for f in frames)
         perms = torch.stack([torch.cat([f, f[:1].expand(k - f.shape[0], -1)]) for f in frames])
-        weights = torch.stack([torch.cat([torch.full((f.shape[0],), 1.0 / f.shape[0]),
-                                          torch.zeros(k - f.shape[0])]) for f in frames])
-        device = adjacency.device if features is None else features.device
-        return FrameElements(SymmetricGroup(n), weights.to(device), permutation=perms.to(device))
+        weights = torch.stack([torch.cat([
+            torch.full((f.shape[0],), 1.0 / f.shape[0], dtype=torch.float64),
+            torch.zeros(k - f.shape[0], dtype=torch.float64)]) for f in frames])
+        return FrameElements(SymmetricGroup(n), weights.to(dtype=dtype, device=device),
+                             permutation=perms.to(device))
 
     def _keys(self, adjacency, mask, feats) -> torch.Tensor:
         """``(N, c)`` rounded node keys; padded nodes first column 1 so they sort last."""
@@ -796,9 +806,8 @@ class FrameAveraging(nn.Module):
         if self.training and self.stochastic is not None:
             elements = self._sample(elements)
         anchor = inputs[self._anchor]
-        base_dims = 2 if isinstance(self.frame, PermutationFrame) else 1
         layout = _layout(anchor, mask, batch, elements.weights.shape[0] if batch is not None
-                         else None, base_dims)
+                         else None, base_dims=1)
         k = elements.size
         canon = [self.frame.canonicalize(elements, x, t, layout)
                  for x, t in zip(inputs, self.input_types, strict=True)]
