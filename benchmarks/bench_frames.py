@@ -101,6 +101,8 @@ def build(name, k):
     if name == "fagnn":
         return FAGNN(60, 4, latent_frames=True, stochastic=k, generator=0,
                      frame_kwargs={"on_degenerate": "resolve"}), 1e-3
+    if name == "fagnn_input_frame":
+        return FAGNN(60, 4, latent_frames=False, stochastic=k, generator=0), 1e-3
     if name == "egnn":
         return EGNN(), 5e-4
     raise ValueError(name)
@@ -150,7 +152,7 @@ def train(name, budget, k, seed=0):
             curve.append((epochs, round(time.perf_counter() - start), val))
             print(f"{name} epoch {epochs} val {val:.5f} best test {best[1]:.5f} "
                   f"(epoch {best[2]}) {time.perf_counter() - start:.0f}s", flush=True)
-    return {"model": name, "k": k if name == "fagnn" else None, "epochs": epochs,
+    return {"model": name, "k": k if name.startswith("fagnn") else None, "epochs": epochs,
             "best_val": best[0], "test": best[1], "best_epoch": best[2],
             "train_s": step_time, "eval_s": eval_time, "budget_s": budget, "curve": curve,
             "params": sum(p.numel() for p in model.parameters()),
@@ -188,10 +190,10 @@ def overhead():
     fagnn_single = FAGNN(60, 4, latent_frames=False)
     cases = {
         "GNN backbone alone": lambda: plain(pos, vel, q, ei, b),
-        "FrameAveraging(GNN, 'E3') (|F| = 8, one frame)":
+        "FrameAveraging(GNN, 'E3') (\\|F\\| = 8, one frame)":
             lambda: wrapped(pos, vel, q, batch=b, edge_index=ei),
-        "FAGNN, input frame only (|F| = 8)": lambda: fagnn_single(pos, vel, q, ei, b),
-        "FAGNN, latent frames (|F| = 8, paper)": lambda: _eval(fagnn)(pos, vel, q, ei, b),
+        "FAGNN, input frame only (\\|F\\| = 8)": lambda: fagnn_single(pos, vel, q, ei, b),
+        "FAGNN, latent frames (\\|F\\| = 8, paper)": lambda: _eval(fagnn)(pos, vel, q, ei, b),
         "FAGNN, latent frames, stochastic k = 1 (training mode)":
             lambda: _train(fagnn)(pos, vel, q, ei, b),
     }
@@ -245,9 +247,12 @@ def report(base, runs, rows):
         f"| constant velocity (x_30 + v_30) | 0 | — | — | — | {base['constant_velocity']:.4f} "
         "| — |",
     ]
-    paper = {"gnn": "0.0107", "fagnn": "0.0057", "egnn": "0.0071"}
+    paper = {"gnn": "0.0107", "fagnn": "0.0057", "egnn": "0.0071", "fagnn_input_frame": "—"}
     label = {"gnn": "GNN (plain message passing)", "egnn": "EGNN-style (ours, in this script)",
-             "fagnn": "FA-GNN (ours; train stochastic k={k}, eval full |F|=8)"}
+             "fagnn": "FA-GNN (ours, latent frames as in the paper; train stochastic k={k}, "
+                      "eval full \\|F\\|=8)",
+             "fagnn_input_frame": "FA-GNN, input frame only (ours; train k={k}, eval "
+                                  "\\|F\\|=8)"}
     for run in runs:
         name = label[run["model"]].format(k=run["k"])
         lines.append(f"| {name} | {run['params']:,} | {run['epochs']} ({run['budget_s']:.0f} s) "
@@ -270,7 +275,8 @@ def report(base, runs, rows):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", choices=["gnn", "fagnn", "egnn"], default=None)
+    parser.add_argument("--model", choices=["gnn", "fagnn", "fagnn_input_frame", "egnn"],
+                        default=None)
     parser.add_argument("--budget", type=float, default=600.0)
     parser.add_argument("--k", type=int, default=1)
     parser.add_argument("--report", action="store_true")
@@ -283,7 +289,8 @@ def main():
         (RUNS / f"{name}.json").write_text(json.dumps(result, indent=1))
     if args.report or args.model is None:
         runs = [json.loads((RUNS / f"{n}.json").read_text())
-                for n in ("gnn", "egnn", "fagnn") if (RUNS / f"{n}.json").exists()]
+                for n in ("gnn", "egnn", "fagnn", "fagnn_input_frame")
+                if (RUNS / f"{n}.json").exists()]
         text = report(baselines(), runs, overhead())
         (RESULTS / "frames.md").write_text(text)
         print(text)
