@@ -517,6 +517,8 @@ def test_bad_inputs():
         fa(torch.randn(4, 3, dtype=F64))
     with pytest.raises(ValueError, match="batch"):
         fa(torch.randn(4, 3, dtype=F64), batch=torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="at least one node"):
+        fa(torch.randn(4, 3, dtype=F64), batch=torch.zeros(4, dtype=torch.long), num_graphs=2)
     with pytest.raises(ValueError, match="positional inputs"):
         fa(torch.randn(2, 4, 3, dtype=F64), torch.randn(2, 4, 3, dtype=F64))
     with pytest.raises(TypeError, match="floating-point"):

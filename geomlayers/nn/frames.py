@@ -316,8 +316,14 @@ class PCAFrame(Frame):
         return layout
 
     def _elements(self, points: torch.Tensor, layout: _Layout) -> FrameElements:
+        """Elements in the input's dtype; the statistics are computed in float64."""
+        dtype = points.dtype
+        points = points.to(torch.float64)
         d = points.shape[-1]
         counts = _segment_sum(torch.ones_like(points[..., :1]), layout)  # (B, 1)
+        if not bool((counts > 0).all()):
+            raise ValueError("every graph of the batch must have at least one node (check "
+                             "batch / num_graphs)")
         if self.translation:
             centroid = _segment_sum(points, layout) / counts
         else:
@@ -330,24 +336,28 @@ class PCAFrame(Frame):
             rotation = rotation.expand(layout.num_graphs, 1, d, d)
         else:
             centred = points - (centroid.unsqueeze(1) if layout.dense else centroid[layout.batch])
-            basis = self._eigenbasis(centred, layout)
+            basis = self._eigenbasis(centred, layout, dtype)
             rotation = self._sign_choices(basis)
-        return FrameElements(self.group(d), weights, rotation.contiguous(),
-                             translation.contiguous())
+        return FrameElements(self.group(d), weights.to(dtype), rotation.to(dtype).contiguous(),
+                             translation.to(dtype).contiguous())
 
     def _tol(self, dtype: torch.dtype) -> float:
         if self.gap_tol is not None:
             return self.gap_tol
         return 1e-6 if dtype == torch.float64 else 1e-3
 
-    def _eigenbasis(self, centred: torch.Tensor, layout: _Layout) -> torch.Tensor:
-        """``(B, d, d)`` eigenvectors of the covariance, descending eigenvalues."""
+    def _eigenbasis(self, centred: torch.Tensor, layout: _Layout,
+                    input_dtype: torch.dtype) -> torch.Tensor:
+        """``(B, d, d)`` eigenvectors of the covariance, descending eigenvalues.
+
+        ``gap_tol`` defaults by the input's precision (``input_dtype``).
+        """
         cov = _segment_sum(centred.unsqueeze(-1) * centred.unsqueeze(-2), layout)
         values, vectors = torch.linalg.eigh(cov)
         values, vectors = values.flip(-1), vectors.flip(-1)
         if self.on_degenerate == "ignore" or centred.shape[-1] == 1:
             return vectors
-        tol = self._tol(centred.dtype)
+        tol = self._tol(input_dtype)
         scale = values[:, :1].clamp_min(torch.finfo(values.dtype).tiny)
         gaps = (values[:, :-1] - values[:, 1:]) / scale  # (B, d-1)
         flagged = (gaps < tol).any(1)
