@@ -200,8 +200,11 @@ def overhead():
                              input_types=("point", "vector", "scalar"), output_type="point")
     fagnn = FAGNN(60, 4, latent_frames=True, stochastic=1)
     fagnn_single = FAGNN(60, 4, latent_frames=False)
+    big = nbody_graph(ds.loc[:800], ds.vel[:800], ds.charges[:800])
     cases = {
         "GNN backbone alone": lambda: plain(pos, vel, q, ei, b),
+        "GNN backbone on 800 systems (the work of \\|F\\| = 8 copies, no frames)":
+            lambda: plain(*big),
         "FrameAveraging(GNN, 'E3') (\\|F\\| = 8, one frame)":
             lambda: wrapped(pos, vel, q, batch=b, edge_index=ei),
         "FAGNN, input frame only (\\|F\\| = 8)": lambda: fagnn_single(pos, vel, q, ei, b),
@@ -273,7 +276,12 @@ def report(base, runs, rows):
         lines.append(f"| {name} | {run['params']:,} | {run['epochs']} ({run['train_s']:.0f} s) "
                      f"| {run['best_epoch']} | {run['best_val']:.4f} | {run['test']:.4f} "
                      f"| {paper[run['model']]} |")
-    lines += ["", "Goal of issue 7: FA-GNN <= 0.0060.", ""]
+    lines += ["", "Goal of issue 7: FA-GNN <= 0.0060.", "",
+              "Validation MSE along training (epoch: val MSE, at each validation):", ""]
+    for run in runs:
+        points = ", ".join(f"{e}: {v:.4f}" for e, _, v in run["curve"])
+        lines.append(f"* {run['model']}: {points}")
+    lines.append("")
     if rows:
         lines += [
             "### Cost of averaging (one batch of 100 systems = 500 nodes, 2,000 edges; "
@@ -285,6 +293,31 @@ def report(base, runs, rows):
         for label_, fwd, bwd in rows:
             lines.append(f"| {label_} | {fwd * 1e3:.1f} | {bwd * 1e3:.1f} | "
                          f"{fwd / base_fwd:.1f}x |")
+    lines += [
+        "",
+        "Notes:",
+        "",
+        "* The issue's goal (FA-GNN <= 0.0060) is **not met** in this budget: after 53-82 "
+        "epochs instead of the papers' thousands, the EGNN and FA-GNN validation curves "
+        "above are still falling (the plain GNN's turned up after epoch ~50). The paper's FA-GNN (0.0057) and EGNN (0.0071) numbers are not reproduced "
+        "here for the same reason.",
+        "* Under an equal budget of training seconds, FA-GNN with one frame computed from the "
+        "input positions beat the EGNN-style baseline and the plain GNN. The paper's "
+        "latent-frame variant learns more slowly per epoch and per second. With stochastic "
+        "k = 1 its latent coordinates get a fresh random sign pattern at every layer.",
+        "* Epochs reached also depend on the machine's load during each run: two of our runs "
+        "went at a time, beside other users' jobs, with a load average of 10-15 on 2 cores. "
+        "One training step (batch 100) cost 0.22 s for the GNN, 0.25 s for FA-GNN (input "
+        "frame, k = 1) and 0.33 s for FA-GNN (latent frames, k = 1), measured back to back.",
+        "* Cost table: a full-frame forward costs roughly \\|F\\| = 8 backbone passes or "
+        "more, because the 8-fold batch runs less efficiently than 8 small ones. The frame "
+        "computation and the canonicalise/restore steps are within the timing noise of this "
+        "loaded machine: the 800-system backbone row is about as slow as the averaged "
+        "models, which contain the same work. Stochastic FA with k = 1 costs about 3x the backbone in "
+        "training mode, the extra being the frames and the latent re-framing.",
+        "* The constant-velocity baseline gives 0.1072 on our regenerated test set; the "
+        "research notes quote 0.1101. The static baseline agrees (0.2715).",
+    ]
     return "\n".join(lines) + "\n"
 
 
