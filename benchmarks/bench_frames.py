@@ -299,7 +299,8 @@ def report(base, runs, rows):
         "",
         "* The issue's goal (FA-GNN <= 0.0060) is **not met** in this budget: after 53-82 "
         "epochs instead of the papers' thousands, the EGNN and FA-GNN validation curves "
-        "above are still falling (the plain GNN's turned up after epoch ~50). The paper's FA-GNN (0.0057) and EGNN (0.0071) numbers are not reproduced "
+        "above are still falling (the plain GNN's turned up after epoch ~50). The paper's "
+        "FA-GNN (0.0057) and EGNN (0.0071) numbers are not reproduced "
         "here for the same reason.",
         "* Under an equal budget of training seconds, FA-GNN with one frame computed from the "
         "input positions beat the EGNN-style baseline and the plain GNN. The paper's "
@@ -313,8 +314,8 @@ def report(base, runs, rows):
         "more, because the 8-fold batch runs less efficiently than 8 small ones. The frame "
         "computation and the canonicalise/restore steps are within the timing noise of this "
         "loaded machine: the 800-system backbone row is about as slow as the averaged "
-        "models, which contain the same work. Stochastic FA with k = 1 costs about 3x the backbone in "
-        "training mode, the extra being the frames and the latent re-framing.",
+        "models, which contain the same work. Stochastic FA with k = 1 costs about 3x the "
+        "backbone in training mode, the extra being the frames and the latent re-framing.",
         "* The constant-velocity baseline gives 0.1072 on our regenerated test set; the "
         "research notes quote 0.1101. The static baseline agrees (0.2715).",
     ]
