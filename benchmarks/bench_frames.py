@@ -304,8 +304,9 @@ def report(base, runs, rows):
         "here for the same reason.",
         "* Under an equal budget of training seconds, FA-GNN with one frame computed from the "
         "input positions beat the EGNN-style baseline and the plain GNN. The paper's "
-        "latent-frame variant learns more slowly per epoch and per second. With stochastic "
-        "k = 1 its latent coordinates get a fresh random sign pattern at every layer.",
+        "latent-frame variant learns more slowly per epoch and per second. A possible cause, "
+        "not tested here: with stochastic k = 1 its latent coordinates get a fresh random sign "
+        "pattern at every layer.",
         "* Epochs reached also depend on the machine's load during each run: two of our runs "
         "went at a time, beside other users' jobs, with a load average of 10-15 on 2 cores. "
         "One training step (batch 100) cost 0.22 s for the GNN, 0.25 s for FA-GNN (input "
