@@ -533,3 +533,53 @@ def test_bad_inputs():
         PCAFrame(3, gap_tol=2.0)
     with pytest.raises(ValueError, match="on_degenerate"):
         PCAFrame(3, on_degenerate="perturb")
+
+
+class PositionalGNN(nn.Module):
+    """A PyG GNN that also reads each node's index within its graph: not S_n-equivariant."""
+
+    def __init__(self, graph_level):
+        super().__init__()
+        torch.manual_seed(0)
+        self.gnn = GNN(2 + 8, 1, 2, hidden=16, layers=2, dtype=F64)
+        self.graph_level = graph_level
+
+    def forward(self, x, edge_index, batch):
+        counts = torch.bincount(batch)
+        position = torch.arange(batch.shape[0]) - (torch.cumsum(counts, 0) - counts)[batch]
+        ids = nn.functional.one_hot(position, 8).to(x.dtype)
+        attr = torch.ones(edge_index.shape[1], 1, dtype=x.dtype)
+        out = self.gnn(torch.cat([x, ids], -1), edge_index, attr)
+        if not self.graph_level:
+            return out
+        return torch.zeros(int(batch.max()) + 1, 2, dtype=x.dtype).index_add_(0, batch, out)
+
+
+def test_sn_frame_on_pyg_batches_of_different_sizes():
+    sizes = [4, 6, 5]
+    graphs = [nx.gnp_random_graph(s, 0.5, seed=s) for s in sizes]
+    starts = [0, 4, 10]
+    edges = [(o + i, o + j) for g, o in zip(graphs, starts, strict=True) for i, j in g.edges()]
+    edge_index = torch.tensor(edges + [(j, i) for i, j in edges]).T
+    batch = torch.arange(3).repeat_interleave(torch.tensor(sizes))
+    x = torch.randn(15, 2, dtype=F64)
+    inv = FrameAveraging(PositionalGNN(True), "Sn", "invariant", input_types=("node",))
+    eqv = FrameAveraging(PositionalGNN(False), "Sn", "equivariant", input_types=("node",))
+    ref_inv = inv(x, batch=batch, edge_index=edge_index)
+    ref_eqv = eqv(x, batch=batch, edge_index=edge_index)
+    assert ref_inv.shape == (3, 2) and ref_eqv.shape == (15, 2)
+    for seed in range(3):
+        gen = torch.Generator().manual_seed(seed)
+        perm = torch.cat([torch.randperm(s, generator=gen) + o
+                          for s, o in zip(sizes, starts, strict=True)])
+        moved_edges = torch.argsort(perm)[edge_index]
+        assert torch.allclose(inv(x[perm], batch=batch, edge_index=moved_edges), ref_inv,
+                              atol=1e-10)
+        assert torch.allclose(eqv(x[perm], batch=batch, edge_index=moved_edges), ref_eqv[perm],
+                              atol=1e-10)
+    assert float((inv.backbone(x[perm], moved_edges, batch) -
+                  inv.backbone(x, edge_index, batch)).abs().max()) > 1e-3
+    with pytest.raises(ValueError, match="edge_index"):
+        inv(x, batch=batch)
+    with pytest.raises(ValueError, match="sorted"):
+        inv(x, batch=batch.flip(0), edge_index=edge_index)

@@ -706,7 +706,10 @@ class FrameAveraging(nn.Module):
         input_types: how each positional input transforms: for PCA frames ``"point"``
             (``R``, ``t``), ``"vector"`` (``R``), ``"scalar"``; for ``"Sn"`` ``"adjacency"``,
             ``"node"``, ``"scalar"``. The frame is built from the first ``"point"`` /
-            ``"adjacency"`` input. Default: ``("point",)`` / ``("adjacency",)``.
+            ``"adjacency"`` input. Default: ``("point",)`` / ``("adjacency",)``. For ``"Sn"``
+            on PyG batches (``batch=`` and undirected ``edge_index=``, sorted ``batch``) use
+            ``"node"`` / ``"scalar"`` inputs: each copy lists every graph's nodes in one
+            canonical order and ``edge_index`` is relabelled to match.
         output_type: equivariant mode: ``"point"`` (``R y + t``), ``"vector"`` (``R y``) for
             PCA frames, ``"node"`` for S_n; default ``"point"`` when translations are in the
             frame, else ``"vector"`` (``"node"`` for S_n). Outputs end in the ``d`` axis.
@@ -754,10 +757,11 @@ class FrameAveraging(nn.Module):
                 raise ValueError(f"input_types entries must be in {self.frame.input_types} for "
                                  f"{type(self.frame).__name__}, got {t!r}")
         anchor = "adjacency" if graph else "point"
-        if anchor not in self.input_types:
+        if anchor not in self.input_types and not graph:
             raise ValueError(f"input_types must contain a {anchor!r} input to build the frame, "
                              f"got {self.input_types}")
-        self._anchor = self.input_types.index(anchor)
+        # S_n on PyG batches: the graph comes from ``edge_index``, no adjacency input needed
+        self._anchor = self.input_types.index(anchor) if anchor in self.input_types else None
         self.output_type = self._output_type(output_type, graph)
         if stochastic is not None and (isinstance(stochastic, bool) or
                                        not isinstance(stochastic, int) or stochastic < 1):
@@ -792,8 +796,11 @@ class FrameAveraging(nn.Module):
         self._check_inputs(inputs)
         if isinstance(self.frame, PermutationFrame):
             if batch is not None:
-                raise ValueError("the 'Sn' frame takes dense graphs (batch, N, N) with a mask; "
-                                 "convert PyG batches with torch_geometric.utils.to_dense_adj")
+                raise ValueError("frame_elements of PyG batches under 'Sn' are computed inside "
+                                 "forward (they need edge_index); call forward")
+            if self._anchor is None:
+                raise ValueError("dense graphs need an 'adjacency' input for the 'Sn' frame; "
+                                 "PyG batches need batch= and edge_index=")
             feats = [x for x, t in zip(inputs, self.input_types, strict=True) if t == "node"]
             feats = torch.cat([f.reshape(*f.shape[:2], -1) for f in feats], -1) if feats \
                 else None
@@ -812,6 +819,8 @@ class FrameAveraging(nn.Module):
                 batch: torch.Tensor | None = None, num_graphs: int | None = None,
                 **kwargs):
         """Average the backbone over the frames; see the class docstring."""
+        if isinstance(self.frame, PermutationFrame) and batch is not None:
+            return self._forward_sn_flat(inputs, batch, num_graphs, kwargs)
         elements = self.frame_elements(*inputs, mask=mask, batch=batch, num_graphs=num_graphs)
         if self.training and self.stochastic is not None:
             elements = self._sample(elements)
@@ -829,6 +838,74 @@ class FrameAveraging(nn.Module):
             raise TypeError(f"the backbone must return one tensor, got {type(out).__name__}")
         node_level = self._node_level(out, k, layout)
         return self.frame.restore(elements, out, self.output_type, layout, node_level)
+
+    def _forward_sn_flat(self, inputs, batch, num_graphs, kwargs):
+        """S_n frame averaging of a PyG batch: nodes are relabelled within each graph.
+
+        Needs ``edge_index`` (undirected) and a sorted ``batch``; inputs are ``"node"``
+        ``(total, F)`` or ``"scalar"``. Copy ``k`` of graph ``g`` lists its nodes in the
+        canonical order of frame element ``k``; ``edge_index`` is relabelled to match.
+        """
+        self._check_inputs(inputs)
+        if "adjacency" in self.input_types:
+            raise ValueError("with batch= the graph comes from edge_index: use input_types of "
+                             "'node' / 'scalar' only")
+        edge_index = kwargs.pop("edge_index", None)
+        if edge_index is None:
+            raise ValueError("the 'Sn' frame of a PyG batch needs edge_index=")
+        if batch.dim() != 1 or batch.dtype != torch.long or \
+                bool((batch[1:] < batch[:-1]).any()):
+            raise ValueError("batch must be a sorted long vector (PyG's contiguous graphs)")
+        total = batch.shape[0]
+        graphs = int(batch.max()) + 1 if num_graphs is None else num_graphs
+        counts = torch.bincount(batch, minlength=graphs)
+        starts = torch.cumsum(counts, 0) - counts
+        position = torch.arange(total, device=batch.device) - starts[batch]
+        width = int(counts.max())
+        adjacency = torch.zeros(graphs, width, width, dtype=torch.float64)
+        src, dst = edge_index.cpu()
+        adjacency[batch[src].cpu(), position[src].cpu(), position[dst].cpu()] = 1.0
+        mask = torch.zeros(graphs, width, dtype=torch.bool)
+        mask[batch.cpu(), position.cpu()] = True
+        feats = [x.reshape(total, -1) for x, t in zip(inputs, self.input_types, strict=True)
+                 if t == "node"]
+        dense_feats = None
+        if feats:
+            flat = torch.cat(feats, -1).detach().to(torch.float64).cpu()
+            dense_feats = flat.new_zeros(graphs, width, flat.shape[-1])
+            dense_feats[batch.cpu(), position.cpu()] = flat
+        elements = self.frame(adjacency, dense_feats, mask)
+        if self.training and self.stochastic is not None:
+            elements = self._sample(elements)
+        k = elements.size
+        perm = elements.permutation.to(batch.device)  # (G, K, width)
+        order = (starts[batch].unsqueeze(1) + perm[batch, :, position]).T  # (K, total)
+        relabel = torch.argsort(order, dim=1)  # original node -> canonical slot, per copy
+        offsets = torch.arange(k, device=batch.device).view(k, 1) * total
+        canon = [x[order].reshape(k * total, *x.shape[1:]) if t == "node"
+                 else x.repeat(k, *[1] * (x.dim() - 1))
+                 for x, t in zip(inputs, self.input_types, strict=True)]
+        call_kwargs = {name: value.repeat(k, *[1] * (value.dim() - 1))
+                       if isinstance(value, torch.Tensor) else value
+                       for name, value in kwargs.items()}
+        call_kwargs["edge_index"] = (relabel[:, edge_index] + offsets.view(k, 1, 1)) \
+            .transpose(0, 1).reshape(2, -1)
+        call_kwargs["batch"] = (batch.unsqueeze(0) + offsets // total * graphs).reshape(-1)
+        out = self.backbone(*canon, **call_kwargs)
+        weights = elements.weights.to(device=out.device)
+        if out.shape[0] == k * total:  # node level: back to input order, then average
+            y = out.reshape(k, total, *out.shape[1:])
+            if self.output_type == "node":
+                index = order.reshape(k, total, *[1] * (y.dim() - 2)).expand_as(y)
+                y = torch.zeros_like(y).scatter_(1, index, y)
+            w = weights[batch].T.to(y.dtype)
+            return (w.reshape(k, total, *[1] * (y.dim() - 2)) * y).sum(0)
+        if out.shape[0] == k * graphs:  # graph level
+            y = out.reshape(k, graphs, *out.shape[1:])
+            w = weights.T.to(y.dtype)
+            return (w.reshape(k, graphs, *[1] * (y.dim() - 2)) * y).sum(0)
+        raise ValueError(f"the backbone output must be node-level ({k * total}, …) or "
+                         f"graph-level ({k * graphs}, …), got {tuple(out.shape)}")
 
     def _canonical_mask(self, elements: FrameElements, layout: _Layout) -> torch.Tensor:
         """The mask of the canonicalised copies ``(B*K, N)`` (permuted for S_n frames)."""
