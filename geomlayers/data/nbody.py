@@ -53,6 +53,8 @@ __all__ = [
     "generate_split",
 ]
 
+_CACHE_VERSION = 2  # bump when the simulator's numerics change
+
 #: number of simulations of each split in the original random stream, in stream order
 SPLITS = {"train": 10_000, "valid": 2_000, "test": 2_000}
 _ALIASES = {"val": "valid", "validation": "valid"}
@@ -137,12 +139,21 @@ def draw_initial_states(
 
 
 def _forces(loc: np.ndarray, qq: np.ndarray, config: NBodyConfig) -> np.ndarray:
-    diff = loc[:, :, None, :] - loc[:, None, :, :]  # (S, P, P, d): x_i - x_j
-    dist3 = np.sum(diff**2, axis=-1) ** 1.5
+    """Clipped Coulomb forces ``(S, P, d)``.
+
+    Squared distances are formed as ``‖x_i‖² + ‖x_j‖² - 2 x_i·x_j`` and the pair terms summed
+    over ``j`` in index order, the rounding of the original generator: trajectories then agree
+    bit for bit with a per-simulation loop written that way (checked on 20 simulations), while
+    the direct ``‖x_i - x_j‖²`` drifts by up to 5e-6 at frame 40 on chaotic close encounters.
+    """
+    squares = (loc**2).sum(-1)
+    dist2 = squares[:, :, None] + squares[:, None, :] - 2 * (loc @ loc.transpose(0, 2, 1))
     idx = np.arange(loc.shape[1])
-    dist3[:, idx, idx] = 1.0  # diagonal: q_i q_i / 1 times a zero vector
-    size = config.interaction_strength * qq / dist3
-    force = np.einsum("sij,sijd->sid", size, diff)
+    dist2[:, idx, idx] = 1.0  # the diagonal is zeroed below
+    size = config.interaction_strength * qq / dist2**1.5
+    size[:, idx, idx] = 0.0
+    diff = loc[:, :, None, :] - loc[:, None, :, :]  # (S, P, P, d): x_i - x_j
+    force = (size[..., None] * diff).sum(2)
     return np.clip(force, -config.max_force, config.max_force)
 
 
@@ -198,7 +209,7 @@ def generate_split(
 
 def _cache_file(name: str, count: int, config: NBodyConfig) -> Path:
     tag = f"charged{config.n_particles}_seed{config.seed}_steps{config.steps}"
-    return nbody_cache_dir() / f"nbody_{tag}_{name}_{count}.npz"
+    return nbody_cache_dir() / f"nbody_v{_CACHE_VERSION}_{tag}_{name}_{count}.npz"
 
 
 def _load_cached(path: Path, count: int, config: NBodyConfig) -> dict[str, np.ndarray] | None:
