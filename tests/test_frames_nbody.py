@@ -116,12 +116,17 @@ def test_dataset_bad_input():
 
 @pytest.mark.slow
 def test_trivial_baselines_match_the_research_notes():
-    """Static baseline on the regenerated test set: 0.2715 (notes §C.3, measured there)."""
+    """Static / constant-velocity baselines on the test set: notes §C.3 quote 0.2715 / 0.1101.
+
+    Ours: 0.27163 / 0.10966. The system is chaotic (close encounters with clipped forces):
+    two algebraically equal force formulas change 91 of the 2,000 test trajectories by more
+    than 1e-2 at frame 40, and these baselines in the 4th digit.
+    """
     ds = NBodyDataset("test", dtype=F64)
     static = float((ds.loc - ds.target).pow(2).mean())
-    assert abs(static - 0.2715) < 5e-5
-    # constant velocity (x_30 + v_30) is ~0.107 here; the notes quote 0.1101
-    assert float((ds.loc + ds.vel - ds.target).pow(2).mean()) < 0.111
+    constant_velocity = float((ds.loc + ds.vel - ds.target).pow(2).mean())
+    assert abs(static - 0.2715) < 3e-4
+    assert abs(constant_velocity - 0.1101) < 1e-3
 
 
 # ---------------------------------------------------------------- FA-GNN
