@@ -2,6 +2,7 @@
 
 from geomlayers.groups.affine import SL, Affine, GLPlus, GroupSamples
 from geomlayers.groups.base import Group, act
+from geomlayers.groups.euclidean import EuclideanGroup, SpecialEuclideanGroup, TranslationGroup
 from geomlayers.groups.graph import AutomorphismGroup
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
 from geomlayers.groups.parse import parse_group
@@ -26,6 +27,9 @@ __all__ = [
     "OrthogonalGroup",
     "SpecialOrthogonalGroup",
     "PseudoOrthogonal",
+    "EuclideanGroup",
+    "SpecialEuclideanGroup",
+    "TranslationGroup",
     "SymplecticGroup",
     "symplectic_form",
     "GLPlus",

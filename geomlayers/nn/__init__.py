@@ -10,6 +10,15 @@ from geomlayers.nn.clifford import (
     O5RegressionNet,
 )
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
+from geomlayers.nn.frames import (
+    DegenerateFrameWarning,
+    FrameAveraging,
+    FrameElements,
+    FrameWarning,
+    PCAFrame,
+    PermutationFrame,
+    make_frame,
+)
 from geomlayers.nn.gates import GatedEquivariantMLP, NormGate
 from geomlayers.nn.grassmann import (
     FRMap,
@@ -38,6 +47,13 @@ __all__ = [
     "EquivariantMLP",
     "NormGate",
     "GatedEquivariantMLP",
+    "FrameAveraging",
+    "PCAFrame",
+    "PermutationFrame",
+    "FrameElements",
+    "make_frame",
+    "FrameWarning",
+    "DegenerateFrameWarning",
     "CliffordLinear",
     "CliffordNormalization",
     "CliffordGeometricProduct",
