@@ -54,10 +54,11 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) Makefile
 	@touch $(STAMP)
 
 test: venv
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	GEOMLAYERS_REQUIRE_CPP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: venv
 	$(PY) -m geomlayers.demo
+	$(PY) -m geomlayers.eeg_demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

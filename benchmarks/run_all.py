@@ -5,8 +5,19 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_basis_vs_emlp.py", "bench_layer.py"]
-SECTIONS = ["basis_generation.md", "layer.md"]
+FIRST = ["basis_generation.md", "layer.md"]  # then every other results/*.md, by name
+
+
+def benchmarks() -> list[Path]:
+    """Every ``bench_*.py`` beside this script."""
+    return sorted(HERE.glob("bench_*.py"))
+
+
+def sections() -> list[Path]:
+    """Result tables in a fixed order: the foundation's first, then by file name."""
+    found = sorted((HERE / "results").glob("*.md"))
+    first = [HERE / "results" / name for name in FIRST]
+    return [p for p in first if p in found] + [p for p in found if p not in first]
 
 
 def gather() -> None:
@@ -18,17 +29,14 @@ def gather() -> None:
         "machine are only comparable within one table.",
         "",
     ]
-    for name in SECTIONS:
-        path = HERE / "results" / name
-        if path.exists():
-            parts += [path.read_text().strip(), ""]
+    for path in sections():
+        parts += [path.read_text().strip(), ""]
     (HERE / "RESULTS.md").write_text("\n".join(parts))
 
 
 def main() -> None:
-    for script in BENCHMARKS:
-        if (HERE / script).exists():
-            subprocess.run([sys.executable, str(HERE / script)], check=True)
+    for script in benchmarks():
+        subprocess.run([sys.executable, str(script)], check=True)
     gather()
 
 

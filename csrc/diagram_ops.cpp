@@ -2,6 +2,7 @@
 //
 //   diag_reduce(x (M, n^k), labels[k], keep[t], n) -> (M, n^p)
 //       y[m, v_kept] = sum over v_summed of x[m, v_labels[0], ..., v_labels[k-1]]
+//   diag_embed_add(out (M, n^l), y, labels, keep, n) = out + diag_embed(y, labels, keep, n)
 //   diag_embed(y (M, n^p), labels[l], keep[t], n) -> (M, n^l)
 //       out[m, v_labels[0], ..., v_labels[l-1]] = y[m, v_kept], broadcast over the blocks
 //       with keep = false, zero off the generalised diagonal
@@ -17,6 +18,10 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
 #include <vector>
 
 namespace geomlayers {
@@ -46,7 +51,7 @@ std::vector<int64_t> assignment_offsets(const std::vector<int64_t>& strides, int
   return offsets;
 }
 
-Offsets pattern_offsets(at::IntArrayRef labels, const c10::List<bool>& keep, int64_t n) {
+Offsets build_offsets(at::IntArrayRef labels, const c10::List<bool>& keep, int64_t n) {
   const int64_t order = static_cast<int64_t>(labels.size());
   const int64_t blocks = static_cast<int64_t>(keep.size());
   std::vector<int64_t> block_stride(blocks, 0);
@@ -57,6 +62,21 @@ Offsets pattern_offsets(at::IntArrayRef labels, const c10::List<bool>& keep, int
   std::vector<int64_t> kept, other;
   for (int64_t b = 0; b < blocks; ++b) (keep.get(b) ? kept : other).push_back(block_stride[b]);
   return {assignment_offsets(kept, n), assignment_offsets(other, n)};
+}
+
+// Offset tables are cached per (labels, keep, n): a layer calls the same patterns every step.
+const Offsets& pattern_offsets(at::IntArrayRef labels, const c10::List<bool>& keep, int64_t n) {
+  using Key = std::tuple<std::vector<int64_t>, std::vector<bool>, int64_t>;
+  static std::map<Key, std::unique_ptr<Offsets>> cache;
+  static std::mutex lock;
+  std::vector<bool> flags;
+  for (size_t b = 0; b < keep.size(); ++b) flags.push_back(keep.get(b));
+  Key key{labels.vec(), flags, n};
+  std::lock_guard<std::mutex> guard(lock);
+  auto found = cache.find(key);
+  if (found == cache.end())
+    found = cache.emplace(key, std::make_unique<Offsets>(build_offsets(labels, keep, n))).first;
+  return *found->second;
 }
 
 int64_t kept_count(const c10::List<bool>& keep) {
@@ -70,7 +90,7 @@ at::Tensor diag_reduce_cpu(const at::Tensor& x, at::IntArrayRef labels,
   TORCH_CHECK(x.dim() == 2, "diag_reduce: x must be (M, n^k)");
   const int64_t k = static_cast<int64_t>(labels.size());
   TORCH_CHECK(x.size(1) == power(n, k), "diag_reduce: x.size(1) must be n^k");
-  const Offsets offsets = pattern_offsets(labels, keep, n);
+  const Offsets& offsets = pattern_offsets(labels, keep, n);
   const int64_t rows = x.size(0), width = x.size(1);
   const int64_t out_width = static_cast<int64_t>(offsets.kept.size());
   at::Tensor input = x.contiguous();
@@ -100,7 +120,7 @@ at::Tensor diag_embed_cpu(const at::Tensor& y, at::IntArrayRef labels,
   TORCH_CHECK(y.dim() == 2, "diag_embed: y must be (M, n^p)");
   const int64_t l = static_cast<int64_t>(labels.size());
   TORCH_CHECK(y.size(1) == power(n, kept_count(keep)), "diag_embed: y.size(1) must be n^p");
-  const Offsets offsets = pattern_offsets(labels, keep, n);
+  const Offsets& offsets = pattern_offsets(labels, keep, n);
   const int64_t rows = y.size(0), width = y.size(1), out_width = power(n, l);
   at::Tensor input = y.contiguous();
   at::Tensor out = at::zeros({rows, out_width}, y.options());
@@ -122,14 +142,46 @@ at::Tensor diag_embed_cpu(const at::Tensor& y, at::IntArrayRef labels,
   return out;
 }
 
+// out + diag_embed(y): one copy of out, then every diagonal entry updated once.
+at::Tensor diag_embed_add_cpu(const at::Tensor& out, const at::Tensor& y, at::IntArrayRef labels,
+                              const c10::List<bool>& keep, int64_t n) {
+  const int64_t l = static_cast<int64_t>(labels.size());
+  TORCH_CHECK(y.dim() == 2 && y.size(1) == power(n, kept_count(keep)),
+              "diag_embed_add: y must be (M, n^p)");
+  TORCH_CHECK(out.dim() == 2 && out.size(0) == y.size(0) && out.size(1) == power(n, l),
+              "diag_embed_add: out must be (M, n^l)");
+  const Offsets& offsets = pattern_offsets(labels, keep, n);
+  const int64_t rows = y.size(0), width = y.size(1), out_width = out.size(1);
+  at::Tensor input = y.contiguous();
+  at::Tensor result = out.clone(at::MemoryFormat::Contiguous);
+  const int64_t spread = static_cast<int64_t>(offsets.other.size());
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, y.scalar_type(), "diag_embed_add", [&] {
+    const scalar_t* in = input.data_ptr<scalar_t>();
+    scalar_t* dst = result.data_ptr<scalar_t>();
+    const int64_t* kept = offsets.kept.data();
+    const int64_t* other = offsets.other.data();
+    at::parallel_for(0, rows * width, 2048, [&](int64_t begin, int64_t end) {
+      for (int64_t index = begin; index < end; ++index) {
+        const int64_t row = index / width, column = index % width;
+        const scalar_t value = in[index];
+        scalar_t* base = dst + row * out_width + kept[column];
+        for (int64_t s = 0; s < spread; ++s) base[other[s]] += value;
+      }
+    });
+  });
+  return result;
+}
+
 }  // namespace geomlayers
 
 TORCH_LIBRARY(geomlayers, m) {
   m.def("diag_reduce(Tensor x, int[] labels, bool[] keep, int n) -> Tensor");
   m.def("diag_embed(Tensor y, int[] labels, bool[] keep, int n) -> Tensor");
+  m.def("diag_embed_add(Tensor out, Tensor y, int[] labels, bool[] keep, int n) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(geomlayers, CPU, m) {
   m.impl("diag_reduce", &geomlayers::diag_reduce_cpu);
   m.impl("diag_embed", &geomlayers::diag_embed_cpu);
+  m.impl("diag_embed_add", &geomlayers::diag_embed_add_cpu);
 }

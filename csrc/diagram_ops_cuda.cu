@@ -101,9 +101,16 @@ at::Tensor diag_embed_cuda(const at::Tensor& y, at::IntArrayRef labels,
   return out;
 }
 
+at::Tensor diag_embed_add_cuda(const at::Tensor& out, const at::Tensor& y, at::IntArrayRef labels,
+                               const c10::List<bool>& keep, int64_t n) {
+  // out + embed(y): positions of one pattern are distinct, so a plain add is race-free
+  return out.contiguous() + diag_embed_cuda(y, labels, keep, n);
+}
+
 }  // namespace geomlayers
 
 TORCH_LIBRARY_IMPL(geomlayers, CUDA, m) {
   m.impl("diag_reduce", &geomlayers::diag_reduce_cuda);
   m.impl("diag_embed", &geomlayers::diag_embed_cuda);
+  m.impl("diag_embed_add", &geomlayers::diag_embed_add_cuda);
 }

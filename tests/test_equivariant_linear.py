@@ -3,7 +3,14 @@ import pytest
 import torch
 
 from geomlayers.bases import equivariant_basis
-from geomlayers.groups import AlternatingGroup, AutomorphismGroup, SymmetricGroup
+from geomlayers.groups import (
+    AlternatingGroup,
+    AutomorphismGroup,
+    OrthogonalGroup,
+    SpecialOrthogonalGroup,
+    SymmetricGroup,
+    SymplecticGroup,
+)
 from geomlayers.nn import EquivariantLinear
 from geomlayers.testing import assert_equivariant
 
@@ -16,6 +23,11 @@ CASES = [
     (AlternatingGroup(4), 2, 1),
     (AlternatingGroup(3), 1, 1),
     (AutomorphismGroup(nx.cycle_graph(5)), 1, 2),
+    (OrthogonalGroup(3), 2, 2),  # Brauer diagrams: partition diagrams with pair blocks
+    (SpecialOrthogonalGroup(3), 2, 1),  # the cross product (Brauer-Grood, apply_to)
+    (SpecialOrthogonalGroup(3), 0, 3),  # bias-only path: ε as a dense invariant
+    (SymplecticGroup(4), 1, 1),  # symplectic Brauer (apply_to)
+    (SymplecticGroup(4), 2, 2),
 ]
 
 

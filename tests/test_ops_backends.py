@@ -1,5 +1,7 @@
 """The layer primitives on both backends, variable n, masks and torch.compile."""
 
+import os
+
 import networkx as nx
 import pytest
 import torch
@@ -9,6 +11,14 @@ from geomlayers.nn import EquivariantLinear
 from geomlayers.ops import Embedding, Reduction, diagonal_embed, diagonal_reduce, extension
 from geomlayers.ops.backend import resolve_backend
 from geomlayers.testing import assert_equivariant
+
+
+def test_extension_builds_when_required():
+    """``make test`` (and so CI) sets GEOMLAYERS_REQUIRE_CPP=1: a failed build is an error."""
+    if os.environ.get("GEOMLAYERS_REQUIRE_CPP") != "1":
+        pytest.skip("GEOMLAYERS_REQUIRE_CPP is not 1 (make test sets it)")
+    assert extension.load_error() is None, extension.load_error()
+
 
 needs_cpp = pytest.mark.skipif(extension.load_error() is not None,
                                reason=f"C++ extension unavailable: {extension.load_error()}")
@@ -48,8 +58,11 @@ def test_cpp_primitives_gradcheck_and_gradgradcheck():
     embedding = Embedding((0, 1, 0), (True, False))
     x = torch.randn(2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
     y = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    out = torch.randn(2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
     for fn, arg in ((lambda t: extension.reduce(t, reduction, 3), x),
-                    (lambda t: extension.embed(t, embedding, 3), y)):
+                    (lambda t: extension.embed(t, embedding, 3), y),
+                    (lambda t: extension.add_diagonal(out, t, embedding, 3), y),
+                    (lambda t: extension.add_diagonal(t, y, embedding, 3), out)):
         assert torch.autograd.gradcheck(fn, (arg,))
         assert torch.autograd.gradgradcheck(fn, (arg,))
 

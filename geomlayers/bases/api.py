@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geomlayers.bases import brauer as _brauer
 from geomlayers.bases import cache
 from geomlayers.bases.basis import Basis
 from geomlayers.bases.numeric import _check_orders
@@ -38,6 +39,10 @@ def basis_size(group: Group, k: int, l: int, *, spanning: bool = False) -> int |
     Computed from closed forms (Stirling numbers) without enumerating anything.
     """
     n, r = group.n, k + l
+    if isinstance(group, _brauer.BRAUER_GROUPS):
+        if spanning or _brauer.is_independent(group, r):
+            return _brauer.spanning_size(group, r)
+        return None  # a subset of the spanning set, found by a rank computation
     if isinstance(group, SymmetricGroup):
         return count_symmetric(n, r, spanning)
     if isinstance(group, AlternatingGroup):
@@ -61,13 +66,16 @@ def equivariant_basis(
 
     Args:
         group: ``SymmetricGroup``, ``AlternatingGroup``, ``AutomorphismGroup`` or any
-            ``PermutationGroup``; other groups: see :func:`~geomlayers.bases.numeric_basis`.
+            ``PermutationGroup``; ``OrthogonalGroup``, ``SpecialOrthogonalGroup``,
+            ``SymplecticGroup`` (Brauer-type diagrams, :mod:`geomlayers.bases.brauer`); other
+            groups: see :func:`~geomlayers.bases.numeric_basis`.
         k: input order (``>= 0``).
         l: output order (``>= 0``).
         kind: ``"diagram"`` (partition / jellyfish diagrams) or ``"orbit"`` (orbit basis
             ``X_π`` for S_n; for other permutation groups both kinds give orbit indicators).
         spanning: return the full spanning set (all Bell(k+l) diagrams for S_n and A_n;
-            bilabelled graphs for other permutation groups) instead of a basis.
+            bilabelled graphs for other permutation groups; all (k+l-1)!! Brauer diagrams for
+            O(n) and Sp(n), plus the Brauer–Grood diagrams for SO(n)) instead of a basis.
         max_elements: refuse (``ValueError`` naming the count) above this many elements.
         use_cache: read / write the on-disk cache (:mod:`geomlayers.bases.cache`).
 
@@ -79,6 +87,9 @@ def equivariant_basis(
     15
     >>> len(equivariant_basis(SymmetricGroup(2), 2, 2, use_cache=False))  # not Bell(4)
     8
+    >>> from geomlayers.groups import SpecialOrthogonalGroup
+    >>> print(equivariant_basis(SpecialOrthogonalGroup(3), 2, 1, use_cache=False)[0])
+    H[ε / ε ε]
 
     """
     _check_orders(k, l)
@@ -86,6 +97,8 @@ def equivariant_basis(
         raise TypeError(f"group must be a geomlayers Group, got {type(group).__name__}")
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
+    if isinstance(group, _brauer.BRAUER_GROUPS):
+        return _brauer_basis(group, k, l, kind, spanning, max_elements, use_cache)
     if not isinstance(group, FinitePermutationGroup):
         raise NotImplementedError(
             f"no diagram basis for {group} yet; use geomlayers.bases.numeric_basis(group, k, l)"
@@ -113,6 +126,38 @@ def equivariant_basis(
     if use_cache:
         cache.store(key, _to_payload(basis))
     return basis
+
+
+def _brauer_basis(
+    group: Group, k: int, l: int, kind: str, spanning: bool,  # noqa: E741
+    max_elements: int, use_cache: bool,
+) -> Basis:
+    """O(n), SO(n), Sp(n): the Brauer-type spanning set, or an independent subset of it."""
+    if kind != "diagram":
+        raise ValueError(f"kind must be 'diagram' for {group} (there is no orbit basis), "
+                         f"got {kind!r}")
+    r = k + l
+    size = _brauer.spanning_size(group, r)
+    if size > max_elements:
+        raise ValueError(
+            f"{group}, k={k}, l={l} has {size:,} spanning diagrams (k+l={r}), above "
+            f"max_elements={max_elements:,}; pass max_elements={size} to build it anyway"
+        )
+    independent = _brauer.is_independent(group, r)
+    key = f"v1|{group!r}|k={k}|l={l}|kind={kind}|spanning={spanning}"
+    selecting = not spanning and not independent
+    if use_cache and selecting:  # only the rank selection is worth caching
+        payload = cache.load(key)
+        if payload is not None:
+            elements = _brauer.from_payload(k, l, payload)
+            return Basis(group, k, l, elements, kind=kind, is_basis=payload["is_basis"])
+    elements = _brauer.spanning_elements(group, k, l)
+    if selecting:
+        elements = _brauer.select_independent(elements, group.n, r)
+    is_basis = independent or not spanning
+    if use_cache and selecting:
+        cache.store(key, _brauer.to_payload(elements, kind, is_basis))
+    return Basis(group, k, l, elements, kind=kind, is_basis=is_basis)
 
 
 def _build(group: FinitePermutationGroup, k: int, l: int, kind: str, spanning: bool) -> Basis:  # noqa: E741

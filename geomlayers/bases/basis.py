@@ -176,7 +176,11 @@ class Basis(Sequence):
             chosen = tuple(self.elements[i] for i in partition)
             out = out + apply_diagrams(chosen, weights[partition], x, n)
         for position in others:
-            term = apply_sparse(self._sparse_matrices[position], x, k, l, n)
+            element = self.elements[position]
+            if hasattr(element, "apply_to"):  # its own fast product (Brauer-Grood, symplectic)
+                term = element.apply_to(x, n)
+            else:
+                term = apply_sparse(self._sparse_matrices[position], x, k, l, n)
             out = out + weights[position].to(x.dtype) * term
         return out
 

@@ -1,9 +1,20 @@
 """Combinatorics of diagrams.
 
-Set partitions, partition / orbit / jellyfish diagrams, bilabelled graphs, and their tensors.
+Set partitions, partition / orbit / jellyfish / Brauer / Brauer–Grood / symplectic Brauer
+diagrams, bilabelled graphs, and their tensors.
 """
 
 from geomlayers.diagrams.bilabelled import BilabelledGraph
+from geomlayers.diagrams.brauer import (
+    BrauerGroodDiagram,
+    SymplecticBrauerDiagram,
+    brauer_diagrams,
+    brauer_grood_diagrams,
+    count_brauer,
+    count_brauer_grood,
+    perfect_matchings,
+    symplectic_brauer_diagrams,
+)
 from geomlayers.diagrams.diagram import (
     JellyfishDiagram,
     OrbitElement,
@@ -22,6 +33,14 @@ from geomlayers.diagrams.partitions import (
 
 __all__ = [
     "BilabelledGraph",
+    "BrauerGroodDiagram",
+    "SymplecticBrauerDiagram",
+    "brauer_diagrams",
+    "brauer_grood_diagrams",
+    "count_brauer",
+    "count_brauer_grood",
+    "perfect_matchings",
+    "symplectic_brauer_diagrams",
     "JellyfishDiagram",
     "OrbitElement",
     "PartitionDiagram",

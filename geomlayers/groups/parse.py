@@ -1,4 +1,4 @@
-"""Parse short group names: ``S5``, ``A4``, ``O3``, ``SO3``, ``aut:<graph file>``."""
+"""Parse short group names: ``S5``, ``A4``, ``O3``, ``SO3``, ``Sp4``, ``aut:<graph file>``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from geomlayers.groups.base import Group
 from geomlayers.groups.graph import AutomorphismGroup
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
 from geomlayers.groups.permutation import AlternatingGroup, SymmetricGroup
+from geomlayers.groups.symplectic import SymplecticGroup
 
 __all__ = ["parse_group", "read_graph"]
 
@@ -17,6 +18,7 @@ _NAMED = {
     "A": AlternatingGroup,
     "O": OrthogonalGroup,
     "SO": SpecialOrthogonalGroup,
+    "SP": SymplecticGroup,
 }
 
 
@@ -42,19 +44,21 @@ def read_graph(path: str | Path):
 def parse_group(spec: str) -> Group:
     """Build a group from a short name.
 
-    ``S<n>``, ``A<n>``, ``O<n>``, ``SO<n>`` (also ``S(5)``), or ``aut:<path>`` for the
-    automorphism group of the graph in a file (see :func:`read_graph`).
+    ``S<n>``, ``A<n>``, ``O<n>``, ``SO<n>``, ``Sp<n>`` (n even; also ``S(5)``), or
+    ``aut:<path>`` for the automorphism group of the graph in a file (see :func:`read_graph`).
 
     >>> parse_group("S5")
     SymmetricGroup(n=5)
+    >>> parse_group("Sp4").n
+    4
     """
     text = spec.strip()
     if text.lower().startswith("aut:"):
         return AutomorphismGroup(read_graph(text[4:]))
-    match = re.fullmatch(r"(SO|S|A|O)\(?(\d+)\)?", text, flags=re.IGNORECASE)
+    match = re.fullmatch(r"(SO|SP|S|A|O)\(?(\d+)\)?", text, flags=re.IGNORECASE)
     if not match:
         raise ValueError(
-            f"unknown group {spec!r}: use S<n>, A<n>, O<n>, SO<n> or aut:<graph file>"
+            f"unknown group {spec!r}: use S<n>, A<n>, O<n>, SO<n>, Sp<n> or aut:<graph file>"
         )
     family, n = match.group(1).upper(), int(match.group(2))
     return _NAMED[family](n)

@@ -7,8 +7,9 @@ diagram — Maron et al.'s ``'inf'`` normalisation, a mean instead of a sum.
 
 Partition diagrams run through :func:`geomlayers.ops.diagram_layer` (shared input reductions,
 channel mixing at the reduced size, one embedding per output pattern; Godfrey et al.,
-arXiv 2303.06208, research notes §3.7). Jellyfish, orbit and graph elements use sparse
-matrices at the layer's fixed ``n``. No ``n^l x n^k`` matrix is ever formed.
+arXiv 2303.06208, research notes §3.7). Elements with their own fast product (an
+``apply_to(x, n)`` method, e.g. Brauer–Grood diagrams) use it; jellyfish, orbit and graph
+elements use sparse matrices at the layer's fixed ``n``. No ``n^l x n^k`` matrix is formed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
 from geomlayers.groups.permutation import AlternatingGroup, SymmetricGroup
 from geomlayers.ops.backend import resolve_backend
+from geomlayers.ops.brauer_products import apply_elements
 from geomlayers.ops.layer import check_mask, diagram_layer, plan_layer
 
 __all__ = ["EquivariantLinear", "EquivariantMLP"]
@@ -98,7 +100,7 @@ class EquivariantLinear(nn.Module):
         self._partition_indices, self._plan = _partition_plan(self.basis)
         self._register_sparse_elements()
         self.variable_n = isinstance(group, (SymmetricGroup, AlternatingGroup)) and not (
-            self._sparse_indices
+            self._sparse_indices or self._applied_indices
         )
         if bias:
             self._init_bias_basis(factory)
@@ -116,8 +118,14 @@ class EquivariantLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(self.out_channels, len(invariants), **factory))
 
     def _register_sparse_elements(self) -> None:
+        # elements with their own fast product (Brauer-Grood, symplectic, ...): apply_to(x, n)
+        self._applied_indices = [
+            i for i, e in enumerate(self.basis)
+            if not isinstance(e, PartitionDiagram) and hasattr(e, "apply_to")
+        ]
         self._sparse_indices = [
-            i for i, e in enumerate(self.basis) if not isinstance(e, PartitionDiagram)
+            i for i, e in enumerate(self.basis)
+            if not isinstance(e, PartitionDiagram) and not hasattr(e, "apply_to")
         ]
         if self._sparse_indices:
             stacked = self.basis.sparse()
@@ -185,7 +193,7 @@ class EquivariantLinear(nn.Module):
         batch = x.shape[0]
         if self._plan is not None:
             weight = self.weight
-            if self._sparse_indices:
+            if len(self._partition_indices) < len(self.basis):
                 weight = weight[self._partition_indices]
             out = diagram_layer(x, weight, self._plan, n, mask=mask, normalize=True,
                                 backend=self.backend)
@@ -193,6 +201,9 @@ class EquivariantLinear(nn.Module):
             out = x.new_zeros(batch, self.out_channels, *([n] * self.l))
         if self._sparse_indices:
             out = out + self._apply_sparse(x)
+        if self._applied_indices:
+            elements = [self.basis[i] for i in self._applied_indices]
+            out = out + apply_elements(elements, self.weight[self._applied_indices], x, n)
         if self.bias is not None:
             out = out + self._bias_term(x, n, mask)
         return out

@@ -1,5 +1,11 @@
 """Fast products of diagram-basis elements with tensors (torch reference and C++ backends)."""
 
+from geomlayers.ops.brauer_products import (
+    apply_brauer_grood,
+    apply_element,
+    apply_elements,
+    apply_symplectic_brauer,
+)
 from geomlayers.ops.diagram_products import apply_partition_diagram, apply_sparse
 from geomlayers.ops.layer import (
     Embedding,
@@ -16,7 +22,11 @@ __all__ = [
     "Embedding",
     "LayerPlan",
     "Reduction",
+    "apply_brauer_grood",
     "apply_diagrams",
+    "apply_element",
+    "apply_elements",
+    "apply_symplectic_brauer",
     "apply_partition_diagram",
     "apply_sparse",
     "diagonal_embed",

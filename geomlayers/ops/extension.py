@@ -21,7 +21,7 @@ import torch
 
 from geomlayers.ops.layer import Embedding, Reduction
 
-__all__ = ["embed", "extension_dir", "load_error", "reduce", "sources"]
+__all__ = ["add_diagonal", "embed", "extension_dir", "load_error", "reduce", "sources"]
 
 _CSRC = Path(__file__).resolve().parents[2] / "csrc"
 
@@ -88,6 +88,10 @@ def _register_python_side() -> None:
     torch.library.register_autograd(
         "geomlayers::diag_embed", _backward_embed, setup_context=_save_pattern
     )
+    torch.library.register_fake("geomlayers::diag_embed_add")(_fake_embed_add)
+    torch.library.register_autograd(
+        "geomlayers::diag_embed_add", _backward_embed_add, setup_context=_save_add_pattern
+    )
 
 
 def _fake_reduce(x, labels, keep, n):
@@ -96,6 +100,19 @@ def _fake_reduce(x, labels, keep, n):
 
 def _fake_embed(y, labels, keep, n):
     return y.new_empty(y.shape[0], n ** len(labels))
+
+
+def _fake_embed_add(out, y, labels, keep, n):
+    return torch.empty_like(out, memory_format=torch.contiguous_format)
+
+
+def _save_add_pattern(ctx, inputs, output) -> None:
+    _, _, ctx.labels, ctx.keep, ctx.n = inputs
+
+
+def _backward_embed_add(ctx, grad):
+    grad_y = torch.ops.geomlayers.diag_reduce(grad, ctx.labels, ctx.keep, ctx.n)
+    return grad, grad_y, None, None, None
 
 
 def _save_pattern(ctx, inputs, output) -> None:
@@ -112,6 +129,8 @@ def _backward_embed(ctx, grad):
 
 def reduce(x: torch.Tensor, reduction: Reduction, n: int) -> torch.Tensor:
     """C++ :func:`geomlayers.ops.diagonal_reduce`: ``(*batch, n^(k))`` → ``(*batch, n^(p))``."""
+    if reduction.is_identity:
+        return x
     k = len(reduction.labels)
     lead = x.shape[: x.dim() - k]
     flat = x.reshape(-1, n**k)
@@ -128,3 +147,14 @@ def embed(y: torch.Tensor, embedding: Embedding, n: int) -> torch.Tensor:
     flat = y.reshape(-1, n**p)
     out = torch.ops.geomlayers.diag_embed(flat, list(embedding.labels), list(embedding.keep), n)
     return out.reshape(*lead, *([n] * len(embedding.labels)))
+
+
+def add_diagonal(out: torch.Tensor, y: torch.Tensor, embedding: Embedding, n: int) -> torch.Tensor:
+    """``out + embed(y)`` for ``out`` ``(*batch, n^(l))`` and ``y`` ``(*batch, n^(p))``."""
+    l, p = len(embedding.labels), sum(embedding.keep)
+    lead = out.shape[: out.dim() - l]
+    result = torch.ops.geomlayers.diag_embed_add(
+        out.reshape(-1, n**l), y.reshape(-1, n**p), list(embedding.labels),
+        list(embedding.keep), n,
+    )
+    return result.reshape(*lead, *([n] * l))

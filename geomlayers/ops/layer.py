@@ -63,6 +63,11 @@ class Reduction:
         """Number of summed (bottom-only) blocks."""
         return sum(not flag for flag in self.keep)
 
+    @property
+    def is_identity(self) -> bool:
+        """All axes distinct and kept: the reduction is the identity map."""
+        return len(set(self.labels)) == len(self.labels) and all(self.keep)
+
 
 @dataclass(frozen=True)
 class Embedding:
@@ -78,7 +83,12 @@ class Embedding:
     @property
     def is_identity(self) -> bool:
         """All axes distinct and propagating: the embedding is the identity map."""
-        return len(set(self.labels)) == len(self.labels) and all(self.keep)
+        return not self.is_diagonal and all(self.keep)
+
+    @property
+    def is_diagonal(self) -> bool:
+        """Some output axes share a block: the values go on a proper generalised diagonal."""
+        return len(set(self.labels)) < len(self.labels)
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,8 @@ def diagonal_reduce(x: torch.Tensor, reduction: Reduction) -> torch.Tensor:
     ``y[..., v_kept] = Σ_{v_summed} x[..., v_{labels[0]}, …, v_{labels[k-1]}]``; the kept
     axes come in block order.
     """
+    if reduction.is_identity:
+        return x
     k = len(reduction.labels)
     lead = x.dim() - k
     prefix = list(range(lead))
@@ -168,6 +180,17 @@ def diagonal_reduce(x: torch.Tensor, reduction: Reduction) -> torch.Tensor:
 
 def _diagonal_index(embedding: Embedding, n: int, device: torch.device) -> torch.Tensor:
     """Flat output positions ``(n^t,)`` of every assignment of values to the ``t`` blocks."""
+    if torch.compiler.is_compiling():
+        return _build_diagonal_index(embedding, n, device)
+    return _cached_diagonal_index(embedding, n, str(device))
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_diagonal_index(embedding: Embedding, n: int, device: str) -> torch.Tensor:
+    return _build_diagonal_index(embedding, n, torch.device(device))
+
+
+def _build_diagonal_index(embedding: Embedding, n: int, device: torch.device) -> torch.Tensor:
     l = len(embedding.labels)
     flat = torch.zeros((), dtype=torch.int64, device=device)
     blocks = len(embedding.keep)
@@ -251,7 +274,7 @@ def diagram_layer(
     k, l = plan.k, plan.l
     batch, in_channels = x.shape[:2]
     out_channels = weight.shape[1]
-    reduce, embed = _primitives(backend)
+    reduce, add_diagonal = _primitives(backend)
     counts = None
     if mask is not None:
         x = x * _node_weights(mask, k, x.dtype) if k else x
@@ -266,41 +289,100 @@ def diagram_layer(
                 scale = counts.pow(-reduction.summed)
                 r = r * scale.reshape(batch, *([1] * (r.dim() - 1)))
         reduced.append(r)
-    out = None
     order = [t.element for _, terms in plan.outputs for t in terms]
     if order != list(range(len(order))):
         weight = weight[order]  # one gather, then contiguous slices per output pattern
-    start = 0
+    full = (x.shape[0], out_channels, *([n] * l))
+    out, diagonal, start = None, [], 0
     for embedding, terms in plan.outputs:
-        stacked = torch.cat(
-            [reduced[t.reduction].permute(0, 1, *[p + 2 for p in t.permutation]) for t in terms],
-            dim=1,
-        )  # (B, m·C_in, n^p)
-        rows = weight[start : start + len(terms)]
+        mixed = _mix(reduced, terms, weight[start : start + len(terms)])
         start += len(terms)
-        mixing = rows.permute(1, 0, 2).reshape(out_channels, -1)
-        mixed = torch.matmul(mixing, stacked.reshape(stacked.shape[0], mixing.shape[1], -1))
-        mixed = mixed.reshape(stacked.shape[0], out_channels, *stacked.shape[2:])
-        term = embed(mixed, embedding, n)
-        out = term if out is None else out + term
-    if out is None:
-        out = x.new_zeros(batch, out_channels, *([n] * l))
+        if embedding.is_diagonal:
+            diagonal.append((mixed, embedding))
+            continue
+        term = mixed.reshape(*full[:2], *[n if flag else 1 for flag in embedding.keep])
+        if out is None:
+            out = _owned(term, full)
+        else:
+            out.add_(term)  # broadcast over top-only blocks, in place on our own tensor
+    out = x.new_zeros(full) if out is None else out
+    for mixed, embedding in diagonal:
+        out = add_diagonal(out, mixed, embedding, n)
     if mask is not None and l:
         out = out * _node_weights(mask, l, out.dtype)
     return out
+
+
+def _mix(reduced: list[torch.Tensor], terms: tuple[Term, ...], rows: torch.Tensor) -> torch.Tensor:
+    """Channel mixing of one output pattern at the reduced size: ``(B, C_out, n^(p))``.
+
+    Terms read in their own axis order are stacked along channels and mixed by one matmul;
+    a term that needs its axes permuted is mixed on its unpermuted reduction and the *result*
+    is permuted (a view), so no input-sized copy is made.
+    """
+    direct = [i for i, t in enumerate(terms) if t.permutation == tuple(range(len(t.permutation)))]
+    mixed = None
+    if direct:
+        stacked = torch.cat([reduced[terms[i].reduction] for i in direct], dim=1)
+        mixed = _matmul_channels(rows[direct], stacked)
+    for i, term in enumerate(terms):
+        if i in direct:
+            continue
+        part = _matmul_channels(rows[i : i + 1], reduced[term.reduction])
+        part = part.permute(0, 1, *[p + 2 for p in term.permutation])
+        mixed = part if mixed is None else mixed + part
+    return mixed
+
+
+def _matmul_channels(rows: torch.Tensor, stacked: torch.Tensor) -> torch.Tensor:
+    """``rows`` ``(m, C_out, C_in)`` on ``stacked`` ``(B, m·C_in, *axes)``.
+
+    Returns ``(B, C_out, *axes)``, a fresh tensor (the matmul's own output).
+    """
+    batch = stacked.shape[0]
+    mixing = rows.permute(1, 0, 2).reshape(rows.shape[1], -1)
+    # bmm over a stride-0 expanded weight: no copies (2-D @ 3-D matmul transposes and copies
+    # both operands, measured 5x slower forward+backward)
+    mixing = mixing.expand(batch, *mixing.shape)
+    out = torch.bmm(mixing, stacked.reshape(batch, mixing.shape[2], -1))
+    return out.reshape(batch, rows.shape[1], *stacked.shape[2:])
+
+
+def _owned(term: torch.Tensor, full: tuple) -> torch.Tensor:
+    """A full-shape tensor we may update in place.
+
+    Every term is computed fresh by :func:`_mix` (a matmul output or a sum), never an input
+    or a saved tensor, so a contiguous full-shape term is used as is; otherwise it is copied.
+    """
+    if tuple(term.shape) == full and term.is_contiguous():
+        return term
+    return term.expand(full).contiguous() if tuple(term.shape) != full else term.clone(
+        memory_format=torch.contiguous_format)
 
 
 def _torch_reduce(x: torch.Tensor, reduction: Reduction, n: int) -> torch.Tensor:
     return diagonal_reduce(x, reduction)
 
 
+def _torch_add_diagonal(
+    out: torch.Tensor, y: torch.Tensor, embedding: Embedding, n: int
+) -> torch.Tensor:
+    """``out + diagonal_embed(y)`` in place on ``out`` (a fresh tensor), via ``index_add_``."""
+    lead = out.shape[: out.dim() - len(embedding.labels)]
+    expand = [n if flag else 1 for flag in embedding.keep]
+    spread = y.reshape(*lead, *expand).expand(*lead, *([n] * len(expand)))
+    index = _diagonal_index(embedding, n, y.device)
+    out.view(*lead, -1).index_add_(-1, index, spread.reshape(*lead, -1))
+    return out
+
+
 def _primitives(backend: str):
     if backend == "torch":
-        return _torch_reduce, diagonal_embed
+        return _torch_reduce, _torch_add_diagonal
     if backend == "cpp":
         from geomlayers.ops import extension
 
-        return extension.reduce, extension.embed
+        return extension.reduce, extension.add_diagonal
     raise ValueError(f"backend must be 'torch' or 'cpp', got {backend!r}")
 
 

@@ -1,0 +1,196 @@
+"""EEG classification: SPDNetClassifier (BN None / AIM / BW / GBW), Grassmann nets, pyRiemann.
+
+Run: .venv/bin/python benchmarks/bench_eeg.py [--subjects 1 2 ...] -> benchmarks/results/eeg.md
+(one thread; per-fit records are appended to benchmarks/results/eeg.jsonl as they finish, and
+``--render`` rebuilds the table from that file).
+
+A. MAMEM SSVEP II, 11 subjects (geomlayers.data.eeg.load_mamem). Every method is fitted on trials
+   0-399 (the standard train + validation blocks; our estimators hold out a stratified 20 % of
+   them for early stopping, pyRiemann's need none) and scored on trials 400-499 (the standard
+   test block). Features: OAS covariances of the 8 channels, plain (8x8) and time-delay embedded
+   (order 4, lag 3 samples -> 32x32; geomlayers.data.eeg.covariances(order=4, lag=3)).
+   Methods, all with their default hyper-parameters and random_state=0:
+   MDM and TS+LR (pyRiemann) on both feature sets; SPDNetClassifier with bn_metric None, "aim",
+   "bw", "gbw" and GrassmannClassifier (q=4 principal subspace; GrNet head "linear" = GrNet
+   baseline, "gyro" = gyro MLR head) on the 32x32 features.
+B. EEGMMIDB S001 imagery (left vs right fist, runs 4/8/12, 45 trials; and both fists vs both feet,
+   runs 6/10/14), 22 sensorimotor channels, 8-30 Hz, 0.5-2.5 s, OAS; stratified 5-fold CV
+   (shuffled, seed 0), the same methods on the 22x22 covariances.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _machine import provenance  # sibling module of this script
+from pyriemann.classification import MDM
+from pyriemann.tangentspace import TangentSpace
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+
+from geomlayers.data.eeg import (
+    MAMEM_SUBJECTS,
+    MOTOR_CHANNELS,
+    covariances,
+    load_eegmmidb_epochs,
+    load_mamem,
+)
+from geomlayers.integrations.sklearn import GrassmannClassifier, SPDNetClassifier
+
+RESULTS = Path(__file__).parent / "results"
+LOG = RESULTS / "eeg.jsonl"
+COMMAND = ".venv/bin/python benchmarks/bench_eeg.py"
+
+
+def methods(seed=0, q=4):
+    """name -> (feature key, estimator factory)."""
+    return {
+        "MDM (8x8)": ("plain", MDM),
+        "TS+LR (8x8)": ("plain", lambda: make_pipeline(TangentSpace(),
+                                                       LogisticRegression(max_iter=1000))),
+        "MDM": ("delay", MDM),
+        "TS+LR": ("delay", lambda: make_pipeline(TangentSpace(),
+                                                 LogisticRegression(max_iter=1000))),
+        "SPDNet": ("delay", lambda: SPDNetClassifier(random_state=seed)),
+        "SPDNet + AIM-BN": ("delay", lambda: SPDNetClassifier(bn_metric="aim",
+                                                              random_state=seed)),
+        "SPDNet + BW-BN": ("delay", lambda: SPDNetClassifier(bn_metric="bw", random_state=seed)),
+        "SPDNet + GBW-BN": ("delay", lambda: SPDNetClassifier(bn_metric="gbw",
+                                                              random_state=seed)),
+        "GrNet (linear head)": ("delay", lambda: GrassmannClassifier(q=q, head="linear",
+                                                                    random_state=seed)),
+        "GrNet + gyro MLR": ("delay", lambda: GrassmannClassifier(q=q, head="gyro",
+                                                                 random_state=seed)),
+    }
+
+
+def record(entry):
+    with open(LOG, "a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+    print(entry, flush=True)
+
+
+def timed_fit_score(factory, xtr, ytr, xte, yte):
+    start = time.perf_counter()
+    est = factory().fit(xtr, ytr)
+    fit = time.perf_counter() - start
+    return float(est.score(xte, yte)), fit, getattr(est, "n_epochs_", None)
+
+
+def run_mamem(subjects):
+    for subject in subjects:
+        x, y = load_mamem(subject)
+        feats = {"plain": covariances(x, "oas"), "delay": covariances(x, "oas", order=4, lag=3)}
+        for name, (key, factory) in methods().items():
+            f = feats[key]
+            acc, fit, epochs = timed_fit_score(factory, f[:400], y[:400], f[400:], y[400:])
+            record({"part": "mamem", "subject": subject, "method": name, "accuracy": acc,
+                    "fit_s": fit, "epochs": epochs})
+
+
+def run_eegmmidb():
+    for task in ("imagery_left_right", "imagery_hands_feet"):
+        x, y = load_eegmmidb_epochs(1, task, channels=MOTOR_CHANNELS)
+        cov = covariances(x * 1e6, "oas")
+        cv = StratifiedKFold(5, shuffle=True, random_state=0)
+        for name, (key, factory) in methods(q=4).items():
+            if key == "plain":
+                continue
+            for fold, (tr, te) in enumerate(cv.split(cov, y)):
+                acc, fit, epochs = timed_fit_score(factory, cov[tr], y[tr], cov[te], y[te])
+                record({"part": task, "fold": fold, "method": name, "accuracy": acc,
+                        "fit_s": fit, "epochs": epochs})
+
+
+ANCHORS = [
+    ("SPDNet (MAtt paper, NeurIPS 2022, Table 2)", "62.30 ± 3.12"),
+    ("GrNet (same table)", "61.23 ± 3.56"),
+    ("MAtt (same table)", "65.19 ± 3.14"),
+    ("EEGNet (same table)", "53.72 ± 7.23"),
+    ("MDM, OAS 8x8, train 0-299 (research notes §5.6, measured)", "23.8 ± 7.6"),
+    ("TS+LR, OAS 8x8, train 0-299 (research notes §5.6, measured)", "26.1 ± 6.1"),
+    ("issue 5 goal for the GBW-BN network", "≥ 65"),
+]
+
+
+def render():
+    rows = [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+    names = list(methods())
+    lines = ["## EEG classification (MAMEM SSVEP II; EEGMMIDB S001 imagery)", "",
+             provenance(COMMAND) + " One thread (`torch.set_num_threads(1)`), random_state 0, "
+             "default hyper-parameters; protocol in the script's docstring.", ""]
+    mamem = [r for r in rows if r["part"] == "mamem"]
+    subjects = sorted({r["subject"] for r in mamem})
+    lines += [f"### MAMEM SSVEP II: test accuracy (%) on trials 400-499, {len(subjects)} "
+              f"subjects ({', '.join(map(str, subjects))}), fitted on trials 0-399", "",
+              "| method | features | accuracy mean ± std over subjects | min / max | "
+              "fit time per subject (s) | epochs |", "|---|---|---|---|---|---|"]
+    for name in names:
+        sel = [r for r in mamem if r["method"] == name]
+        if not sel:
+            continue
+        acc = 100 * np.array([r["accuracy"] for r in sel])
+        fit = np.array([r["fit_s"] for r in sel])
+        ep = [r["epochs"] for r in sel if r["epochs"] is not None]
+        feat = "8x8 OAS" if "8x8" in name else "32x32 delay-embedded OAS"
+        lines.append(f"| {name} | {feat} | {acc.mean():.1f} ± {acc.std():.1f} | "
+                     f"{acc.min():.0f} / {acc.max():.0f} | {fit.mean():.1f} | "
+                     f"{np.mean(ep):.0f} |" if ep else
+                     f"| {name} | {feat} | {acc.mean():.1f} ± {acc.std():.1f} | "
+                     f"{acc.min():.0f} / {acc.max():.0f} | {fit.mean():.2f} | – |")
+    lines += ["", "Published / earlier anchors on the same split (%):", "",
+              "| source | accuracy |", "|---|---|"]
+    lines += [f"| {a} | {b} |" for a, b in ANCHORS]
+    if subjects:
+        lines += ["", "Per subject (%):", "",
+                  "| method | " + " | ".join(f"U{s:03d}" for s in subjects) + " |",
+                  "|---|" + "---|" * len(subjects)]
+        for name in names:
+            cells = []
+            for s in subjects:
+                hit = [r["accuracy"] for r in mamem if r["method"] == name and r["subject"] == s]
+                cells.append(f"{100 * hit[0]:.0f}" if hit else "–")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for task, title in (("imagery_left_right", "left vs right fist"),
+                        ("imagery_hands_feet", "both fists vs both feet")):
+        sel_task = [r for r in rows if r["part"] == task]
+        if not sel_task:
+            continue
+        lines += ["", f"### EEGMMIDB S001 imagery, {title}: 5-fold CV accuracy (%), 45 trials, "
+                  "22x22 OAS covariances", "",
+                  "| method | accuracy mean ± std over folds | fit time per fold (s) |",
+                  "|---|---|---|"]
+        for name in names:
+            sel = [r for r in sel_task if r["method"] == name]
+            if sel:
+                acc = 100 * np.array([r["accuracy"] for r in sel])
+                fit = np.mean([r["fit_s"] for r in sel])
+                lines.append(f"| {name} | {acc.mean():.1f} ± {acc.std():.1f} | {fit:.2f} |")
+    out = RESULTS / "eeg.md"
+    out.write_text("\n".join(lines) + "\n")
+    print(out.read_text())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subjects", type=int, nargs="*", default=list(MAMEM_SUBJECTS))
+    parser.add_argument("--skip-eegmmidb", action="store_true")
+    parser.add_argument("--render", action="store_true", help="only rebuild eeg.md from the log")
+    parser.add_argument("--keep-log", action="store_true", help="append to the existing log")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if not args.render:
+        if not args.keep_log:
+            LOG.unlink(missing_ok=True)
+        if not args.skip_eegmmidb:
+            run_eegmmidb()
+        run_mamem(args.subjects)
+    render()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Affine-invariant CNNs on an affNIST-like surrogate: ours (SL(2), GL⁺(2)) vs CNN vs escnn SE(2).
+
+Run: .venv/bin/python benchmarks/bench_lie.py [--train 12000 --test 3000]
+  -> benchmarks/results/lie.md
+
+Protocol (scaled down for a shared 1-thread CPU): train each model on the first ``--train``
+untransformed 28×28 MNIST training digits for one epoch (same images, same order, batch 64,
+Adam, linear decay); test on ``--test`` MNIST test digits mapped by one random affine map each
+into 40×40 (``geomlayers.data.affine_digits``: rotation ±20°, shear ±0.2, scales 0.8–1.2,
+translation inside the box) — a *surrogate*, not affNIST — and on the same digits untransformed.
+All models end in a global max over space (and group), so they run on either canvas size.
+Then training throughput of our separable layout vs a re-layout of the authors' dense layout
+(``_rgenn_layout.py``) at equal sample counts and widths.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from _machine import provenance  # sibling module of this script
+from _rgenn_layout import AuthorsModel
+from torch import nn
+
+from geomlayers.data.affine_digits import AFFNIST_RANGES, affine_digits, load_mnist
+from geomlayers.groups.affine import SL, GLPlus
+from geomlayers.nn.lie import AffineInvariantCNN
+
+BATCH = 64
+
+# Written after the run recorded in results/lie.md; re-check the figures if you re-run.
+NOTES = """
+### Reading these numbers (goal not met)
+
+* **Goal ≥ 95 % on the surrogate with < 400k parameters: not reached.** Best of ours: GL⁺(2)
+  80.1 % (SL(2) 75.9 %), below the plain CNN (89.7 %) and about level with escnn's C8 model
+  (76.7 %). Cause: the budget. One epoch on 12k digits on one shared CPU thread (≈ 4 min per
+  model) leaves the group models far from converged — their *clean* MNIST accuracy is only
+  90–92 % (the plain CNN: 97.4 %), so the surrogate figure mostly measures under-training.
+  Rotation-invariant models (ours and escnn) also learn more slowly and must confuse 6/9 under
+  exact full-rotation invariance, while affNIST rotates by at most 20°; and with one SPD seed
+  (1 × 8 samples) the grid covers a single anisotropy up to rotation, so scale/shear invariance
+  is only what the kernels interpolate. Not tried for lack of CPU time: full 50k × many
+  epochs, several SPD seeds, training on the 40×40 canvas.
+* **Throughput goal (≥ 2× the authors' layout at equal sample counts): met** at N = 8
+  (2.1×) and N = 16 (≈ 4×); the gap grows with N because the dense layer costs N²C²k² per
+  pixel against N²C² + N·C²k² for the separable one. Timings are on a CPU shared with other
+  jobs (noisy to ±20 %).
+* escnn's model has fewer parameters (32k) because its steerable basis is small; widths
+  were matched in layout (fields × 8 rotations ≈ our channels × 8 samples), not in count.
+"""
+
+
+class PlainCNN(nn.Module):
+    """conv5-BN-ReLU-pool ×2, conv3-BN-ReLU, global max, MLP head."""
+
+    def __init__(self, widths=(32, 64, 64), head=64):
+        super().__init__()
+        a, b, c = widths
+        self.body = nn.Sequential(
+            nn.Conv2d(1, a, 5, padding=2), nn.BatchNorm2d(a), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(a, b, 5, padding=2), nn.BatchNorm2d(b), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(b, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(c, head), nn.ReLU(), nn.Linear(head, 10))
+
+    def forward(self, x):
+        return self.head(self.body(x).flatten(2).amax(-1))
+
+
+class SE2CNN(nn.Module):
+    """escnn C8-regular steerable CNN (SE(2) discretised to 8 rotations), same layout."""
+
+    def __init__(self, fields=(8, 16, 24), head=64, rotations=8):
+        super().__init__()
+        from escnn import gspaces
+        from escnn import nn as enn
+
+        space = gspaces.rot2dOnR2(N=rotations)
+        self.input_type = enn.FieldType(space, [space.trivial_repr])
+        types = [enn.FieldType(space, k * [space.regular_repr]) for k in fields]
+        layers, prev = [], self.input_type
+        for i, (t, k) in enumerate(zip(types, (5, 5, 3), strict=True)):
+            layers += [enn.R2Conv(prev, t, k, padding=k // 2), enn.InnerBatchNorm(t),
+                       enn.ReLU(t)]
+            if i < 2:
+                layers.append(enn.PointwiseMaxPool(t, 2))
+            prev = t
+        layers.append(enn.GroupPooling(prev))
+        self.body = enn.SequentialModule(*layers)
+        self.enn = enn
+        self.head = nn.Sequential(nn.Linear(fields[-1], head), nn.ReLU(), nn.Linear(head, 10))
+
+    def forward(self, x):
+        y = self.body(self.enn.GeometricTensor(x, self.input_type)).tensor
+        return self.head(y.flatten(2).amax(-1))
+
+
+def train(model, x, y, lr=3e-3):
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = (len(x) + BATCH - 1) // BATCH
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / steps))
+    model.train()
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
+    start = time.perf_counter()
+    for step, i in enumerate(range(0, len(x), BATCH)):
+        idx = order[i: i + BATCH]
+        loss = F.cross_entropy(model(x[idx].unsqueeze(1)), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 40 == 0:
+            print(f"  step {step}/{steps} loss {loss.item():.3f}", flush=True)
+    return time.perf_counter() - start
+
+
+def accuracy(model, x, y, batch=250):
+    model.eval()
+    hits = 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            hits += int((model(x[i: i + batch].unsqueeze(1)).argmax(1) == y[i: i + batch]).sum())
+    return 100.0 * hits / len(x)
+
+
+def step_time(model, x, y, repeats=3):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        loss = F.cross_entropy(model(x.unsqueeze(1)), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - start)
+    return min(times[1:])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--train", type=int, default=12000)
+    parser.add_argument("--test", type=int, default=3000)
+    parser.add_argument("--only", default="", help="comma list of models to run (debug)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = load_mnist()
+    x, y = data["train"][0][: args.train], data["train"][1][: args.train]
+    xt_clean, yt = data["test"][0][: args.test], data["test"][1][: args.test]
+    xt, yt_aff, _ = affine_digits(xt_clean, yt, copies=1, seed=0)
+    builders = {
+        "ours R²⋊SL(2)": lambda: AffineInvariantCNN(SL(2), resample=False),
+        "ours R²⋊GL⁺(2)": lambda: AffineInvariantCNN(GLPlus(2), resample=False),
+        "plain CNN": PlainCNN,
+        "escnn SE(2) (C8 regular)": SE2CNN,
+    }
+    rows = []
+    for name, build in builders.items():
+        if args.only and not any(k in name for k in args.only.split(",")):
+            continue
+        torch.manual_seed(0)
+        model = build()
+        params = sum(p.numel() for p in model.parameters())
+        print(f"{name}: {params} parameters", flush=True)
+        seconds = train(model, x, y)
+        start = time.perf_counter()
+        acc_aff = accuracy(model, xt, yt_aff)
+        eval_s = time.perf_counter() - start
+        acc_clean = accuracy(model, xt_clean, yt)
+        rows.append((name, params, seconds, len(x) / seconds, acc_clean, acc_aff, eval_s))
+        print(rows[-1], flush=True)
+
+    throughput = []
+    xb, yb = x[:BATCH], y[:BATCH]
+    for num in (8, 16):
+        for group in (SL(2), GLPlus(2)):
+            torch.manual_seed(0)
+            ours = AffineInvariantCNN(group, orbit=num)
+            theirs = AuthorsModel(group, num_samples=num)
+            t_ours, t_theirs = step_time(ours, xb, yb), step_time(theirs, xb, yb)
+            throughput.append((str(group), num, BATCH / t_ours, BATCH / t_theirs,
+                               sum(p.numel() for p in ours.parameters()),
+                               sum(p.numel() for p in theirs.parameters())))
+            print(throughput[-1], flush=True)
+    write(rows, throughput, args)
+
+
+def write(rows, throughput, args):
+    command = f".venv/bin/python benchmarks/bench_lie.py --train {args.train} --test {args.test}"
+    r = AFFNIST_RANGES
+    lines = [
+        "## Affine-invariant CNNs on an affNIST-like surrogate (CPU, 1 thread)",
+        "",
+        provenance(command),
+        "",
+        f"**Surrogate, not affNIST**: the first {args.test} MNIST test digits, each mapped by one "
+        f"random affine map into a 40×40 canvas: rotation ±{r['rotation_deg']:.0f}°, shear "
+        f"±{r['shear']}, per-axis scale {r['scale'][0]}–{r['scale'][1]}, random translation "
+        "keeping the ink inside (ranges as recalled from the affNIST page; seed 0). Training: "
+        f"the first {args.train} untransformed 28×28 MNIST training digits, one epoch, batch "
+        f"{BATCH}, Adam 3e-3 with linear decay, no augmentation, same order for all models. "
+        "Our models train and test on one fixed, seeded sample grid (1 seed × 8 rotations, "
+        "`resample=False`; redrawing it every step learned slower in short pilot runs).",
+        "",
+        "| model | params | train time (s) | train img/s | MNIST test (clean, %) "
+        "| surrogate (%) | surrogate eval (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, params, sec, ips, clean, aff, ev in rows:
+        lines.append(f"| {name} | {params:,} | {sec:.0f} | {ips:.0f} | {clean:.2f} | {aff:.2f} "
+                     f"| {ev:.0f} |")
+    lines += [
+        "",
+        "Published affNIST anchors (full 50k training set, 320k test images; not comparable "
+        "with the row above): affConv 95.1, InvarLayer 98.5, CapsNet 79 (Li et al. CVPR 2024, "
+        "Table 4).",
+        "",
+        "### Training throughput: separable layout (ours) vs the authors' dense layout",
+        "",
+        f"One training step (forward, backward, Adam) on a batch of {BATCH} 28×28 digits, best "
+        "of 3 after a warm-up; channels (12, 24, 48), N group samples in both; the authors' "
+        "layout re-implemented in `benchmarks/_rgenn_layout.py` (dense C_in·N → C_out·N 5×5 "
+        "convolution, SIREN width 60 on every (a, b, tap) triple).",
+        "",
+        "| group | N samples | ours (img/s) | authors' layout (img/s) | speed-up "
+        "| params ours | params authors' layout |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for group, num, ours, theirs, p_ours, p_theirs in throughput:
+        lines.append(f"| {group} | {num} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.1f}x "
+                     f"| {p_ours:,} | {p_theirs:,} |")
+    lines.append(NOTES)
+    out = Path(__file__).parent / "results" / "lie.md"
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Synthetic O(n)-invariant tasks of the CGENN and GLGENN papers, seeded and deterministic.
+
+* :func:`o5_regression` — EMLP's O(5) regression (Finzi et al., ICML 2021, §7; CGENN §5.1):
+  ``x_1, x_2 ~ N(0, I_5)``, ``f = sin(‖x_1‖) - ‖x_2‖³/2 + x_1·x_2 / (‖x_1‖‖x_2‖)``.
+* :func:`convex_hull_volume` — ``K = 16`` points ``~ N(0, I_5)``, target the volume of
+  their convex hull (``scipy.spatial.ConvexHull``; CGENN §5.1, GLGENN §5).
+* :func:`o3_signed_volume` — 3 points ``~ N(0, I_3)``, target ``det[x_1 x_2 x_3] / 10``, a
+  pseudoscalar (CGENN §5.1).
+
+Every generator draws from ``numpy.random.Generator(PCG64(seed))`` and returns float64
+tensors ``(x, y)``; the same seed gives the same data on every machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = [
+    "o5_regression",
+    "o5_regression_target",
+    "convex_hull_volume",
+    "o3_signed_volume",
+    "vector_scales",
+]
+
+
+def _check(num_samples, seed) -> np.random.Generator:
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+        raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def o5_regression_target(x: torch.Tensor) -> torch.Tensor:
+    """``(..., 2, 5)`` → ``(...)``: ``sin(‖x_1‖) - ‖x_2‖³/2 + x_1·x_2 / (‖x_1‖‖x_2‖)``."""
+    if x.dim() < 2 or x.shape[-2:] != (2, 5):
+        raise ValueError(f"x must have shape (..., 2, 5), got {tuple(x.shape)}")
+    x1, x2 = x[..., 0, :], x[..., 1, :]
+    r1, r2 = x1.norm(dim=-1), x2.norm(dim=-1)
+    return torch.sin(r1) - r2**3 / 2 + (x1 * x2).sum(-1) / (r1 * r2)
+
+
+def o5_regression(num_samples: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``num_samples`` pairs of vectors ``(N, 2, 5)`` and targets ``(N,)`` (float64)."""
+    rng = _check(num_samples, seed)
+    x = torch.from_numpy(rng.standard_normal((num_samples, 2, 5)))
+    return x, o5_regression_target(x)
+
+
+def convex_hull_volume(num_samples: int, seed: int = 0, *, points: int = 16,
+                       n: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Point clouds ``(N, points, n)`` and hull volumes ``(N,)`` (float64, via Qhull)."""
+    from scipy.spatial import ConvexHull
+
+    rng = _check(num_samples, seed)
+    if not isinstance(n, int) or n < 2 or not isinstance(points, int) or points < n + 1:
+        raise ValueError(f"need ints n >= 2 and points >= n + 1, got n={n!r}, points={points!r}")
+    clouds = rng.standard_normal((num_samples, points, n))
+    volumes = np.array([ConvexHull(cloud).volume for cloud in clouds])
+    return torch.from_numpy(clouds), torch.from_numpy(volumes)
+
+
+def o3_signed_volume(num_samples: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Triples of points ``(N, 3, 3)`` and ``det / 10`` ``(N,)`` (float64).
+
+    The target flips sign under reflections: a pseudoscalar.
+    """
+    rng = _check(num_samples, seed)
+    x = torch.from_numpy(rng.standard_normal((num_samples, 3, 3)))
+    return x, torch.linalg.det(x) / 10
+
+
+def vector_scales(x: torch.Tensor) -> torch.Tensor:
+    """Per-slot RMS ``(V,)`` of vectors ``x`` ``(N, V, n)``.
+
+    One scale per input vector, so ``x / scale`` stays equivariant (CGENN's standardisation).
+    """
+    if x.dim() != 3:
+        raise ValueError(f"x must have shape (N, V, n), got {tuple(x.shape)}")
+    return x.square().mean(dim=(0, 2)).sqrt()

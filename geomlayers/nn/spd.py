@@ -1,0 +1,603 @@
+"""SPD network layers: BiMap, ReEig, LogEig, ExpEig, SPD batch norms (AIM, BW, GBW), SPDNet.
+
+Inputs are batches of SPD matrices ``(N, n, n)`` or, with channels, ``(N, C, n, n)``.
+Eigen-functions go through :mod:`geomlayers.linalg` (Daleckii–Krein backward, finite for
+repeated eigenvalues); manifold-valued weights are geoopt ``ManifoldParameter``s, so one
+``geoopt.optim.RiemannianAdam(model.parameters())`` trains a whole model.
+
+References:
+    * SPDNet (BiMap, ReEig, LogEig): Huang & Van Gool, "A Riemannian network for SPD matrix
+      learning", AAAI 2017, §3.
+    * AIM batch norm: Brooks et al., "Riemannian batch normalization for SPD neural networks",
+      NeurIPS 2019, §3 (Algorithm 1); variance scaling as in Kobler et al., "SPD domain-specific
+      batch normalization", NeurIPS 2022, §3.
+    * BW / GBW batch norm: Wang, Jin, Chen, Luo & Wu, "Learning to normalize on the SPD manifold
+      under Bures–Wasserstein geometry", CVPR 2025 (GBWBN), §4, and its official code.
+
+"""
+
+from __future__ import annotations
+
+import math
+
+import geoopt
+import torch
+from torch import nn
+
+from geomlayers import linalg
+from geomlayers.linalg import SumPowerKernel, sym
+from geomlayers.manifolds.spd import (
+    SPDAffineInvariant,
+    bw_barycenter_step,
+    bw_dist2,
+    bw_exp,
+    bw_log,
+    bw_to_identity,
+)
+
+__all__ = [
+    "BiMap",
+    "ReEig",
+    "LogEig",
+    "ExpEig",
+    "SPDBatchNorm",
+    "SPDNet",
+    "SPDGyroMLR",
+    "sym_to_vec",
+    "vec_to_sym",
+]
+
+_LYAP_FROM_ID = SumPowerKernel(math.sqrt(0.5), -0.5)  # L_P ∘ Γ_{I→P}: 1/√(2(σ_i+σ_j))
+
+
+def _trace(x: torch.Tensor) -> torch.Tensor:
+    return torch.diagonal(x, dim1=-2, dim2=-1).sum(-1)
+
+
+def _check_spd_input(x, n: int, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x)}")
+    if x.dim() not in (3, 4) or x.shape[-1] != n or x.shape[-2] != n:
+        raise ValueError(f"{name} must have shape (N, {n}, {n}) or (N, C, {n}, {n}), "
+                         f"got {tuple(x.shape)}")
+    return x
+
+
+def sym_to_vec(x: torch.Tensor) -> torch.Tensor:
+    """Isometric vectorisation ``(..., n, n) → (..., n(n+1)/2)``.
+
+    The upper triangle row by row, off-diagonal entries times √2 (so ``||vec X|| = ||X||_F``).
+
+    >>> sym_to_vec(torch.tensor([[1.0, 2.0], [2.0, 3.0]]))
+    tensor([1.0000, 2.8284, 3.0000])
+    """
+    n = x.shape[-1]
+    rows, cols = torch.triu_indices(n, n, device=x.device)
+    scale = torch.where(rows == cols, 1.0, math.sqrt(2.0)).to(x.dtype)
+    return x[..., rows, cols] * scale
+
+
+def vec_to_sym(v: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`sym_to_vec`: ``(..., n(n+1)/2) → (..., n, n)``."""
+    m = v.shape[-1]
+    n = int(round((math.sqrt(8 * m + 1) - 1) / 2))
+    if n * (n + 1) // 2 != m:
+        raise ValueError(f"v's last dim must be n(n+1)/2 for some n, got {m}")
+    rows, cols = torch.triu_indices(n, n, device=v.device)
+    scale = torch.where(rows == cols, 1.0, math.sqrt(0.5)).to(v.dtype)
+    out = v.new_zeros(*v.shape[:-1], n, n)
+    out[..., rows, cols] = v * scale
+    out[..., cols, rows] = v * scale
+    return out
+
+
+class BiMap(nn.Module):
+    """Bilinear map ``X ↦ Wᵀ X W`` with ``W ∈ St(in_dim, out_dim)`` (SPDNet §3.1).
+
+    With channels, ``Y_o = Σ_i W_{oi}ᵀ X_i W_{oi}`` (Brooks et al. 2019).  The weight is a
+    geoopt ``ManifoldParameter`` on the Stiefel manifold (orthonormal columns), so
+    ``RiemannianAdam`` keeps it there.
+
+    Shapes: ``(N, in_dim, in_dim) → (N, out_dim, out_dim)``; with channels
+    ``(N, in_channels, in_dim, in_dim) → (N, out_channels, out_dim, out_dim)``.
+
+    >>> layer = BiMap(4, 2, dtype=torch.float64)
+    >>> layer(torch.eye(4, dtype=torch.float64).expand(3, 4, 4)).shape
+    torch.Size([3, 2, 2])
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, *, in_channels: int | None = None,
+                 out_channels: int | None = None, device=None, dtype=None):
+        super().__init__()
+        if not (isinstance(in_dim, int) and isinstance(out_dim, int) and 1 <= out_dim <= in_dim):
+            raise ValueError(f"need integers 1 <= out_dim <= in_dim, got in_dim={in_dim}, "
+                             f"out_dim={out_dim}")
+        if (in_channels is None) != (out_channels is None):
+            raise ValueError("give both in_channels and out_channels, or neither")
+        for name, c in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if c is not None and not (isinstance(c, int) and c >= 1):
+                raise ValueError(f"{name} must be a positive int, got {c}")
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.in_channels, self.out_channels = in_channels, out_channels
+        lead = () if in_channels is None else (out_channels, in_channels)
+        self.weight = geoopt.ManifoldParameter(
+            torch.empty(*lead, in_dim, out_dim, device=device, dtype=dtype),
+            manifold=geoopt.Stiefel())
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Haar-random orthonormal columns (QR of a Gaussian matrix, signs fixed)."""
+        with torch.no_grad():
+            gauss = torch.randn(self.weight.shape, dtype=torch.float64)
+            q, r = torch.linalg.qr(gauss)
+            q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
+            self.weight.copy_(q.to(self.weight.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``Wᵀ X W`` (summed over input channels)."""
+        _check_spd_input(x, self.in_dim)
+        w = self.weight
+        if self.in_channels is None:
+            if x.dim() != 3:
+                raise ValueError(f"x must have shape (N, {self.in_dim}, {self.in_dim}) "
+                                 f"(no channels configured), got {tuple(x.shape)}")
+            return sym(w.transpose(-1, -2) @ x @ w)
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"x must have shape (N, {self.in_channels}, {self.in_dim}, "
+                             f"{self.in_dim}), got {tuple(x.shape)}")
+        y = w.transpose(-1, -2) @ x.unsqueeze(1) @ w  # (N, C_out, C_in, out, out)
+        return sym(y.sum(2))
+
+    def extra_repr(self) -> str:
+        """Dimensions and channels."""
+        ch = "" if self.in_channels is None else (
+            f", in_channels={self.in_channels}, out_channels={self.out_channels}")
+        return f"in_dim={self.in_dim}, out_dim={self.out_dim}{ch}"
+
+
+class ReEig(nn.Module):
+    """Eigenvalue rectification ``U max(σ, threshold) Uᵀ`` (SPDNet §3.2), ``(..., n, n)``."""
+
+    def __init__(self, threshold: float = 1e-4):
+        super().__init__()
+        if not threshold > 0:
+            raise ValueError(f"threshold must be > 0, got {threshold}")
+        self.threshold = float(threshold)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Rectify eigenvalues."""
+        return linalg.clampm(x, self.threshold)
+
+    def extra_repr(self) -> str:
+        """Threshold."""
+        return f"threshold={self.threshold}"
+
+
+class LogEig(nn.Module):
+    """Matrix logarithm (SPDNet §3.3): ``(..., n, n) → (..., n, n)``.
+
+    With ``vectorize=True`` the isometric upper-triangle vector ``(..., n(n+1)/2)``.
+    """
+
+    def __init__(self, vectorize: bool = False):
+        super().__init__()
+        self.vectorize = bool(vectorize)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``log X`` (optionally vectorised)."""
+        y = linalg.logm(x)
+        return sym_to_vec(y) if self.vectorize else y
+
+    def extra_repr(self) -> str:
+        """Vectorisation flag."""
+        return f"vectorize={self.vectorize}"
+
+
+class ExpEig(nn.Module):
+    """Matrix exponential of symmetric matrices ``(..., n, n)`` (inverse of :class:`LogEig`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``exp X``."""
+        return linalg.expm(x)
+
+
+_METRICS = ("aim", "bw", "gbw")
+_VARIANCES = ("frechet", "identity")
+
+
+class SPDBatchNorm(nn.Module):
+    """Riemannian batch normalisation of SPD matrices under AIM, BW or generalized BW.
+
+    * ``metric="aim"`` — Brooks et al. (NeurIPS 2019, Alg. 1): Karcher mean ``G``, centre
+      ``G^{-1/2} X G^{-1/2}``, optional scaling ``(·)^{s/√(v+ε)}`` (Kobler et al. 2022; off by
+      default, as in Brooks), bias ``B^{1/2} (·) B^{1/2}``.
+    * ``metric="bw"`` — GBWBN with ``M = I`` (Wang et al., CVPR 2025, §4): BW barycentre ``G``
+      (fixed point), ``W = Γ_{G→I} Log_G X``, ``W ← s/√(v+ε) W``, ``Y = Exp_B(Γ_{I→B} W)``.
+    * ``metric="gbw"`` — the same in the coordinates ``Z = M^{-1/2} X^θ M^{-1/2}`` with a
+      learnable SPD ``M`` (and learnable ``θ`` if ``learn_theta``), mapped back by
+      ``X = (M^{1/2} Z M^{1/2})^{1/θ}``; the bias is ``B̃ = M^{-1/2} B^θ M^{-1/2}`` in Z.
+
+    Statistics are pooled over the batch and channel dims.  Training mode uses the batch mean
+    and variance (``v = θ⁻² mean d²(Z_i, G)``) and updates the buffers ``running_mean`` (an SPD
+    matrix in input coordinates, moved along the metric's geodesic by ``momentum``) and
+    ``running_var``; eval mode uses the buffers (like ``torch.nn.BatchNorm``; ``momentum=None``
+    is the cumulative average).  The output is SPD: every path ends in a clamped eigen-function
+    (``spd_floor``), so ill-conditioned inputs (κ ≥ 1e6) give no NaN.
+
+    Differences from the official GBWBN code (kept as options): the batch mean takes
+    ``n_iter`` fixed-point steps (official: 1; pass ``n_iter=1``), the variance is the Fréchet
+    variance about ``G`` (official measures it about ``I``: ``variance="identity"``), running
+    statistics are registered buffers (the official ones are not saved in the state dict), and
+    ``Γ_{I→B}`` and ``Exp_B`` use the same ``B̃`` (the RResNet variant mixes ``B`` and ``B̃``).
+
+    Args:
+        num_features: matrix size ``n``.
+        metric: ``"aim" | "bw" | "gbw"``.
+        momentum: running-statistics step (``None``: cumulative average).
+        eps: added to the variance.
+        n_iter: Karcher / fixed-point steps for the batch mean (early stop at ``tol``).
+        theta: power deformation (GBW only; BW and AIM use 1).
+        learn_theta: make ``θ`` a parameter (GBW).
+        learn_m: make ``M`` a learnable SPD parameter (GBW; otherwise ``M = I``).
+        bias: learnable SPD bias ``B`` (else ``B = I``).
+        scale: learnable dispersion ``s`` (default: ``False`` for AIM as in Brooks, ``True``
+            for BW/GBW as in GBWBN).
+        variance: ``"frechet"`` (about the batch mean) or ``"identity"`` (official GBWBN).
+        detach_stats: no gradient through the batch mean and variance (as Brooks and GBWBN).
+        spd_floor: floor the output eigenvalues at ``linalg.config.floor`` (guarantees SPD).
+        tol: early-stop tolerance of the mean iterations (default: dtype-based).
+
+    Shapes: ``(N, n, n)`` or ``(N, C, n, n)`` → same.
+
+    >>> bn = SPDBatchNorm(3, metric="bw", dtype=torch.float64)
+    >>> x = torch.eye(3, dtype=torch.float64) * torch.rand(8, 1, 1, dtype=torch.float64).add(1)
+    >>> bn(x).shape
+    torch.Size([8, 3, 3])
+
+    """
+
+    def __init__(self, num_features: int, metric: str = "aim", *, momentum: float | None = 0.1,
+                 eps: float = 1e-5, n_iter: int = 3, theta: float = 1.0,
+                 learn_theta: bool = False, learn_m: bool = True, bias: bool = True,
+                 scale: bool | None = None, variance: str = "frechet",
+                 detach_stats: bool = True, spd_floor: bool = True, tol: float | None = None,
+                 device=None, dtype=None):
+        super().__init__()
+        self._check_args(num_features, metric, momentum, eps, n_iter, theta, variance)
+        self.num_features, self.metric = num_features, metric
+        self.momentum, self.eps, self.n_iter, self.tol = momentum, float(eps), n_iter, tol
+        self.variance, self.detach_stats, self.spd_floor = variance, detach_stats, spd_floor
+        self.use_scale = (metric != "aim") if scale is None else bool(scale)
+        factory = {"device": device, "dtype": dtype}
+        eye = torch.eye(num_features, **factory)
+        spd = SPDAffineInvariant()
+        self.bias = geoopt.ManifoldParameter(eye.clone(), manifold=spd) if bias else None
+        self.scale = nn.Parameter(torch.ones((), **factory)) if self.use_scale else None
+        self.m = (geoopt.ManifoldParameter(eye.clone(), manifold=spd)
+                  if metric == "gbw" and learn_m else None)
+        theta_t = torch.tensor(float(theta) if metric == "gbw" else 1.0, **factory)
+        self.learn_theta = bool(learn_theta) and metric == "gbw"
+        if self.learn_theta:
+            self.theta = nn.Parameter(theta_t)
+        else:
+            self.register_buffer("theta", theta_t)
+        self.register_buffer("running_mean", eye.clone())
+        self.register_buffer("running_var", torch.ones((), **factory))
+        self.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long,
+                                                                device=device))
+        self.reset_parameters()
+
+    @staticmethod
+    def _check_args(n, metric, momentum, eps, n_iter, theta, variance):
+        if not (isinstance(n, int) and n >= 1):
+            raise ValueError(f"num_features must be a positive int, got {n}")
+        if metric not in _METRICS:
+            raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
+        if momentum is not None and not 0 < momentum <= 1:
+            raise ValueError(f"momentum must be in (0, 1] or None, got {momentum}")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps}")
+        if not (isinstance(n_iter, int) and n_iter >= 1):
+            raise ValueError(f"n_iter must be an int >= 1, got {n_iter}")
+        if not (theta != 0 and math.isfinite(theta)):
+            raise ValueError(f"theta must be finite and non-zero, got {theta}")
+        if variance not in _VARIANCES:
+            raise ValueError(f"variance must be one of {_VARIANCES}, got {variance!r}")
+
+    def reset_parameters(self) -> None:
+        """Bias and M to I, scale to 1, running statistics to (I, 1)."""
+        with torch.no_grad():
+            for p in (self.bias, self.m):
+                if p is not None:
+                    p.copy_(torch.eye(self.num_features, dtype=p.dtype, device=p.device))
+            if self.scale is not None:
+                self.scale.fill_(1.0)
+        self.reset_running_stats()
+
+    def reset_running_stats(self) -> None:
+        """Running mean ``I``, running variance 1, counter 0."""
+        with torch.no_grad():
+            self.running_mean.copy_(torch.eye(self.num_features, dtype=self.running_mean.dtype,
+                                              device=self.running_mean.device))
+            self.running_var.fill_(1.0)
+            self.num_batches_tracked.zero_()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _eye(self, x):
+        return torch.eye(self.num_features, dtype=x.dtype, device=x.device)
+
+    def _fixed_theta_one(self) -> bool:
+        return not self.learn_theta and float(self.theta) == 1.0
+
+    def _psi(self, x, mh):
+        """``M^{-1/2} X^θ M^{-1/2}`` (GBW coordinates); identity for BW."""
+        y = x if self._fixed_theta_one() else linalg.powm(x, self.theta.to(x.dtype))
+        return y if mh is None else sym(mh[1] @ y @ mh[1])
+
+    def _psi_inv(self, z, mh, floor: bool):
+        y = z if mh is None else sym(mh[0] @ z @ mh[0])
+        if not self._fixed_theta_one():
+            return linalg.powm(y, 1.0 / self.theta.to(z.dtype))
+        return linalg.clampm(y, linalg.config.floor(y.dtype)) if floor else y
+
+    def _momentum(self) -> float:
+        if self.momentum is None:
+            return 1.0 / float(self.num_batches_tracked)
+        return self.momentum
+
+    # -- forward ------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise a batch; see the class docstring."""
+        _check_spd_input(x, self.num_features)
+        shape = x.shape
+        x = x.reshape(-1, self.num_features, self.num_features)
+        if self.training and x.shape[0] < 2:
+            raise ValueError("SPDBatchNorm needs more than one matrix per batch in training "
+                             f"mode, got input shape {tuple(shape)}")
+        if self.training:
+            self.num_batches_tracked += 1
+        out = self._forward_aim(x) if self.metric == "aim" else self._forward_bw(x)
+        return out.reshape(shape)
+
+    def _iterate_mean(self, step, x):
+        """``n_iter`` fixed-point steps from the arithmetic mean, early stop at ``tol``."""
+        w = torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=x.dtype, device=x.device)
+        g = x.mean(0)
+        tol = (1e-10 if x.dtype == torch.float64 else 1e-5) if self.tol is None else self.tol
+        for _ in range(self.n_iter):
+            new = step(x, w, g)
+            change = float((new - g).detach().norm() / g.detach().norm())
+            g = new
+            if change < tol:
+                break
+        return g
+
+    def _forward_aim(self, x):
+        if self.training:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.detach_stats):
+                xs = x.detach() if self.detach_stats else x
+                g = self._iterate_mean(SPDAffineInvariant()._mean_step, xs)
+                v = None
+                if self.use_scale:
+                    v = linalg.logm(sym(linalg.invsqrtm(g) @ xs @ linalg.invsqrtm(g)))
+                    v = v.pow(2).sum((-1, -2)).mean()
+            self._update_aim(g.detach(), None if v is None else v.detach())
+        else:
+            g, v = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
+        gi = linalg.invsqrtm(g)
+        y = sym(gi @ x @ gi)
+        if self.use_scale:
+            y = linalg.powm(y, self.scale.to(x.dtype) / (v + self.eps).sqrt())
+        elif self.spd_floor:
+            y = linalg.clampm(y, linalg.config.floor(y.dtype))
+        if self.bias is not None:
+            bh = linalg.sqrtm(self.bias.to(x.dtype))
+            y = sym(bh @ y @ bh)
+        return y
+
+    @torch.no_grad()
+    def _update_aim(self, g, v):
+        eta = self._momentum()
+        rm = self.running_mean.to(g.dtype)
+        new = SPDAffineInvariant().geodesic(rm, g, eta)
+        self.running_mean.copy_(new.to(self.running_mean.dtype))
+        if v is not None:
+            self.running_var.mul_(1 - eta).add_(eta * v.to(self.running_var.dtype))
+
+    def _bw_variance(self, g, z, r):
+        """``θ⁻² mean d²(Z_i, G)`` from ``r = (G^{1/2} Z G^{1/2})^{1/2}`` (or about ``I``)."""
+        if self.variance == "frechet":
+            d2 = (_trace(g) + _trace(z) - 2 * _trace(r)).clamp_min(0)
+        else:
+            d2 = bw_dist2(self._eye(z), z)
+        return d2.mean() / self.theta.to(z.dtype) ** 2
+
+    def _forward_bw(self, x):
+        mh = None
+        if self.m is not None:
+            m = self.m.to(x.dtype)
+            mh = (linalg.sqrtm(m), linalg.invsqrtm(m))
+        z = self._psi(x, mh)
+        stats_grad = torch.is_grad_enabled() and not self.detach_stats
+        if self.training:
+            with torch.set_grad_enabled(stats_grad):
+                g = self._iterate_mean(bw_barycenter_step, z if stats_grad else z.detach())
+        else:
+            g = self._psi(self.running_mean.to(x.dtype), mh)
+        gh, ghi = linalg.sqrtm(g), linalg.invsqrtm(g)
+        r = linalg.sqrtm(sym(gh @ z @ gh))  # shared by Log_G Z and d(G, Z)
+        if self.training:
+            with torch.set_grad_enabled(stats_grad):
+                v = (self._bw_variance(g, z, r) if stats_grad
+                     else self._bw_variance(g, z.detach(), r.detach()))
+            self._update_bw(g.detach(), v.detach(), mh)
+        else:
+            v = self.running_var.to(x.dtype)
+        c = gh @ r @ ghi
+        w = bw_to_identity(g, c + c.transpose(-1, -2) - 2 * g)  # Γ_{G→I} Log_G Z
+        if self.use_scale:
+            w = w * (self.scale.to(x.dtype) / (v + self.eps).sqrt())
+        b = self._eye(x) if self.bias is None else self._psi(self.bias.to(x.dtype), mh)
+        a = linalg.eig_kernel_apply(b, w, _LYAP_FROM_ID) + self._eye(x)  # I + L_B[Γ_{I→B} W]
+        zhat = sym(a @ b @ a)  # Exp_B(Γ_{I→B} W)
+        return self._psi_inv(zhat, mh, floor=self.spd_floor)
+
+    @torch.no_grad()
+    def _update_bw(self, g, v, mh):
+        eta = self._momentum()
+        mh = None if mh is None else (mh[0].detach(), mh[1].detach())
+        rm = self._psi(self.running_mean.to(g.dtype), mh)
+        new = bw_exp(rm, eta * bw_log(rm, g))  # BW geodesic
+        self.running_mean.copy_(self._psi_inv(new, mh, floor=True).to(self.running_mean.dtype))
+        self.running_var.mul_(1 - eta).add_(eta * v.to(self.running_var.dtype))
+
+    def extra_repr(self) -> str:
+        """Metric and hyper-parameters."""
+        parts = [f"{self.num_features}", f"metric={self.metric!r}", f"momentum={self.momentum}",
+                 f"eps={self.eps}", f"n_iter={self.n_iter}", f"scale={self.use_scale}",
+                 f"bias={self.bias is not None}"]
+        if self.metric == "gbw":
+            parts += [f"theta={float(self.theta):g}", f"learn_theta={self.learn_theta}",
+                      f"learn_m={self.m is not None}"]
+        if self.metric != "aim":
+            parts.append(f"variance={self.variance!r}")
+        return ", ".join(parts)
+
+
+class SPDNet(nn.Module):
+    """SPDNet (Huang & Van Gool 2017) with optional SPD batch norm (SPDNetBN / GBWBN nets).
+
+    ``[BiMap(d_i → d_{i+1}) → SPDBatchNorm(d_{i+1}) → ReEig]`` for each consecutive pair of
+    ``dims``, then ``LogEig`` (isometric upper-triangle vector, ``d_k(d_k+1)/2``) and a linear
+    classifier.
+
+    Args:
+        dims: ``[d_0, d_1, ..., d_k]``, non-increasing, ``d_0`` the input size.
+        num_classes: outputs of the linear layer.
+        bn_metric: ``None`` (plain SPDNet), ``"aim"``, ``"bw"`` or ``"gbw"``.
+        reeig_threshold: ReEig floor.
+        bn_kwargs: extra keyword arguments for :class:`SPDBatchNorm`.
+        head: ``"linear"`` (LogEig → vector → Linear) or ``"gyro-aim"`` / ``"gyro-lem"``
+            (:class:`SPDGyroMLR` on the last SPD matrices).
+        bias: bias of the linear head.
+
+    Shapes: ``(N, d_0, d_0) → (N, num_classes)`` logits.
+
+    >>> net = SPDNet([6, 4], 3, bn_metric="gbw", dtype=torch.float64)
+    >>> net(torch.eye(6, dtype=torch.float64).expand(5, 6, 6)).shape
+    torch.Size([5, 3])
+
+    """
+
+    def __init__(self, dims, num_classes: int, *, bn_metric: str | None = None,
+                 reeig_threshold: float = 1e-4, bn_kwargs: dict | None = None,
+                 head: str = "linear", bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        dims = list(dims)
+        if len(dims) < 2 or any(not isinstance(d, int) or d < 1 for d in dims):
+            raise ValueError(f"dims must list >= 2 positive ints, got {dims}")
+        if any(b > a for a, b in zip(dims[:-1], dims[1:], strict=True)):
+            raise ValueError(f"dims must be non-increasing (BiMap reduces), got {dims}")
+        if bn_metric is not None and bn_metric not in _METRICS:
+            raise ValueError(f"bn_metric must be None or one of {_METRICS}, got {bn_metric!r}")
+        if not (isinstance(num_classes, int) and num_classes >= 1):
+            raise ValueError(f"num_classes must be a positive int, got {num_classes}")
+        if head not in ("linear", "gyro-aim", "gyro-lem"):
+            raise ValueError(f"head must be 'linear', 'gyro-aim' or 'gyro-lem', got {head!r}")
+        self.dims, self.num_classes, self.bn_metric = dims, num_classes, bn_metric
+        self.head = head
+        factory = {"device": device, "dtype": dtype}
+        blocks = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            blocks.append(BiMap(a, b, **factory))
+            if bn_metric is not None:
+                blocks.append(SPDBatchNorm(b, bn_metric, **(bn_kwargs or {}), **factory))
+            blocks.append(ReEig(reeig_threshold))
+        self.spd = nn.Sequential(*blocks)
+        self.logeig = LogEig(vectorize=True)
+        if head == "linear":
+            self.classifier = nn.Linear(dims[-1] * (dims[-1] + 1) // 2, num_classes,
+                                        bias=bias, **factory)
+        else:
+            self.classifier = SPDGyroMLR(dims[-1], num_classes, metric=head[5:], **factory)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every layer."""
+        for module in self.modules():
+            if module is not self and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Tangent features ``(N, d_k(d_k+1)/2)`` before the classifier."""
+        return self.logeig(self.spd(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(N, num_classes)``."""
+        if self.head != "linear":
+            return self.classifier(self.spd(x))
+        return self.classifier(self.features(x))
+
+    def extra_repr(self) -> str:
+        """Dims, classes, BN metric."""
+        return (f"dims={self.dims}, num_classes={self.num_classes}, "
+                f"bn_metric={self.bn_metric!r}, head={self.head!r}")
+
+
+class SPDGyroMLR(nn.Module):
+    """Gyro multinomial logistic regression on SPD matrices (Nguyen & Yang, ICML 2023, §3.3).
+
+    Logit of class ``k``: ``⟨Log_I(⊖P_k ⊕ X), A_k⟩_F`` with the gyro-operations of the metric —
+    AIM: ``log(P_k^{-1/2} X P_k^{-1/2})``; LEM: ``log X − log P_k`` — for a learnable SPD
+    point ``P_k`` (geoopt ``ManifoldParameter``, AIM manifold) and a learnable symmetric normal
+    ``A_k`` (the hyperplane ``{X : ⟨Log_I(⊖P_k ⊕ X), A_k⟩ = 0}`` passes through ``P_k``).
+
+    Shapes: ``(N, n, n) → (N, num_classes)``.
+
+    >>> mlr = SPDGyroMLR(3, 4, metric="lem", dtype=torch.float64)
+    >>> mlr(torch.eye(3, dtype=torch.float64).expand(2, 3, 3)).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, num_features: int, num_classes: int, *, metric: str = "aim",
+                 device=None, dtype=None):
+        super().__init__()
+        if not (isinstance(num_features, int) and num_features >= 1):
+            raise ValueError(f"num_features must be a positive int, got {num_features}")
+        if not (isinstance(num_classes, int) and num_classes >= 1):
+            raise ValueError(f"num_classes must be a positive int, got {num_classes}")
+        if metric not in ("aim", "lem"):
+            raise ValueError(f"metric must be 'aim' or 'lem', got {metric!r}")
+        self.num_features, self.num_classes, self.metric = num_features, num_classes, metric
+        factory = {"device": device, "dtype": dtype}
+        shape = (num_classes, num_features, num_features)
+        self.points = geoopt.ManifoldParameter(torch.empty(shape, **factory),
+                                               manifold=SPDAffineInvariant())
+        self.normals = nn.Parameter(torch.empty(shape, **factory))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Points at ``I``; normals symmetric Gaussian with std ``1/n``."""
+        with torch.no_grad():
+            eye = torch.eye(self.num_features, dtype=self.points.dtype,
+                            device=self.points.device)
+            self.points.copy_(eye.expand_as(self.points))
+            self.normals.copy_(sym(torch.randn_like(self.normals)) / self.num_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, num_classes)``."""
+        _check_spd_input(x, self.num_features)
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (N, n, n), got {tuple(x.shape)}")
+        a = sym(self.normals).to(x.dtype)
+        p = self.points.to(x.dtype)
+        if self.metric == "lem":
+            diff = linalg.logm(x).unsqueeze(1) - linalg.logm(p)
+        else:
+            pi = linalg.invsqrtm(p)
+            diff = linalg.logm(sym(pi @ x.unsqueeze(1) @ pi))
+        return (diff * a).sum((-1, -2))
+
+    def extra_repr(self) -> str:
+        """Sizes and metric."""
+        return (f"num_features={self.num_features}, num_classes={self.num_classes}, "
+                f"metric={self.metric!r}")

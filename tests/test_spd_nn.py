@@ -1,0 +1,376 @@
+import geoopt
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from pyriemann.utils import mean as pm
+
+from geomlayers.groups import OrthogonalGroup
+from geomlayers.linalg import sym
+from geomlayers.manifolds import (
+    SPDAffineInvariant,
+    SPDBuresWasserstein,
+    SPDGeneralizedBuresWasserstein,
+)
+from geomlayers.nn.spd import (
+    BiMap,
+    ExpEig,
+    LogEig,
+    ReEig,
+    SPDBatchNorm,
+    SPDNet,
+    sym_to_vec,
+    vec_to_sym,
+)
+
+D = torch.float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small eigen-problems: intra-op threads only add contention on a shared 2-core machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def spd(*batch, n=4, cond=10.0, seed=0, dtype=D):
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(*batch, n, n, generator=g, dtype=D))
+    eigs = (torch.rand(*batch, n, generator=g, dtype=D) * np.log(cond)).exp()
+    return sym((q * eigs.unsqueeze(-2)) @ q.transpose(-1, -2)).to(dtype)
+
+
+def bn_with_params(metric, n=4, theta=1.0, **kwargs):
+    bn = SPDBatchNorm(n, metric, theta=theta, dtype=D, **kwargs)
+    with torch.no_grad():
+        if bn.bias is not None:
+            bn.bias.copy_(spd(n=n, seed=21, cond=4.0))
+        if bn.m is not None:
+            bn.m.copy_(spd(n=n, seed=22, cond=4.0))
+        if bn.scale is not None:
+            bn.scale.fill_(0.6)
+    return bn
+
+
+def output_manifold(bn):
+    if bn.metric == "aim":
+        return SPDAffineInvariant()
+    if bn.metric == "bw":
+        return SPDBuresWasserstein()
+    return SPDGeneralizedBuresWasserstein(bn.m.detach().clone(), float(bn.theta))
+
+
+CASES = [("aim", 1.0, {}), ("aim", 1.0, {"scale": True}), ("bw", 1.0, {}), ("gbw", 1.0, {}),
+         ("gbw", 0.5, {})]
+IDS = ["aim", "aim_scaled", "bw", "gbw", "gbw_theta0.5"]
+
+
+@pytest.mark.parametrize(("metric", "theta", "kw"), CASES, ids=IDS)
+def test_bn_output_mean_is_bias_and_dispersion_is_scale(metric, theta, kw, seed):
+    bn = bn_with_params(metric, theta=theta, n_iter=200, tol=1e-14, **kw)
+    x = spd(16, seed=3, cond=8.0)
+    y = bn(x).detach()
+    man = output_manifold(bn)
+    mean = man.frechet_mean(y, tol=1e-13, max_iter=500)
+    torch.testing.assert_close(mean, bn.bias.detach(), rtol=1e-7, atol=1e-8)
+    if bn.scale is not None:
+        var = man.dist2(y, bn.bias.detach()).mean()
+        v = float(bn.running_var - 0.9) / 0.1  # batch variance (running_var started at 1)
+        assert float(var) == pytest.approx(0.36 * v / (v + bn.eps), rel=1e-7)
+
+
+@pytest.mark.parametrize("metric", ["aim", "bw"])
+def test_bn_mean_against_pyriemann(metric, seed):
+    """Peer oracle: pyRiemann's mean_riemann / mean_wasserstein of the BN output is B."""
+    bn = bn_with_params(metric, n_iter=200, tol=1e-14)
+    y = bn(spd(12, seed=4, cond=6.0)).detach().numpy()
+    ref = (pm.mean_riemann if metric == "aim" else pm.mean_wasserstein)(
+        y, tol=1e-12, maxiter=500)
+    np.testing.assert_allclose(ref, bn.bias.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(("metric", "theta", "kw"), CASES, ids=IDS)
+def test_bn_running_stats_and_eval(metric, theta, kw, seed):
+    bn = bn_with_params(metric, theta=theta, momentum=1.0, n_iter=100, tol=1e-14, **kw)
+    x = spd(10, seed=5)
+    y_train = bn(x)
+    man = output_manifold(bn)
+    batch_mean = man.frechet_mean(x, tol=1e-13, max_iter=300)
+    torch.testing.assert_close(bn.running_mean, batch_mean, rtol=1e-7, atol=1e-8)
+    bn.eval()
+    state = {k: v.clone() for k, v in bn.state_dict().items()}
+    y_eval = bn(x)
+    torch.testing.assert_close(y_eval, y_train, rtol=1e-7, atol=1e-8)
+    for k, v in bn.state_dict().items():  # eval leaves the buffers alone
+        torch.testing.assert_close(v, state[k])
+    # momentum 0.1 from I: running mean is the geodesic point at 0.1 (metric of the BN)
+    bn2 = bn_with_params(metric, theta=theta, momentum=0.1, n_iter=100, tol=1e-14, **kw)
+    bn2(x)
+    eye = torch.eye(4, dtype=D)
+    torch.testing.assert_close(bn2.running_mean, man.geodesic(eye, batch_mean, 0.1),
+                               rtol=1e-7, atol=1e-8)
+    assert int(bn2.num_batches_tracked) == 1
+
+
+def test_bn_cumulative_momentum(seed):
+    bn = SPDBatchNorm(4, "bw", momentum=None, n_iter=50, tol=1e-14, dtype=D)
+    a, b = spd(6, seed=1), spd(6, seed=2)
+    bn(a)
+    first = bn.running_var.clone()
+    bn(b)
+    man = SPDBuresWasserstein()
+    vb = man.frechet_var(b, man.frechet_mean(b, tol=1e-13, max_iter=200))
+    assert float(bn.running_var) == pytest.approx(0.5 * float(first) + 0.5 * float(vb),
+                                                  rel=1e-7)
+
+
+@pytest.mark.parametrize("metric", ["aim", "bw", "gbw"])
+def test_bn_state_dict_round_trip(metric, seed):
+    bn = bn_with_params(metric, theta=0.7 if metric == "gbw" else 1.0, learn_theta=True)
+    x = spd(8, seed=6)
+    bn(x)
+    bn(spd(8, seed=7))
+    keys = set(bn.state_dict())
+    assert {"running_mean", "running_var", "num_batches_tracked"} <= keys
+    fresh = SPDBatchNorm(4, metric, theta=0.7 if metric == "gbw" else 1.0, learn_theta=True,
+                         dtype=D)
+    fresh.load_state_dict(bn.state_dict())
+    bn.eval()
+    fresh.eval()
+    torch.testing.assert_close(fresh(x), bn(x))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("metric", "theta"), [("aim", 1.0), ("bw", 1.0), ("gbw", 0.5)])
+def test_bn_ill_conditioned_finite_and_spd(metric, theta, dtype, seed):
+    x = spd(12, n=6, cond=1e6, seed=8, dtype=dtype).requires_grad_()
+    bn = SPDBatchNorm(6, metric, theta=theta, scale=True, learn_theta=metric == "gbw",
+                      dtype=dtype)
+    y = bn(x)
+    assert y.dtype == dtype
+    assert torch.isfinite(y).all()
+    assert (torch.linalg.eigvalsh(y.detach().double()) > 0).all()
+    (y * sym(torch.randn_like(y))).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    for p in bn.parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all()
+    bn.eval()
+    assert torch.isfinite(bn(x)).all()
+
+
+@pytest.mark.parametrize("metric", ["aim", "bw", "gbw"])
+def test_bn_gradcheck(metric, seed):
+    bn = bn_with_params(metric, n=3, theta=0.8, scale=True, learn_theta=True,
+                        detach_stats=False, n_iter=2, tol=0.0)
+    x = spd(4, n=3, seed=9).requires_grad_()
+    params = list(bn.parameters())
+    assert torch.autograd.gradcheck(lambda a: bn(sym(a)), (x,), atol=1e-6, rtol=1e-5)
+    for p in params:
+        base = p.detach().clone()
+        direction = sym(torch.randn_like(base)) if base.dim() == 2 else torch.ones_like(base)
+        bn.zero_grad()
+        out_w = sym(torch.randn(4, 3, 3, dtype=D))
+        (bn(x.detach()) * out_w).sum().backward()
+        analytic = float((p.grad * direction).sum())
+        h = 1e-6
+        with torch.no_grad():
+            p.copy_(base + h * direction)
+            plus = float((bn(x.detach()) * out_w).sum())
+            p.copy_(base - h * direction)
+            minus = float((bn(x.detach()) * out_w).sum())
+            p.copy_(base)
+        assert analytic == pytest.approx((plus - minus) / (2 * h), rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("metric", ["aim", "bw"])
+def test_bn_orthogonal_equivariance(metric, seed):
+    bn = SPDBatchNorm(4, metric, scale=True, dtype=D, n_iter=20)
+    x = spd(8, seed=10)
+    q = OrthogonalGroup(4).sample(1, generator=2)[0]
+    torch.testing.assert_close(bn(q @ x @ q.T), q @ bn(x) @ q.T, rtol=1e-9, atol=1e-10)
+
+
+def test_aim_bn_gl_invariant_spectrum(seed):
+    """AIM BN with B = I whitens: spectra of the output are invariant under X ↦ A X Aᵀ."""
+    bn = SPDBatchNorm(4, "aim", dtype=D, n_iter=100, tol=1e-14)
+    x = spd(8, seed=10)
+    a = torch.randn(4, 4, dtype=D)
+    ev1 = torch.linalg.eigvalsh(bn(sym(a @ x @ a.T)))
+    ev2 = torch.linalg.eigvalsh(bn(x))
+    torch.testing.assert_close(ev1, ev2, rtol=1e-8, atol=1e-9)
+
+
+def test_layers_against_numpy_and_equivariance(seed):
+    x = spd(5, cond=1e3, seed=11)
+    q = OrthogonalGroup(4).sample(5, generator=4)
+    ev, u = np.linalg.eigh(x.numpy())
+    ref = (u * np.maximum(ev, 0.05)[..., None, :]) @ np.swapaxes(u, -1, -2)
+    np.testing.assert_allclose(ReEig(0.05)(x).numpy(), ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(LogEig()(x)[2].numpy(), scipy.linalg.logm(x[2].numpy()).real,
+                               atol=1e-10)
+    torch.testing.assert_close(ExpEig()(LogEig()(x)), x)
+    for layer in (ReEig(0.05), LogEig(), ExpEig()):
+        inp = sym(x) if not isinstance(layer, ExpEig) else LogEig()(x)
+        torch.testing.assert_close(layer(q @ inp @ q.mT), q @ layer(inp) @ q.mT,
+                                   rtol=1e-9, atol=1e-10)
+    v = LogEig(vectorize=True)(x)
+    assert v.shape == (5, 10)
+    torch.testing.assert_close(v.norm(dim=-1), LogEig()(x).norm(dim=(-1, -2)))
+    torch.testing.assert_close(vec_to_sym(sym_to_vec(LogEig()(x))), LogEig()(x))
+    with pytest.raises(ValueError, match="n\\(n\\+1\\)/2"):
+        vec_to_sym(torch.ones(4))
+
+
+def test_bimap(seed):
+    layer = BiMap(5, 3, dtype=D)
+    w = layer.weight.detach()
+    torch.testing.assert_close(w.T @ w, torch.eye(3, dtype=D))
+    x = spd(2, n=5, seed=12)
+    torch.testing.assert_close(layer(x), w.T @ x @ w)
+    multi = BiMap(5, 3, in_channels=2, out_channels=4, dtype=D)
+    xc = spd(6, 2, n=5, seed=13)
+    out = multi(xc)
+    assert out.shape == (6, 4, 3, 3)
+    wm = multi.weight.detach()
+    ref = wm[1, 0].T @ xc[:, 0] @ wm[1, 0] + wm[1, 1].T @ xc[:, 1] @ wm[1, 1]
+    torch.testing.assert_close(out[:, 1], ref)
+    # a RiemannianAdam step keeps the weight on the Stiefel manifold
+    opt = geoopt.optim.RiemannianAdam(multi.parameters(), lr=0.1)
+    multi(xc).sum().backward()
+    opt.step()
+    wm = multi.weight.detach()
+    torch.testing.assert_close(wm.mT @ wm, torch.eye(3, dtype=D).expand(4, 2, 3, 3))
+    with pytest.raises(ValueError, match="out_dim"):
+        BiMap(3, 5)
+    with pytest.raises(ValueError, match="shape"):
+        layer(spd(2, n=4))
+
+
+def test_bn_bad_input():
+    with pytest.raises(ValueError, match="metric"):
+        SPDBatchNorm(3, "lem")
+    with pytest.raises(ValueError, match="momentum"):
+        SPDBatchNorm(3, momentum=1.5)
+    with pytest.raises(ValueError, match="theta"):
+        SPDBatchNorm(3, "gbw", theta=0.0)
+    with pytest.raises(ValueError, match="variance"):
+        SPDBatchNorm(3, "bw", variance="x")
+    bn = SPDBatchNorm(3, "bw")
+    with pytest.raises(ValueError, match="shape"):
+        bn(torch.eye(4).expand(2, 4, 4))
+    with pytest.raises(ValueError, match="more than one"):
+        bn(torch.eye(3)[None])
+    with pytest.raises(ValueError, match="symmetric"):
+        bn(torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).expand(2, 3, 3))
+
+
+def test_bn_channels_and_float32(seed):
+    bn = SPDBatchNorm(4, "gbw", theta=0.5)
+    x = spd(5, 3, seed=14, dtype=torch.float32)
+    y = bn(x)
+    assert y.shape == x.shape and y.dtype == torch.float32 and torch.isfinite(y).all()
+    assert bn.running_mean.dtype == torch.float32
+    assert "metric='gbw'" in repr(bn)
+
+
+@pytest.mark.parametrize("bn_metric", [None, "aim", "bw", "gbw"])
+def test_spdnet_learns_separable_task(bn_metric, seed):
+    g = torch.Generator().manual_seed(0)
+    n, per = 6, 40
+    q, _ = torch.linalg.qr(torch.randn(2 * per, n, n, generator=g, dtype=D))
+    eigs = torch.rand(2 * per, n, generator=g, dtype=D) + 0.5
+    eigs[per:, 0] *= 6.0  # class 1: one inflated eigenvalue along a fixed direction
+    base, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=D))
+    noise = 0.3 * q
+    rot = torch.linalg.qr(base + noise)[0]
+    x = sym(rot @ torch.diag_embed(eigs) @ rot.mT)
+    y = torch.cat([torch.zeros(per), torch.ones(per)]).long()
+    net = SPDNet([n, 4], 2, bn_metric=bn_metric, dtype=D)
+    opt = geoopt.optim.RiemannianAdam(net.parameters(), lr=0.05)
+    for _ in range(40):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+    net.eval()
+    acc = float((net(x).argmax(1) == y).double().mean())
+    assert acc > 0.85, acc
+    assert net(x).shape == (2 * per, 2)
+
+
+def test_spdnet_bad_args():
+    with pytest.raises(ValueError, match="non-increasing"):
+        SPDNet([4, 6], 2)
+    with pytest.raises(ValueError, match="bn_metric"):
+        SPDNet([4, 2], 2, bn_metric="lem")
+
+
+def _np_logm(a):
+    return scipy.linalg.logm(a).real
+
+
+@pytest.mark.parametrize("metric", ["aim", "lem"])
+def test_gyro_mlr_against_explicit_formula(metric, seed):
+    from geomlayers.nn.spd import SPDGyroMLR
+
+    mlr = SPDGyroMLR(4, 3, metric=metric, dtype=D)
+    with torch.no_grad():
+        mlr.points.copy_(spd(3, seed=30, cond=5.0))
+    x = spd(3, seed=31)
+    out = mlr(x).detach().numpy()
+    p, a = mlr.points.detach().numpy(), sym(mlr.normals.detach()).numpy()
+    for i in range(3):
+        for k in range(3):
+            if metric == "lem":
+                d = _np_logm(x[i].numpy()) - _np_logm(p[k])
+            else:
+                pi = np.linalg.inv(scipy.linalg.sqrtm(p[k]).real)
+                d = _np_logm(pi @ x[i].numpy() @ pi)
+            assert out[i, k] == pytest.approx(float((d * a[k]).sum()), rel=1e-8, abs=1e-10)
+    # orthogonal invariance: rotate inputs, points and normals together
+    q = OrthogonalGroup(4).sample(1, generator=6)[0]
+    rot = SPDGyroMLR(4, 3, metric=metric, dtype=D)
+    with torch.no_grad():
+        rot.points.copy_(q @ mlr.points @ q.T)
+        rot.normals.copy_(q @ mlr.normals @ q.T)
+    torch.testing.assert_close(rot(q @ x @ q.T), mlr(x), rtol=1e-9, atol=1e-10)
+
+
+def test_gyro_mlr_gradcheck_at_identity_points(seed):
+    from geomlayers.nn.spd import SPDGyroMLR
+
+    mlr = SPDGyroMLR(3, 2, metric="aim", dtype=D)  # points = I: repeated eigenvalues
+    x = spd(3, n=3, seed=32).requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: mlr(sym(a)), (x,))
+    mlr(x).sum().backward()
+    assert torch.isfinite(mlr.points.grad).all() and mlr.points.grad.abs().sum() > 0
+
+
+def test_spdnet_gyro_head(seed):
+    net = SPDNet([6, 4], 3, bn_metric="bw", head="gyro-aim", dtype=D)
+    out = net(spd(5, n=6, seed=33))
+    assert out.shape == (5, 3) and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="head"):
+        SPDNet([6, 4], 3, head="mlp")
+
+
+def test_bn_official_gbwbn_settings(seed):
+    """n_iter=1 and variance='identity' reproduce the official GBWBN statistics."""
+    bn = SPDBatchNorm(4, "bw", n_iter=1, variance="identity", momentum=1.0, bias=False,
+                      dtype=D)
+    x = spd(8, seed=40)
+    bn(x)
+    a = x.mean(0)
+    a_half = torch.as_tensor(scipy.linalg.sqrtm(a.numpy()).real)
+    a_ihalf = torch.linalg.inv(a_half)
+    inner = torch.stack([torch.as_tensor(scipy.linalg.sqrtm((a_half @ xi @ a_half).numpy()).real)
+                         for xi in x]).mean(0)
+    one_step = a_ihalf @ inner @ inner @ a_ihalf
+    torch.testing.assert_close(bn.running_mean, sym(one_step), rtol=1e-8, atol=1e-9)
+    eye = torch.eye(4, dtype=D)
+    var_about_identity = np.mean([np.sum((scipy.linalg.sqrtm(xi.numpy()).real - eye.numpy())
+                                         ** 2) for xi in x])
+    assert float(bn.running_var) == pytest.approx(var_about_identity, rel=1e-8)
+    assert bn.bias is None and "variance='identity'" in repr(bn)
