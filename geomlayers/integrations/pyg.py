@@ -1,0 +1,574 @@
+"""torch_geometric integration: dense order-2 graph features, IGN / PPGN models, message passing.
+
+- :func:`to_dense_order2` / :func:`from_dense_order2`: a PyG batch (``x [N, F]``,
+  ``edge_index [2, E]``, optional ``edge_attr [E, D]``, ``batch [N]``) ↔ dense order-2
+  features ``(B, 1 + D + F, n_max, n_max)`` and a node mask ``(B, n_max)``: adjacency in
+  channel 0, edge attributes off the diagonal, node features on the diagonal (Maron et al.,
+  "Invariant and Equivariant Graph Networks", ICLR 2019, §5 and Appendix).
+- :class:`InvariantGraphNetwork`: IGN (Maron et al. 2019, §5): masked S_n-equivariant
+  ``2 → 2`` diagram layers (:class:`~geomlayers.nn.equivariant.EquivariantLinear`) with ReLU,
+  an invariant ``2 → 0`` readout and an MLP; graph- or node-level outputs.
+- :class:`PPGN`: the block of Maron et al., "Provably Powerful Graph Networks" (NeurIPS 2019,
+  §5): two channel MLPs on order-2 features, multiplied as matrices per channel, concatenated
+  with the input and mixed; as expressive as 3-WL.
+- :class:`DiagramConv`: the order-1 S_n diagram layer (identity + graph mean) plus neighbour
+  aggregation, as a :class:`torch_geometric.nn.MessagePassing` layer.
+- :class:`AutomorphismLinear` / :class:`AutomorphismNetwork`: Aut(G)-equivariant layers for
+  signals on one fixed graph (Pearce-Crump & Knottenbelt, arXiv 2307.07810).
+
+Padding never breaks equivariance: every layer takes the node mask, means use each graph's
+own number of real nodes, and padded entries stay exactly zero, so a padded batch gives the
+same numbers as each graph run alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import scatter, to_dense_adj, to_dense_batch
+
+from geomlayers.groups import AutomorphismGroup, SymmetricGroup
+from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
+
+__all__ = [
+    "AutomorphismLinear",
+    "AutomorphismNetwork",
+    "DiagramConv",
+    "InvariantGraphNetwork",
+    "PPGN",
+    "dense_readout",
+    "from_dense_order2",
+    "pair_mask",
+    "to_dense_order2",
+]
+
+_READOUTS = ("max", "sum", "mean")
+
+
+# -- dense conversion -------------------------------------------------------------------------
+def to_dense_order2(
+    x: torch.Tensor,
+    edge_index: torch.Tensor,
+    batch: torch.Tensor | None = None,
+    edge_attr: torch.Tensor | None = None,
+    *,
+    num_graphs: int | None = None,
+    max_num_nodes: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sparse PyG graphs → dense order-2 features and node mask (Maron et al. 2019, §5).
+
+    Args:
+        x: node features ``[N, F]`` (float).
+        edge_index: ``[2, E]`` global node indices.
+        batch: graph of each node ``[N]``, sorted (PyG's ``Batch.batch``); None = one graph.
+        edge_attr: ``[E]`` or ``[E, D]`` edge features, optional.
+        num_graphs: number of graphs ``B`` (default ``batch.max() + 1``).
+        max_num_nodes: pad to this many nodes (default: the largest graph).
+
+    Returns:
+        ``(dense, mask)``: ``dense`` ``(B, 1 + D + F, n, n)`` in ``x``'s dtype with channel 0
+        the adjacency, channels ``1..D`` the edge attributes at ``[i, j]`` for each edge
+        ``i → j``, the last ``F`` channels the node features on the diagonal, zeros
+        elsewhere (also at padded nodes); ``mask`` ``(B, n)`` bool, True at real nodes.
+        Duplicate edges are summed (coalesce first for an exact round trip).
+
+    """
+    if not torch.is_floating_point(x) or x.dim() != 2:
+        raise TypeError(f"x must be a floating [N, F] tensor, got {x.dtype} {tuple(x.shape)}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape [2, E], got {tuple(edge_index.shape)}")
+    if batch is None:
+        batch = x.new_zeros(x.shape[0], dtype=torch.int64)
+    if num_graphs is None:
+        num_graphs = int(batch.max()) + 1 if batch.numel() else 1
+    nodes, mask = to_dense_batch(x, batch, batch_size=num_graphs, max_num_nodes=max_num_nodes)
+    n = mask.shape[1]
+    ones = x.new_ones(edge_index.shape[1])
+    parts = [to_dense_adj(edge_index, batch, ones, max_num_nodes=n,
+                          batch_size=num_graphs)[:, None]]
+    if edge_attr is not None:
+        attr = edge_attr.to(x.dtype)
+        attr = attr[:, None] if attr.dim() == 1 else attr
+        dense_attr = to_dense_adj(edge_index, batch, attr, max_num_nodes=n,
+                                  batch_size=num_graphs)
+        parts.append(dense_attr.permute(0, 3, 1, 2))
+    parts.append(torch.diag_embed(nodes.transpose(1, 2)))
+    return torch.cat(parts, dim=1), mask
+
+
+def from_dense_order2(
+    dense: torch.Tensor, mask: torch.Tensor, num_node_features: int, num_edge_features: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Inverse of :func:`to_dense_order2`: ``(x [N, F], edge_index [2, E], edge_attr, batch)``.
+
+    Edges are the nonzero adjacency entries between real nodes, in coalesced (row-major per
+    graph) order; ``edge_attr`` is ``[E, D]`` or None when ``num_edge_features == 0``.
+    """
+    expected = 1 + num_edge_features + num_node_features
+    if dense.dim() != 4 or dense.shape[1] != expected or dense.shape[2] != dense.shape[3]:
+        raise ValueError(
+            f"dense must have shape (B, {expected}, n, n) for {num_node_features} node and "
+            f"{num_edge_features} edge features, got {tuple(dense.shape)}"
+        )
+    if mask.shape != dense.shape[:1] + dense.shape[2:3]:
+        expected_mask = (dense.shape[0], dense.shape[2])
+        raise ValueError(f"mask must have shape (B, n) = {expected_mask}, got {tuple(mask.shape)}")
+    counts = mask.sum(1)
+    batch = torch.repeat_interleave(torch.arange(dense.shape[0], device=dense.device), counts)
+    diagonal = dense[:, dense.shape[1] - num_node_features:].diagonal(dim1=-2, dim2=-1)
+    x = diagonal.transpose(1, 2)[mask]
+    offsets = torch.cumsum(counts, 0) - counts
+    adjacency = dense[:, 0] * pair_mask(mask).to(dense.dtype)
+    graph, row, col = adjacency.nonzero(as_tuple=True)
+    edge_index = torch.stack([offsets[graph] + row, offsets[graph] + col])
+    edge_attr = None
+    if num_edge_features:
+        edge_attr = dense[:, 1 : 1 + num_edge_features].permute(0, 2, 3, 1)[graph, row, col]
+    return x, edge_index, edge_attr, batch
+
+
+def pair_mask(mask: torch.Tensor) -> torch.Tensor:
+    """``(B, n)`` node mask → ``(B, n, n)`` mask of pairs of real nodes."""
+    return mask[:, :, None] & mask[:, None, :]
+
+
+def _node_features(data) -> torch.Tensor:
+    if data.x is not None:
+        return data.x if torch.is_floating_point(data.x) else data.x.float()
+    return torch.ones(data.num_nodes, 1, device=data.edge_index.device)
+
+
+def _dense_from_data(data, use_edge_attr: bool, dtype: torch.dtype):
+    x = _node_features(data).to(dtype)
+    batch = getattr(data, "batch", None)
+    num_graphs = getattr(data, "num_graphs", None) if batch is not None else 1
+    edge_attr = getattr(data, "edge_attr", None) if use_edge_attr else None
+    return to_dense_order2(x, data.edge_index, batch, edge_attr, num_graphs=num_graphs)
+
+
+# -- readout ----------------------------------------------------------------------------------
+def dense_readout(x: torch.Tensor, mask: torch.Tensor, reduce: str = "max") -> torch.Tensor:
+    """Invariant ``(B, C, n, n)`` → ``(B, 2C)``: ``[diag stat, off-diag stat]`` over real nodes.
+
+    ``reduce='max'`` is Maron et al.'s ``diag_offdiag_maxpool`` (IGN §5, PPGN §7); ``'sum'``
+    and ``'mean'`` sum or average instead. Empty sets (graphs of one node have no off-diagonal
+    pair) give 0.
+    """
+    if reduce not in _READOUTS:
+        raise ValueError(f"reduce must be one of {_READOUTS}, got {reduce!r}")
+    n = x.shape[-1]
+    pairs = pair_mask(mask)
+    eye = torch.eye(n, dtype=torch.bool, device=x.device)
+    stats = []
+    for selection in (pairs & eye, pairs & ~eye):
+        selection = selection[:, None]
+        count = selection.sum((-2, -1))
+        if reduce == "max":
+            value = x.masked_fill(~selection, float("-inf")).amax((-2, -1))
+            value = torch.where(count > 0, value, torch.zeros_like(value))
+        else:
+            value = (x * selection.to(x.dtype)).sum((-2, -1))
+            if reduce == "mean":
+                value = value / count.clamp(min=1).to(x.dtype)
+        stats.append(value)
+    return torch.cat(stats, dim=1)
+
+
+def _mlp(sizes: list[int], dropout: float, factory: dict) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for index in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[index], sizes[index + 1], **factory))
+        if index < len(sizes) - 2:
+            layers.append(nn.ReLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def _check_channels(**values: int) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 0 or (value == 0 and name != "edge_channels"):
+            raise ValueError(f"{name} must be an int >= 1 (edge_channels >= 0), got {value!r}")
+
+
+# -- IGN --------------------------------------------------------------------------------------
+class InvariantGraphNetwork(nn.Module):
+    """IGN (Maron et al., ICLR 2019, §5): masked ``2 → 2`` S_n layers, ReLU, invariant readout.
+
+    The input graph goes to dense order-2 features (:func:`to_dense_order2`,
+    ``1 + edge_channels + in_channels`` channels); ``num_layers`` layers
+    ``EquivariantLinear(S_n, 2, 2)`` (15 diagrams, mean-normalised per graph) with ReLU;
+    then, for ``output='graph'``, an invariant readout (``'max'``: diagonal / off-diagonal
+    max pooling as in Maron's code; ``'sum'``; ``'mean'``: the learnable ``2 → 0`` diagram
+    layer) and an MLP → ``(num_graphs, out_channels)``; for ``output='node'``, a masked
+    ``2 → 1`` diagram layer and a per-node MLP → ``(num_nodes, out_channels)`` in
+    ``data.x``'s node order.
+
+    Args:
+        in_channels: node features ``F``.
+        hidden_channels: channels of the order-2 layers.
+        out_channels: outputs per graph (or per node).
+        num_layers: number of ``2 → 2`` layers.
+        edge_channels: edge attribute channels ``D`` (0: edge attributes are ignored).
+        readout: ``'max'``, ``'sum'`` or ``'mean'`` (graph output).
+        mlp_channels: hidden widths of the final MLP.
+        dropout: dropout in the final MLP.
+        output: ``'graph'`` or ``'node'``.
+
+    >>> from torch_geometric.data import Batch, Data
+    >>> g = Data(x=torch.ones(3, 2), edge_index=torch.tensor([[0, 1], [1, 0]]))
+    >>> model = InvariantGraphNetwork(2, 8, 4, num_layers=2)
+    >>> model(Batch.from_data_list([g, g])).shape
+    torch.Size([2, 4])
+
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int,
+        num_layers: int = 3,
+        *,
+        edge_channels: int = 0,
+        readout: str = "max",
+        mlp_channels: tuple[int, ...] = (64,),
+        dropout: float = 0.0,
+        output: str = "graph",
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        _check_channels(in_channels=in_channels, hidden_channels=hidden_channels,
+                        out_channels=out_channels, num_layers=num_layers,
+                        edge_channels=edge_channels)
+        if readout not in _READOUTS:
+            raise ValueError(f"readout must be one of {_READOUTS}, got {readout!r}")
+        if output not in ("graph", "node"):
+            raise ValueError(f"output must be 'graph' or 'node', got {output!r}")
+        self.in_channels, self.hidden_channels = in_channels, hidden_channels
+        self.out_channels, self.edge_channels = out_channels, edge_channels
+        self.readout, self.output = readout, output
+        factory = {"device": device, "dtype": dtype}
+        group = SymmetricGroup(4)  # n >= k + l: all 15 diagrams; the layers run on any n
+        widths = [1 + edge_channels + in_channels] + [hidden_channels] * num_layers
+        self.layers = nn.ModuleList(
+            EquivariantLinear(group, 2, 2, widths[i], widths[i + 1], bias=bias, **factory)
+            for i in range(num_layers)
+        )
+        if output == "node":
+            self.pool = EquivariantLinear(group, 2, 1, hidden_channels, hidden_channels,
+                                          bias=bias, **factory)
+            head_in = hidden_channels
+        elif readout == "mean":
+            self.pool = EquivariantLinear(group, 2, 0, hidden_channels, 2 * hidden_channels,
+                                          bias=bias, **factory)
+            head_in = 2 * hidden_channels
+        else:
+            self.pool = None
+            head_in = 2 * hidden_channels
+        self.head = _mlp([head_in, *mlp_channels, out_channels], dropout, factory)
+
+    def extra_repr(self) -> str:
+        """Channels, readout and output level."""
+        return (f"in_channels={self.in_channels}, edge_channels={self.edge_channels}, "
+                f"readout={self.readout!r}, output={self.output!r}")
+
+    def forward(self, data) -> torch.Tensor:
+        """PyG ``Data``/``Batch`` → ``(num_graphs, out)`` (or ``(num_nodes, out)``)."""
+        dtype = self.head[0].weight.dtype
+        dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
+        self._check_dense(dense)
+        return self.forward_dense(dense, mask)
+
+    def _check_dense(self, dense: torch.Tensor) -> None:
+        expected = 1 + self.edge_channels + self.in_channels
+        if dense.shape[1] != expected:
+            raise ValueError(
+                f"the graph gives {dense.shape[1]} dense channels (1 adjacency + edge_attr + "
+                f"x); the model expects {expected} = 1 + edge_channels "
+                f"({self.edge_channels}) + in_channels ({self.in_channels})"
+            )
+
+    def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → outputs (see class doc)."""
+        h = dense
+        for layer in self.layers:
+            h = torch.relu(layer(h, mask=mask))
+        if self.output == "node":
+            nodes = torch.relu(self.pool(h, mask=mask))  # (B, C, n)
+            return self.head(nodes.transpose(1, 2)[mask])
+        if self.pool is not None:
+            return self.head(torch.relu(self.pool(h, mask=mask)))
+        return self.head(dense_readout(h, mask, self.readout))
+
+
+# -- PPGN -------------------------------------------------------------------------------------
+class _PairMLP(nn.Module):
+    """Channel MLP applied to every entry of ``(B, C, n, n)``; padded pairs are kept at 0."""
+
+    def __init__(self, sizes: list[int], factory: dict):
+        super().__init__()
+        self.linears = nn.ModuleList(
+            nn.Linear(sizes[i], sizes[i + 1], **factory) for i in range(len(sizes) - 1)
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He-normal weights, zero biases (keeps the scale; at init, non-edges stay 0)."""
+        for linear in self.linears:
+            nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
+            nn.init.zeros_(linear.bias)
+
+    def forward(self, x: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        h = x.movedim(1, -1)
+        for linear in self.linears:
+            h = torch.relu(linear(h))
+        return h.movedim(-1, 1) * pairs[:, None]
+
+
+_PRODUCT_NORMS = ("n", "sqrt", "none")
+
+
+class _PPGNBlock(nn.Module):
+    """``m1 = MLP1(x)``, ``m2 = MLP2(x)``, ``y = MLP3([x, m1 @ m2 / s(n)])`` (PPGN §5, Fig. 2)."""
+
+    def __init__(self, in_channels: int, out_channels: int, depth: int, factory: dict):
+        super().__init__()
+        sizes = [in_channels] + [out_channels] * depth
+        self.mlp1 = _PairMLP(sizes, factory)
+        self.mlp2 = _PairMLP(sizes, factory)
+        self.mlp3 = _PairMLP([in_channels + out_channels, out_channels], factory)
+
+    def forward(self, x: torch.Tensor, pairs: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        product = torch.matmul(self.mlp1(x, pairs), self.mlp2(x, pairs))
+        product = product / scale[:, None, None, None]
+        return self.mlp3(torch.cat([x, product], dim=1), pairs)
+
+
+class PPGN(nn.Module):
+    """Provably Powerful Graph Network (Maron et al., NeurIPS 2019, §5 and §7): 3-WL power.
+
+    Dense order-2 input (:func:`to_dense_order2`); ``num_blocks`` blocks
+    ``y = MLP3([x, (MLP1(x) @ MLP2(x)) / s(n)])`` (matrix product per channel over the node
+    axis, divided by ``s(n)`` of each graph's node count ``n``: ``n`` (a mean over the
+    contracted node; default, scale-stable on large graphs), ``sqrt(n)`` or 1 (the paper);
+    every MLP keeps padded pairs at 0; He-initialised ReLU MLPs with zero bias); the
+    readout of every block (``dense_readout``, ``'max'`` as in the paper's code, or
+    ``'sum'``/``'mean'``) is concatenated and sent through an MLP → ``(num_graphs, out)``.
+
+    Args:
+        in_channels: node features ``F``.
+        hidden_channels: channels of every block.
+        out_channels: outputs per graph.
+        num_blocks: number of blocks.
+        depth: layers of MLP1 and MLP2.
+        edge_channels: edge attribute channels ``D``.
+        readout: ``'max'``, ``'sum'`` or ``'mean'``.
+        mlp_channels: hidden widths of the final MLP.
+        dropout: dropout in the final MLP.
+        product_norm: ``'n'``, ``'sqrt'`` or ``'none'``: ``s(n)`` above.
+
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int,
+        num_blocks: int = 3,
+        *,
+        depth: int = 2,
+        edge_channels: int = 0,
+        readout: str = "max",
+        mlp_channels: tuple[int, ...] = (64,),
+        dropout: float = 0.0,
+        product_norm: str = "n",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        _check_channels(in_channels=in_channels, hidden_channels=hidden_channels,
+                        out_channels=out_channels, num_blocks=num_blocks, depth=depth,
+                        edge_channels=edge_channels)
+        if readout not in _READOUTS:
+            raise ValueError(f"readout must be one of {_READOUTS}, got {readout!r}")
+        if product_norm not in _PRODUCT_NORMS:
+            raise ValueError(f"product_norm must be one of {_PRODUCT_NORMS}, got {product_norm!r}")
+        self.in_channels, self.edge_channels, self.readout = in_channels, edge_channels, readout
+        self.product_norm = product_norm
+        factory = {"device": device, "dtype": dtype}
+        widths = [1 + edge_channels + in_channels] + [hidden_channels] * num_blocks
+        self.blocks = nn.ModuleList(
+            _PPGNBlock(widths[i], widths[i + 1], depth, factory) for i in range(num_blocks)
+        )
+        self.head = _mlp([2 * hidden_channels * num_blocks, *mlp_channels, out_channels],
+                         dropout, factory)
+
+    def extra_repr(self) -> str:
+        """Channels and readout."""
+        return (f"in_channels={self.in_channels}, edge_channels={self.edge_channels}, "
+                f"readout={self.readout!r}, product_norm={self.product_norm!r}")
+
+    def forward(self, data) -> torch.Tensor:
+        """PyG ``Data``/``Batch`` → ``(num_graphs, out_channels)``."""
+        dtype = self.head[0].weight.dtype
+        dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
+        InvariantGraphNetwork._check_dense(self, dense)
+        return self.forward_dense(dense, mask)
+
+    def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → ``(B, out_channels)``."""
+        pairs = pair_mask(mask).to(dense.dtype)
+        scale = mask.sum(1).clamp(min=1).to(dense.dtype)
+        if self.product_norm != "n":
+            scale = scale.sqrt() if self.product_norm == "sqrt" else torch.ones_like(scale)
+        h, readouts = dense * pairs[:, None], []
+        for block in self.blocks:
+            h = block(h, pairs, scale)
+            readouts.append(dense_readout(h, mask, self.readout))
+        return self.head(torch.cat(readouts, dim=1))
+
+
+# -- message passing --------------------------------------------------------------------------
+class DiagramConv(MessagePassing):
+    """Order-1 S_n diagram layer plus neighbour aggregation, as PyG message passing.
+
+    ``y_i = W_1 x_i + W_2 mean_{j ∈ G(i)} x_j + W_3 AGG_{j → i} e_{ji} x_j + b``: the two
+    ``1 → 1`` diagrams of S_n (identity and the graph mean; Maron et al. 2019, §3 and
+    Appendix; Zaheer et al.'s DeepSets) and the adjacency term, which is equivariant because
+    the adjacency moves with the nodes. ``G(i)`` is the graph of node ``i`` (``batch``), so
+    padding never arises.
+
+    Args:
+        in_channels: node features in.
+        out_channels: node features out.
+        aggr: neighbour aggregation (``'add'``, ``'mean'``, ``'max'``).
+        bias: learnable constant (the ``0 → 1`` invariant).
+
+    Shapes: ``x [N, C_in]``, ``edge_index [2, E]``, ``batch [N]`` (None: one graph),
+    ``edge_weight [E]`` → ``[N, C_out]``.
+
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, aggr: str = "add", *,
+                 bias: bool = True, device=None, dtype=None):
+        super().__init__(aggr=aggr)
+        _check_channels(in_channels=in_channels, out_channels=out_channels)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(3, out_channels, in_channels, **factory))
+        self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Glorot-like ``N(0, 1/(3 C_in))`` weights, zero bias."""
+        nn.init.normal_(self.weight, 0.0, (3 * self.in_channels) ** -0.5)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def extra_repr(self) -> str:
+        """Channels and aggregation."""
+        return (f"{self.in_channels}, {self.out_channels}, aggr={self.aggr!r}, "
+                f"bias={self.bias is not None}")
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor,
+                batch: torch.Tensor | None = None,
+                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """``[N, C_in]`` → ``[N, C_out]`` (see the class doc)."""
+        if x.dim() != 2 or x.shape[1] != self.in_channels:
+            raise ValueError(f"x must have shape [N, {self.in_channels}], got {tuple(x.shape)}")
+        if batch is None:
+            batch = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
+        means = scatter(x, batch, dim=0, reduce="mean")[batch]
+        neighbours = self.propagate(edge_index, x=x, edge_weight=edge_weight)
+        out = x @ self.weight[0].T + means @ self.weight[1].T + neighbours @ self.weight[2].T
+        return out if self.bias is None else out + self.bias
+
+    def message(self, x_j: torch.Tensor, edge_weight: torch.Tensor | None) -> torch.Tensor:
+        """``e_ji x_j`` (``x_j`` when there are no edge weights)."""
+        return x_j if edge_weight is None else edge_weight[:, None] * x_j
+
+
+# -- Aut(G) on a fixed graph ------------------------------------------------------------------
+def _fixed_graph_input(x: torch.Tensor, n: int, channels: int) -> tuple[torch.Tensor, bool]:
+    if x.dim() == 2 and x.shape[0] % n == 0 and x.shape[1] == channels:
+        return x.reshape(-1, n, channels).transpose(1, 2), True
+    if x.dim() == 3 and x.shape[1:] == (channels, n):
+        return x, False
+    raise ValueError(
+        f"x must have shape (batch, {channels}, {n}) or node-major [batch * {n}, {channels}] "
+        f"(PyG, one copy of the fixed graph per sample), got {tuple(x.shape)}"
+    )
+
+
+class AutomorphismLinear(nn.Module):
+    """Aut(G)-equivariant linear layer for signals on one fixed graph G (order 1 → 1).
+
+    Pearce-Crump & Knottenbelt (arXiv 2307.07810, §4): the weights are spanned by the orbit
+    basis of Aut(G) on node pairs (``equivariant_basis(AutomorphismGroup(G), 1, 1)``),
+    which commutes with every automorphism of G (but not with other permutations), so it
+    can use the graph's structure (e.g. a sensor grid) more finely than S_n layers can.
+
+    Args:
+        graph: ``edge_index (2, E)``, a ``networkx.Graph`` or ``(u, v)`` pairs, or an
+            :class:`~geomlayers.groups.AutomorphismGroup`.
+        in_channels: channels in.
+        out_channels: channels out.
+        num_nodes: number of nodes (when isolated nodes have the largest labels).
+
+    Shapes: ``(batch, C_in, n)`` → ``(batch, C_out, n)``, or PyG node-major
+    ``[batch * n, C_in]`` → ``[batch * n, C_out]``.
+
+    """
+
+    def __init__(self, graph, in_channels: int, out_channels: int, *,
+                 num_nodes: int | None = None, bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.group = graph if isinstance(graph, AutomorphismGroup) else AutomorphismGroup(
+            graph, num_nodes)
+        self.linear = EquivariantLinear(self.group, 1, 1, in_channels, out_channels, bias=bias,
+                                        device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the inner :class:`EquivariantLinear`."""
+        self.linear.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """See the class doc for shapes."""
+        h, node_major = _fixed_graph_input(x, self.group.n, self.linear.in_channels)
+        out = self.linear(h)
+        return out.transpose(1, 2).reshape(-1, out.shape[1]) if node_major else out
+
+
+class AutomorphismNetwork(nn.Module):
+    """``num_layers`` Aut(G) layers (order 1) with ReLU; invariant (``(batch, out)``) or per node.
+
+    ``EquivariantMLP(AutomorphismGroup(G), orders=[1] * num_layers + [0 or 1])``: the last
+    layer is the learnable ``1 → 0`` Aut(G)-invariant pooling when ``invariant``
+    (Pearce-Crump & Knottenbelt, arXiv 2307.07810).
+
+    Shapes as :class:`AutomorphismLinear`; invariant output ``(batch, out_channels)``.
+    """
+
+    def __init__(self, graph, in_channels: int, hidden_channels: int, out_channels: int,
+                 num_layers: int = 2, *, invariant: bool = True, num_nodes: int | None = None,
+                 device=None, dtype=None):
+        super().__init__()
+        _check_channels(num_layers=num_layers)
+        self.group = graph if isinstance(graph, AutomorphismGroup) else AutomorphismGroup(
+            graph, num_nodes)
+        self.invariant, self.in_channels = invariant, in_channels
+        orders = [1] * num_layers + ([0] if invariant else [1])
+        channels = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        self.net = EquivariantMLP(self.group, orders, channels, device=device, dtype=dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """See the class doc for shapes."""
+        h, node_major = _fixed_graph_input(x, self.group.n, self.in_channels)
+        out = self.net(h)
+        if node_major and not self.invariant:
+            return out.transpose(1, 2).reshape(-1, out.shape[1])
+        return out

@@ -1,0 +1,302 @@
+"""torch_geometric integration: dense conversion, IGN / PPGN, DiagramConv, Aut(G) layers."""
+
+import networkx as nx
+import pytest
+import torch
+from helpers import burnside_dimension
+from networkx.algorithms.isomorphism import GraphMatcher
+from torch_geometric.data import Batch, Data
+from torch_geometric.nn import GINConv
+from torch_geometric.utils import coalesce, to_undirected
+
+from geomlayers.pyg import (
+    PPGN,
+    AutomorphismLinear,
+    AutomorphismNetwork,
+    DiagramConv,
+    InvariantGraphNetwork,
+    dense_readout,
+    from_dense_order2,
+    to_dense_order2,
+)
+
+SIZES = (5, 1, 8, 3, 6)
+
+
+def random_graph(n, features, edge_features, generator, dtype=torch.float64):
+    """Undirected Erdős-Rényi graph with random features, coalesced."""
+    if n > 1:
+        upper = torch.triu_indices(n, n, 1)
+        keep = torch.rand(upper.shape[1], generator=generator) < 0.5
+        edge_index = to_undirected(upper[:, keep], num_nodes=n)
+    else:
+        edge_index = torch.zeros(2, 0, dtype=torch.int64)
+    attr = torch.randn(edge_index.shape[1] // 2, edge_features, generator=generator, dtype=dtype)
+    edge_index, edge_attr = coalesce(
+        torch.cat([edge_index[:, edge_index[0] < edge_index[1]],
+                   edge_index[:, edge_index[0] < edge_index[1]].flip(0)], 1),
+        torch.cat([attr, attr]), num_nodes=n,
+    )
+    x = torch.randn(n, features, generator=generator, dtype=dtype)
+    return Data(x=x, edge_index=edge_index, edge_attr=edge_attr, num_nodes=n)
+
+
+def relabel(graph, perm):
+    """Node i of ``graph`` becomes node ``perm[i]``."""
+    inverse = torch.argsort(perm)
+    edge_index, edge_attr = coalesce(perm[graph.edge_index], graph.edge_attr,
+                                     num_nodes=graph.num_nodes)
+    return Data(x=graph.x[inverse], edge_index=edge_index, edge_attr=edge_attr,
+                num_nodes=graph.num_nodes)
+
+
+@pytest.fixture
+def graphs():
+    generator = torch.Generator().manual_seed(1)
+    return [random_graph(n, 3, 2, generator) for n in SIZES]
+
+
+def relabelled(graphs, seed=7):
+    generator = torch.Generator().manual_seed(seed)
+    perms = [torch.randperm(g.num_nodes, generator=generator) for g in graphs]
+    return [relabel(g, p) for g, p in zip(graphs, perms, strict=True)], perms
+
+
+# -- dense conversion -------------------------------------------------------------------------
+def test_dense_matches_explicit_construction(graphs):
+    batch = Batch.from_data_list(graphs)
+    dense, mask = to_dense_order2(batch.x, batch.edge_index, batch.batch, batch.edge_attr)
+    n_max = max(SIZES)
+    assert dense.shape == (len(SIZES), 1 + 2 + 3, n_max, n_max) and dense.dtype == torch.float64
+    for b, g in enumerate(graphs):
+        n = g.num_nodes
+        expected = torch.zeros(6, n_max, n_max, dtype=torch.float64)
+        for (u, v), attr in zip(g.edge_index.T.tolist(), g.edge_attr, strict=True):
+            expected[0, u, v] = 1.0
+            expected[1:3, u, v] = attr
+        for i in range(n):
+            expected[3:, i, i] = g.x[i]
+        assert torch.equal(dense[b], expected)
+        assert mask[b].tolist() == [True] * n + [False] * (n_max - n)
+
+
+def test_dense_round_trip(graphs):
+    batch = Batch.from_data_list(graphs)
+    dense, mask = to_dense_order2(batch.x, batch.edge_index, batch.batch, batch.edge_attr)
+    x, edge_index, edge_attr, batch_vector = from_dense_order2(dense, mask, 3, 2)
+    assert torch.equal(x, batch.x)
+    assert torch.equal(edge_index, batch.edge_index)
+    assert torch.equal(edge_attr, batch.edge_attr)
+    assert torch.equal(batch_vector, batch.batch)
+
+
+def test_dense_bad_input():
+    with pytest.raises(TypeError, match="x must be a floating"):
+        to_dense_order2(torch.ones(3, 2, dtype=torch.int64), torch.zeros(2, 0, dtype=torch.int64))
+    with pytest.raises(ValueError, match="edge_index"):
+        to_dense_order2(torch.ones(3, 2), torch.zeros(3, 1, dtype=torch.int64))
+    with pytest.raises(ValueError, match="dense must have shape"):
+        from_dense_order2(torch.zeros(1, 4, 3, 3), torch.ones(1, 3, dtype=torch.bool), 3, 2)
+
+
+def test_readout_ignores_padding():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 4, 4, generator=generator, dtype=torch.float64)
+    mask = torch.tensor([[True, True, True, False], [True, True, False, False]])
+    for reduce in ("max", "sum", "mean"):
+        out = dense_readout(x, mask, reduce)
+        for b, n in enumerate((3, 2)):
+            alone = dense_readout(x[b : b + 1, :, :n, :n], mask[b : b + 1, :n], reduce)
+            torch.testing.assert_close(out[b : b + 1], alone, rtol=0, atol=1e-12)
+    eye = torch.eye(3, dtype=torch.bool)
+    top = x[0, :, :3, :3]
+    expected = torch.stack([top[:, eye].max(-1).values, top[:, ~eye].max(-1).values])
+    torch.testing.assert_close(dense_readout(x[:1, :, :3, :3], mask[:1, :3])[0],
+                               expected.reshape(-1))
+
+
+# -- IGN / PPGN -------------------------------------------------------------------------------
+def models(dtype=torch.float64):
+    torch.manual_seed(0)
+    return {
+        "ign-max": InvariantGraphNetwork(3, 6, 4, num_layers=2, edge_channels=2, dtype=dtype),
+        "ign-mean": InvariantGraphNetwork(3, 6, 4, num_layers=2, edge_channels=2,
+                                          readout="mean", dtype=dtype),
+        "ign-sum": InvariantGraphNetwork(3, 6, 4, num_layers=2, readout="sum", dtype=dtype),
+        "ppgn-max": PPGN(3, 6, 4, num_blocks=2, edge_channels=2, dtype=dtype),
+        "ppgn-sum": PPGN(3, 6, 4, num_blocks=2, readout="sum", dtype=dtype),
+    }
+
+
+@pytest.mark.parametrize("name", list(models()))
+def test_models_invariant_under_relabelling(graphs, name):
+    model = models()[name]
+    out = model(Batch.from_data_list(graphs))
+    assert out.shape == (len(SIZES), 4) and out.dtype == torch.float64
+    for seed in (3, 4):
+        moved, _ = relabelled(graphs, seed)
+        torch.testing.assert_close(model(Batch.from_data_list(moved)), out, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", list(models()))
+def test_padded_batch_equals_each_graph_alone(graphs, name):
+    model = models()[name]
+    out = model(Batch.from_data_list(graphs))
+    alone = torch.cat([model(Batch.from_data_list([g])) for g in graphs])
+    torch.testing.assert_close(out, alone, rtol=0, atol=1e-10)
+
+
+def test_ign_node_output_equivariant(graphs):
+    torch.manual_seed(0)
+    model = InvariantGraphNetwork(3, 6, 4, num_layers=2, edge_channels=2, output="node",
+                                  dtype=torch.float64)
+    out = model(Batch.from_data_list(graphs))
+    assert out.shape == (sum(SIZES), 4)
+    moved, perms = relabelled(graphs)
+    moved_out = model(Batch.from_data_list(moved))
+    offsets = torch.tensor([0, *SIZES]).cumsum(0)[:-1]
+    for g, perm, offset in zip(graphs, perms, offsets, strict=True):
+        block = out[offset : offset + g.num_nodes]
+        torch.testing.assert_close(moved_out[offset + perm], block, rtol=0, atol=1e-10)
+
+
+def test_float32_smoke(graphs):
+    graphs32 = [Data(x=g.x.float(), edge_index=g.edge_index, edge_attr=g.edge_attr.float())
+                for g in graphs]
+    for model in models(torch.float32).values():
+        out = model(Batch.from_data_list(graphs32))
+        assert out.dtype == torch.float32 and torch.isfinite(out).all()
+        out.sum().backward()
+
+
+def test_model_bad_channels(graphs):
+    with pytest.raises(ValueError, match="hidden_channels"):
+        InvariantGraphNetwork(3, 0, 2)
+    with pytest.raises(ValueError, match="readout"):
+        PPGN(3, 4, 2, readout="median")
+    with pytest.raises(ValueError, match="in_channels"):
+        InvariantGraphNetwork(5, 4, 2, dtype=torch.float64)(Batch.from_data_list(graphs))
+
+
+def _cycles():
+    """C6 and two triangles: 1-WL (hence GIN and 2-IGN) cannot tell them apart; 3-WL can."""
+    hexagon = nx.cycle_graph(6)
+    triangles = nx.disjoint_union(nx.cycle_graph(3), nx.cycle_graph(3))
+    out = []
+    for g in (hexagon, triangles):
+        edge_index = to_undirected(torch.tensor(list(g.edges)).T, num_nodes=6)
+        out.append(Data(x=torch.ones(6, 1, dtype=torch.float64), edge_index=edge_index))
+    return Batch.from_data_list(out)
+
+
+def test_expressivity_ppgn_separates_what_1wl_cannot():
+    torch.manual_seed(0)
+    batch = _cycles()
+    ign = InvariantGraphNetwork(1, 8, 4, num_layers=3, dtype=torch.float64)
+    ppgn = PPGN(1, 8, 4, num_blocks=2, dtype=torch.float64)
+    gin = GINConv(torch.nn.Linear(1, 4).double())
+    ign_out, ppgn_out = ign(batch), ppgn(batch)
+    gin_out = gin(batch.x, batch.edge_index)
+    assert (ign_out[0] - ign_out[1]).abs().max() < 1e-10
+    assert (gin_out[:6].sum(0) - gin_out[6:].sum(0)).abs().max() < 1e-10
+    assert (ppgn_out[0] - ppgn_out[1]).abs().max() > 1e-4
+
+
+# -- message passing --------------------------------------------------------------------------
+def test_diagram_conv_matches_dense_reference(graphs):
+    torch.manual_seed(0)
+    conv = DiagramConv(3, 5, dtype=torch.float64)
+    batch = Batch.from_data_list(graphs)
+    out = conv(batch.x, batch.edge_index, batch.batch)
+    offset = 0
+    w = conv.weight.detach()
+    for g in graphs:
+        n = g.num_nodes
+        adjacency = torch.zeros(n, n, dtype=torch.float64)
+        adjacency[g.edge_index[1], g.edge_index[0]] = 1.0
+        means = g.x.mean(0, keepdim=True).expand(n, -1)
+        expected = g.x @ w[0].T + means @ w[1].T + adjacency @ g.x @ w[2].T + conv.bias
+        torch.testing.assert_close(out[offset : offset + n], expected, rtol=0, atol=1e-12)
+        offset += n
+
+
+def test_diagram_conv_equivariant(graphs):
+    torch.manual_seed(0)
+    conv = DiagramConv(3, 5, aggr="mean", dtype=torch.float64)
+    with torch.no_grad():
+        conv.bias.normal_()
+    batch = Batch.from_data_list(graphs)
+    out = conv(batch.x, batch.edge_index, batch.batch)
+    moved, perms = relabelled(graphs)
+    moved_batch = Batch.from_data_list(moved)
+    moved_out = conv(moved_batch.x, moved_batch.edge_index, moved_batch.batch)
+    offsets = torch.tensor([0, *SIZES]).cumsum(0)[:-1]
+    for g, perm, offset in zip(graphs, perms, offsets, strict=True):
+        torch.testing.assert_close(moved_out[offset + perm], out[offset : offset + g.num_nodes],
+                                   rtol=0, atol=1e-12)
+
+
+# -- Aut(G) on a fixed graph ------------------------------------------------------------------
+def _automorphisms(graph: nx.Graph) -> list[torch.Tensor]:
+    """All automorphisms by VF2 (networkx), independent of nauty: ``image[i]`` of node i."""
+    matcher = GraphMatcher(graph, graph)
+    return [torch.tensor([m[i] for i in range(graph.number_of_nodes())])
+            for m in matcher.isomorphisms_iter()]
+
+
+def _grid():
+    graph = nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 4), ordering="sorted")
+    return graph, torch.tensor(list(graph.edges)).T
+
+
+def test_automorphism_linear_commutes_with_aut_only():
+    torch.manual_seed(0)
+    graph, edge_index = _grid()
+    automorphisms = _automorphisms(graph)
+    assert len(automorphisms) == 4  # the 3 x 4 grid: Klein four-group of reflections
+    layer = AutomorphismLinear(edge_index, 2, 3, dtype=torch.float64)
+    with torch.no_grad():
+        layer.linear.bias.normal_()
+    n = graph.number_of_nodes()
+    assert len(layer.linear.basis) == burnside_dimension([a.tolist() for a in automorphisms], n, 2)
+    x = torch.randn(4, 2, n, dtype=torch.float64)
+    out = layer(x)
+    for image in automorphisms:  # (g x)[image[i]] = x[i]
+        moved = torch.empty_like(x)
+        moved[..., image] = x
+        expected = torch.empty_like(out)
+        expected[..., image] = out
+        torch.testing.assert_close(layer(moved), expected, rtol=0, atol=1e-12)
+    generator = torch.Generator().manual_seed(5)
+    non_automorphisms = 0
+    for _ in range(10):
+        image = torch.randperm(n, generator=generator)
+        if any(torch.equal(image, a) for a in automorphisms):
+            continue
+        moved = torch.empty_like(x)
+        moved[..., image] = x
+        expected = torch.empty_like(out)
+        expected[..., image] = out
+        assert (layer(moved) - expected).abs().max() > 1e-3  # negative control
+        non_automorphisms += 1
+    assert non_automorphisms >= 9
+
+
+def test_automorphism_network_shapes_and_invariance():
+    torch.manual_seed(0)
+    graph, edge_index = _grid()
+    n = graph.number_of_nodes()
+    net = AutomorphismNetwork(edge_index, 2, 8, 3, num_layers=2, dtype=torch.float64)
+    x = torch.randn(5, 2, n, dtype=torch.float64)
+    out = net(x)
+    assert out.shape == (5, 3)
+    node_major = x.transpose(1, 2).reshape(5 * n, 2)  # PyG layout, one copy per sample
+    torch.testing.assert_close(net(node_major), out, rtol=0, atol=0)
+    for image in _automorphisms(graph):
+        moved = torch.empty_like(x)
+        moved[..., image] = x
+        torch.testing.assert_close(net(moved), out, rtol=0, atol=1e-12)
+    per_node = AutomorphismNetwork(edge_index, 2, 8, 3, invariant=False, dtype=torch.float64)
+    assert per_node(node_major).shape == (5 * n, 3)
+    with pytest.raises(ValueError, match="node-major"):
+        net(torch.randn(5, 2, n + 1))
