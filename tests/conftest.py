@@ -37,3 +37,12 @@ def shared_data() -> Path:
     if not folder.is_dir():
         pytest.skip(f"real data folder {folder} is absent (set GEOMLAYERS_DATA_DIR)")
     return folder
+
+
+@pytest.fixture
+def one_thread():
+    """Small eigen-problems: intra-op threads only add contention on a shared 2-core machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -26,13 +26,7 @@ from geomlayers.nn.spd import (
 D = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small eigen-problems: intra-op threads only add contention on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def spd(*batch, n=4, cond=10.0, seed=0, dtype=D):
