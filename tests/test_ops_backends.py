@@ -172,3 +172,15 @@ def test_mask_errors():
     graph_layer = EquivariantLinear(AutomorphismGroup(nx.cycle_graph(4)), 1, 1, 1, 1)
     with pytest.raises(ValueError, match="mask needs an S_n"):
         graph_layer(torch.randn(2, 1, 4), mask=torch.ones(2, 4, dtype=torch.bool))
+
+
+def test_stale_build_lock_is_removed(tmp_path):
+    """A lock left by a killed build would make torch wait forever; old locks are removed."""
+    stale, fresh = tmp_path / "a", tmp_path / "b"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "lock").write_text("")
+    os.utime(stale / "lock", (0, 0))
+    extension._remove_stale_lock(stale)
+    extension._remove_stale_lock(fresh)
+    assert not (stale / "lock").exists() and (fresh / "lock").exists()

@@ -65,6 +65,7 @@ def load_error() -> str | None:
         from torch.utils import cpp_extension
 
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_lock(folder)
         cpp_extension.load(
             name=f"geomlayers_ops_{tag}",
             sources=[str(f) for f in files],
@@ -77,6 +78,21 @@ def load_error() -> str | None:
         return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
     _register_python_side()
     return None
+
+
+def _remove_stale_lock(folder: Path, max_age_s: float = 600.0) -> None:
+    """Delete a build lock left by a killed build (torch would wait on it forever).
+
+    A build takes well under a minute here, so a lock older than ``max_age_s`` is stale.
+    """
+    import time
+
+    lock = folder / "lock"
+    try:
+        if time.time() - lock.stat().st_mtime > max_age_s:
+            lock.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _register_python_side() -> None:
