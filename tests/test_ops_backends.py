@@ -6,9 +6,22 @@ import networkx as nx
 import pytest
 import torch
 
-from geomlayers.groups import AutomorphismGroup, SymmetricGroup
+from geomlayers.bases import equivariant_basis
+from geomlayers.groups import (
+    AutomorphismGroup,
+    SpecialOrthogonalGroup,
+    SymmetricGroup,
+    SymplecticGroup,
+)
 from geomlayers.nn import EquivariantLinear
-from geomlayers.ops import Embedding, Reduction, diagonal_embed, diagonal_reduce, extension
+from geomlayers.ops import (
+    Embedding,
+    Reduction,
+    apply_element,
+    diagonal_embed,
+    diagonal_reduce,
+    extension,
+)
 from geomlayers.ops.backend import resolve_backend
 from geomlayers.testing import assert_equivariant
 
@@ -184,3 +197,29 @@ def test_stale_build_lock_is_removed(tmp_path):
     extension._remove_stale_lock(stale)
     extension._remove_stale_lock(fresh)
     assert not (stale / "lock").exists() and (fresh / "lock").exists()
+
+
+@needs_cpp
+@pytest.mark.parametrize("group, k, l", [
+    (SpecialOrthogonalGroup(3), 2, 1), (SpecialOrthogonalGroup(3), 2, 3),
+    (SpecialOrthogonalGroup(4), 3, 3), (SymplecticGroup(4), 2, 2), (SymplecticGroup(2), 3, 1),
+], ids=repr)
+def test_brauer_type_elements_agree_on_both_backends(group, k, l):
+    """Brauer–Grood and symplectic elements run their diagonal steps on either backend."""
+    n = group.n
+    basis = equivariant_basis(group, k, l, spanning=True)
+    x = torch.randn(2, 3, *[n] * k, dtype=torch.float64, requires_grad=True)
+    for element in basis:
+        ours = apply_element(element, x, n, backend="cpp")
+        reference = apply_element(element, x, n, backend="torch")
+        torch.testing.assert_close(ours, reference, rtol=1e-12, atol=1e-12)
+        dense = element.matrix(n) @ x.detach().reshape(2, 3, -1, 1)
+        torch.testing.assert_close(reference.reshape(dense.shape), dense, rtol=1e-12,
+                                   atol=1e-12)
+        (grad,) = torch.autograd.grad(ours.sum(), x)
+        (expected,) = torch.autograd.grad(reference.sum(), x)
+        torch.testing.assert_close(grad, expected, rtol=1e-12, atol=1e-12)
+    layers = [EquivariantLinear(group, k, l, 3, 2, dtype=torch.float64, backend=b)
+              for b in ("torch", "cpp")]
+    layers[1].load_state_dict(layers[0].state_dict())
+    torch.testing.assert_close(layers[1](x), layers[0](x), rtol=1e-12, atol=1e-12)

@@ -203,7 +203,8 @@ class EquivariantLinear(nn.Module):
             out = out + self._apply_sparse(x)
         if self._applied_indices:
             elements = [self.basis[i] for i in self._applied_indices]
-            out = out + apply_elements(elements, self.weight[self._applied_indices], x, n)
+            weight = self.weight[self._applied_indices]
+            out = out + apply_elements(elements, weight, x, n, backend=self.backend)
         if self.bias is not None:
             out = out + self._bias_term(x, n, mask)
         return out

@@ -40,6 +40,7 @@ from geomlayers.diagrams.brauer import (
 )
 from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.ops.diagram_products import apply_partition_diagram
+from geomlayers.ops.layer import Embedding, Reduction, reduce_and_embed
 
 __all__ = [
     "apply_element",
@@ -58,7 +59,7 @@ def _check_input(x: torch.Tensor, k: int, n: int) -> None:
         raise ValueError(f"x must end in k={k} axes of size n={n}, got shape {tuple(x.shape)}")
 
 
-def apply_element(element, x: torch.Tensor, n: int) -> torch.Tensor:
+def apply_element(element, x: torch.Tensor, n: int, backend: str = "torch") -> torch.Tensor:
     """Apply a Brauer (partition), symplectic Brauer or Brauer–Grood diagram to ``x``.
 
     Args:
@@ -66,6 +67,8 @@ def apply_element(element, x: torch.Tensor, n: int) -> torch.Tensor:
             :class:`BrauerGroodDiagram`.
         x: ``(*batch, n, …, n)`` with ``element.k`` trailing axes.
         n: the dimension.
+        backend: ``"torch"`` or ``"cpp"``: who runs the generalised-diagonal reductions and
+            embeddings (:mod:`geomlayers.ops.layer`); the form / ε steps are torch either way.
 
     Returns:
         ``(*batch, n, …, n)`` with ``element.l`` trailing axes: ``W x`` per batch entry.
@@ -73,16 +76,16 @@ def apply_element(element, x: torch.Tensor, n: int) -> torch.Tensor:
     """
     if isinstance(element, PartitionDiagram):
         _check_input(x, element.k, n)
-        return apply_partition_diagram(element, x, n)
+        return apply_partition_diagram(element, x, n, backend)
     if isinstance(element, SymplecticBrauerDiagram):
-        return apply_symplectic_brauer(element, x, n)
+        return apply_symplectic_brauer(element, x, n, backend)
     if isinstance(element, BrauerGroodDiagram):
-        return apply_brauer_grood(element, x, n)
+        return apply_brauer_grood(element, x, n, backend)
     raise TypeError(f"no fast product for {type(element).__name__}")
 
 
 def apply_elements(
-    elements, weight: torch.Tensor, x: torch.Tensor, n: int
+    elements, weight: torch.Tensor, x: torch.Tensor, n: int, backend: str = "torch"
 ) -> torch.Tensor:
     """Channel-mixing layer product ``Y[b, o] = Σ_i Σ_c Λ_i[o, c] · (W_i X[b, c])``.
 
@@ -117,9 +120,11 @@ def apply_elements(
     out = None
     for element, mixing in zip(elements, weight, strict=True):
         if k <= l:
-            term = apply_element(element, torch.einsum("oc,bc...->bo...", mixing, x), n)
+            mixed = torch.einsum("oc,bc...->bo...", mixing, x)
+            term = apply_element(element, mixed, n, backend)
         else:
-            term = torch.einsum("oc,bc...->bo...", mixing, apply_element(element, x, n))
+            applied = apply_element(element, x, n, backend)
+            term = torch.einsum("oc,bc...->bo...", mixing, applied)
         out = term if out is None else out + term
     return out
 
@@ -144,7 +149,7 @@ def _form_tables(n: int, form: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def apply_symplectic_brauer(
-    element: SymplecticBrauerDiagram, x: torch.Tensor, n: int
+    element: SymplecticBrauerDiagram, x: torch.Tensor, n: int, backend: str = "torch"
 ) -> torch.Tensor:
     """``F_β x`` = (J on the second vertex of each cup) ∘ ``E_β`` ∘ (J on each cap's second).
 
@@ -159,7 +164,7 @@ def apply_symplectic_brauer(
         if kind == "cap":
             x = apply_form(x, first + v - l, partner, sign)
     brauer = PartitionDiagram(k=k, l=l, blocks=element.blocks)
-    y = apply_partition_diagram(brauer, x, n)
+    y = apply_partition_diagram(brauer, x, n, backend)
     start = y.dim() - l
     for (_, v), kind in zip(element.blocks, kinds, strict=True):
         if kind == "cup":
@@ -185,7 +190,9 @@ def levi_civita_tables(n: int, t: int) -> tuple[torch.Tensor, torch.Tensor, torc
     return flat_x, flat_y, signs
 
 
-def apply_brauer_grood(element: BrauerGroodDiagram, x: torch.Tensor, n: int) -> torch.Tensor:
+def apply_brauer_grood(
+    element: BrauerGroodDiagram, x: torch.Tensor, n: int, backend: str = "torch"
+) -> torch.Tensor:
     """``H_α x`` by trace → Levi-Civita gather/scatter → through/cup write (module docstring).
 
     Cost ``n! · n^{through}`` multiply-adds for the ε step (plus the reads of the input and
@@ -207,26 +214,42 @@ def apply_brauer_grood(element: BrauerGroodDiagram, x: torch.Tensor, n: int) -> 
     bottom_free = [letter[f] for f in element.free if f >= l]
     top_free = [letter[f] for f in element.free if f < l]
     d, s, t = len(through), len(bottom_free), len(top_free)
+    reduce, embed = reduce_and_embed(backend)
+    lead = len(batch)
     # (1) traces over caps; keep through-strands then free bottom axes
-    w = torch.einsum(x, [..., *[letter[v] for v in range(l, l + k)]], [..., *through,
-                                                                        *bottom_free])
+    bottom = [letter[v] for v in range(l, l + k)]
+    reduction, kept = _pattern(bottom, set(through) | set(bottom_free), Reduction)
+    w = reduce(x, reduction, n)
+    w = _to_order(w, lead, kept, [*through, *bottom_free])
     # (2) z[.., x] = Σ_y ε(x, y) w[.., y] without the n^n tensor
     flat_x, flat_y, sign = levi_civita_tables(n, t)
     w = w.reshape(*batch, n**d, n**s)
     gathered = w[..., flat_y.to(x.device)] * sign.to(dtype=x.dtype, device=x.device)
     z = w.new_zeros(*batch, n**d, n**t).index_add(-1, flat_x.to(x.device), gathered)
     z = z.reshape(*batch, *([n] * (d + t)))
-    # (3) through-strands and free top axes to their vertices, cups as identity factors
-    operands: list = [z, [..., *through, *top_free]]
-    out_subs = [letter.get(v, -1) for v in range(l)]
-    next_letter = free_base + len(element.free)
-    eye = None
+    # (3) through-strands and free top axes to their vertices, cups (δ) as broadcast blocks
+    top = [letter.get(v, -1) for v in range(l)]
+    cup_letter = free_base + len(element.free)
     for (u, v), kind in zip(element.blocks, kinds, strict=True):
-        if kind != "cup":
-            continue
-        if eye is None:
-            eye = torch.eye(n, dtype=x.dtype, device=x.device)
-        out_subs[u], out_subs[v] = next_letter, next_letter + 1
-        operands += [eye, [next_letter, next_letter + 1]]
-        next_letter += 2
-    return torch.einsum(*operands, [..., *out_subs])
+        if kind == "cup":
+            top[u] = top[v] = cup_letter
+            cup_letter += 1
+    embedding, kept = _pattern(top, set(through) | set(top_free), Embedding)
+    z = _to_order(z, lead, [*through, *top_free], kept)
+    return embed(z, embedding, n)
+
+
+def _pattern(letters: list[int], propagating: set[int], kind):
+    """``Reduction`` / ``Embedding`` of a row of letters, and the kept letters in block order."""
+    order: list[int] = []
+    for letter in letters:
+        if letter not in order:
+            order.append(letter)
+    labels = tuple(order.index(letter) for letter in letters)
+    keep = tuple(letter in propagating for letter in order)
+    return kind(labels, keep), [letter for letter in order if letter in propagating]
+
+
+def _to_order(z: torch.Tensor, lead: int, have: list[int], want: list[int]) -> torch.Tensor:
+    """Permute the trailing axes of ``z`` (letters ``have``) into the letter order ``want``."""
+    return z.permute(*range(lead), *[lead + have.index(letter) for letter in want])

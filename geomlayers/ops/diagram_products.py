@@ -18,7 +18,9 @@ from geomlayers.ops.layer import apply_diagrams
 __all__ = ["apply_partition_diagram", "apply_sparse"]
 
 
-def apply_partition_diagram(diagram: PartitionDiagram, x: torch.Tensor, n: int) -> torch.Tensor:
+def apply_partition_diagram(
+    diagram: PartitionDiagram, x: torch.Tensor, n: int, backend: str = "torch"
+) -> torch.Tensor:
     """``D_π x`` for ``x`` of shape ``(*batch, n, …, n)`` (``k`` axes) → ``(*batch, n^(l))``.
 
     Differentiable; never forms the ``n^l x n^k`` matrix.
@@ -31,7 +33,7 @@ def apply_partition_diagram(diagram: PartitionDiagram, x: torch.Tensor, n: int) 
             [1., 3.]])
 
     """
-    return apply_diagrams((diagram,), x.new_ones(1), x, n)
+    return apply_diagrams((diagram,), x.new_ones(1), x, n, backend)
 
 
 def apply_sparse(

@@ -44,6 +44,7 @@ __all__ = [
     "diagonal_reduce",
     "diagram_layer",
     "plan_layer",
+    "reduce_and_embed",
 ]
 
 
@@ -386,13 +387,28 @@ def _primitives(backend: str):
     raise ValueError(f"backend must be 'torch' or 'cpp', got {backend!r}")
 
 
+def reduce_and_embed(backend: str):
+    """The ``(reduce(x, reduction, n), embed(y, embedding, n))`` pair of a backend."""
+    if backend == "torch":
+        return _torch_reduce, diagonal_embed
+    if backend == "cpp":
+        from geomlayers.ops import extension
+
+        return extension.reduce, extension.embed
+    raise ValueError(f"backend must be 'torch' or 'cpp', got {backend!r}")
+
+
 def apply_diagrams(
-    diagrams: Sequence[PartitionDiagram], weights: torch.Tensor, x: torch.Tensor, n: int
+    diagrams: Sequence[PartitionDiagram],
+    weights: torch.Tensor,
+    x: torch.Tensor,
+    n: int,
+    backend: str = "torch",
 ) -> torch.Tensor:
     """``Σ_i weights[i] · D_i x`` for ``x`` ``(*batch, n^(k))`` → ``(*batch, n^(l))``."""
     k, l = diagrams[0].k, diagrams[0].l
     plan = plan_layer(tuple(diagrams), k, l)
     batch = x.shape[: x.dim() - k]
     flat = x.reshape(-1, 1, *([n] * k))
-    out = diagram_layer(flat, weights.to(x.dtype).reshape(-1, 1, 1), plan, n)
+    out = diagram_layer(flat, weights.to(x.dtype).reshape(-1, 1, 1), plan, n, backend=backend)
     return out.reshape(*batch, *([n] * l))
