@@ -2,7 +2,8 @@
 
 ``geomlayers basis S5 2 2`` prints the basis size, the time taken and the cache location;
 ``--save FILE`` writes the basis (``.json``: element descriptions; ``.pt``: the sparse
-``(len, n^l, n^k)`` tensor).
+``(len, n^l, n^k)`` tensor). ``geomlayers info`` prints versions, the backend and C++
+extension status, the cache and data locations and the GPU.
 """
 
 from __future__ import annotations
@@ -52,12 +53,46 @@ def _basis_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _info_command(args: argparse.Namespace) -> int:
+    import importlib.metadata as metadata
+    import platform
+
+    import torch
+
+    from geomlayers.bases import cache
+    from geomlayers.data_dir import data_dir
+    from geomlayers.ops import extension
+    from geomlayers.ops.backend import resolve_backend
+
+    rows = [("python", platform.python_version())]
+    for package in ("geomlayers", "torch", "numpy", "scipy", "geoopt", "torch_geometric",
+                    "escnn", "pyriemann", "scikit-learn", "mne"):
+        try:
+            rows.append((package, metadata.version(package)))
+        except metadata.PackageNotFoundError:
+            rows.append((package, "not installed"))
+    error = extension.load_error() if args.build else "not checked (pass --build)"
+    rows.append(("extension", "built" if error is None else error))
+    rows.append(("extension dir", str(extension.extension_dir())))
+    backend = resolve_backend() if args.build else "auto (resolved on first layer)"
+    rows.append(("backend", f"{backend} (GEOMLAYERS_BACKEND to change)"))
+    rows.append(("basis cache", str(cache.cache_dir())))
+    folder = data_dir()
+    rows.append(("data", f"{folder} ({'present' if folder.is_dir() else 'absent'})"))
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    rows.append(("gpu", gpu))
+    for label, value in rows:
+        print(f"{label + ':':<16} {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="geomlayers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     basis = sub.add_parser("basis", help="generate the basis of G-equivariant maps k -> l")
-    basis.add_argument("group", help="S<n>, A<n>, or aut:<graph file> (edge list, .g6, .gml)")
+    basis.add_argument("group", help="S<n>, A<n>, O<n>, SO<n>, Sp<n>, or aut:<graph file> "
+                       "(edge list, .g6, .gml)")
     basis.add_argument("k", type=int, help="input order")
     basis.add_argument("l", type=int, help="output order")
     basis.add_argument("--kind", choices=["diagram", "orbit"], default="diagram")
@@ -67,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     basis.add_argument("--show", type=int, default=0, metavar="N", help="print N elements")
     basis.add_argument("--save", metavar="FILE", help="write the basis (.json or .pt)")
     basis.set_defaults(run=_basis_command)
+    info = sub.add_parser("info", help="versions, backend, extension, cache, data, GPU")
+    info.add_argument("--build", action="store_true",
+                      help="build / load the C++ extension to report its status")
+    info.set_defaults(run=_info_command)
     return parser
 
 

@@ -39,3 +39,13 @@ def test_console_script_module_runs():
         capture_output=True, text=True, check=True,
     )
     assert "size:     16 elements" in result.stdout
+
+
+def test_info_command(capsys):
+    assert main(["info", "--build"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{label}:" in out for label in ("torch", "extension", "backend", "gpu"))
+    from geomlayers.ops import extension
+
+    expected = "built" if extension.load_error() is None else extension.load_error()
+    assert f"{'extension:':<16} {expected}" in out
