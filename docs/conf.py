@@ -11,6 +11,12 @@ import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import make_figures  # noqa: E402  (docs/make_figures.py)
+
+# the diagram pictures of diagrams.md are drawn from the current code on every build
+make_figures.main()
 
 project = "geomlayers"
 author = "geomlayers developers"
@@ -28,7 +34,6 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 templates_path = ["_templates"]
-html_static_path = ["_static"]
 html_theme = "alabaster"
 
 # -- autodoc / autosummary / napoleon ---------------------------------------------------

@@ -238,7 +238,8 @@ def plot_basis(basis: Any, max_elements: int = 12, ncols: int = 4) -> Any:
     ncols = min(ncols, count)
     nrows = math.ceil(count / ncols)
     width = 0.7 * max(basis.k, basis.l, 1) + 0.9
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 2.0 * nrows), squeeze=False)
+    size = (max(width * ncols, 4.0), 2.0 * nrows)  # wide enough for the title
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
     flat = [a for row in axes for a in row]
     for index, (element, ax) in enumerate(zip(elements, flat, strict=False)):
         plot_diagram(element, ax, title=f"{index}: {element}")
