@@ -1,7 +1,8 @@
 # geomlayers developer / CI entry points.
 #
 #   make venv   create .venv (torch 2.13.0 CPU first, then the package with all extras)
-#   make test   run the test suite
+#   make test   run the test suite, then build the docs (warnings are errors)
+#   make docs   build the Sphinx site into docs/_build/html (warnings are errors)
 #   make demo   run python -m geomlayers.demo
 #   make lint   ruff check
 #   make bench  run benchmarks/run_all.py
@@ -18,13 +19,13 @@ PY           := $(VENV)/bin/python
 PIP          := $(PY) -m pip
 TORCH_PIN    := torch==2.13.0
 CONSTRAINTS  := requirements/constraints.txt
-EXTRAS       ?= test,escnn,spd,graphs
+EXTRAS       ?= test,escnn,spd,graphs,docs
 STAMP        := $(VENV)/.geomlayers-installed
 PYTEST_ARGS  ?=
 # drop pip's "Location '...' is ignored" warnings about absent local indexes (machine config noise)
 PIPNOISE     := 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 
-.PHONY: venv test demo lint bench clean-venv
+.PHONY: venv test docs demo lint bench clean-venv
 
 venv: $(STAMP)
 
@@ -55,6 +56,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS) Makefile
 
 test: venv
 	GEOMLAYERS_REQUIRE_CPP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+	$(MAKE) docs
+
+docs: venv
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 demo: venv
 	$(PY) -m geomlayers.demo

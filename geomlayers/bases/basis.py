@@ -84,6 +84,15 @@ class Basis(Sequence):
             lines.append(f"  ... {len(self) - limit} more")
         return "\n".join(lines)
 
+    def plot(self, max_elements: int = 12, ncols: int = 4):
+        """Draw the first ``max_elements`` diagrams on a grid; returns the matplotlib Figure.
+
+        See :func:`geomlayers.diagrams.plot.plot_basis` (needs matplotlib; diagram bases only).
+        """
+        from geomlayers.diagrams.plot import plot_basis
+
+        return plot_basis(self, max_elements=max_elements, ncols=ncols)
+
     # -- materialisation (tests, small sizes) -------------------------------------------
     def _element_tensor(self, index: int, dtype: torch.dtype) -> torch.Tensor:
         if self._dense_tensors is not None:

@@ -214,6 +214,15 @@ class _PairedElement:
 
         return apply_element(self, x, n)
 
+    def plot(self, ax=None, *, title: str | None = None):
+        """Draw the diagram with matplotlib; returns the Axes (see :mod:`geomlayers.diagrams.plot`).
+
+        Top row: output vertices ``0..l-1``; bottom row: input vertices. Needs matplotlib.
+        """
+        from geomlayers.diagrams.plot import plot_diagram
+
+        return plot_diagram(self, ax, title=title)
+
 
 @dataclass(frozen=True)
 class SymplecticBrauerDiagram(_PairedElement):

@@ -171,6 +171,15 @@ class SetPartitionElement:
         """JSON-able description (used by the basis cache)."""
         return [list(b) for b in self.blocks]
 
+    def plot(self, ax=None, *, title: str | None = None):
+        """Draw the diagram with matplotlib; returns the Axes (see :mod:`geomlayers.diagrams.plot`).
+
+        Top row: output vertices ``0..l-1``; bottom row: input vertices. Needs matplotlib.
+        """
+        from geomlayers.diagrams.plot import plot_diagram
+
+        return plot_diagram(self, ax, title=title)
+
 
 @dataclass(frozen=True)
 class PartitionDiagram(SetPartitionElement):

@@ -7,7 +7,7 @@ Mironenco & Forré, "Lie Group Decompositions for Equivariant Neural Networks" (
 
 Haar measure in these coordinates (derivation in ``docs/lie.md``): relative to the Lebesgue
 measure ``dX`` on the coordinates of ``X`` in a Frobenius-orthonormal basis of Sym(n)
-(Sym₀(n) for SL) times the normalised Haar measure ``dR`` of SO(n),
+(Sym₀(n) for SL) times the normalised Haar measure ``dR`` of SO(n)::
 
     dμ(g) = J(X) dX dR,   J(X) = ∏_{i<j} sinh(|x_i - x_j|) / |x_i - x_j|,
 

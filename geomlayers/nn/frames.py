@@ -3,7 +3,7 @@
 Puny, Atzmon, Smith, Misra, Grover, Ben-Hamu, Lipman, "Frame Averaging for Invariant and
 Equivariant Network Design", ICLR 2022 (arXiv 2110.03336). A *frame* ``F(X)`` is a small
 input-dependent set of group elements with ``F(g·X) = g·F(X)``; averaging a backbone ``φ``
-over it,
+over it::
 
     invariant:    ⟨φ⟩(X) = 1/|F(X)| Σ_{g ∈ F(X)} φ(ρ_in(g)^{-1} X)                  (eq. 3)
     equivariant:  ⟨φ⟩(X) = 1/|F(X)| Σ_{g ∈ F(X)} ρ_out(g) φ(ρ_in(g)^{-1} X)         (eq. 4)
