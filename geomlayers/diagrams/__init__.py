@@ -30,6 +30,7 @@ from geomlayers.diagrams.partitions import (
     set_partitions,
     stirling2,
 )
+from geomlayers.diagrams.plot import plot_basis, plot_diagram
 
 __all__ = [
     "BilabelledGraph",
@@ -50,6 +51,8 @@ __all__ = [
     "count_partitions",
     "double_factorial",
     "permutation_signs",
+    "plot_basis",
+    "plot_diagram",
     "set_partitions",
     "stirling2",
 ]
