@@ -34,7 +34,7 @@ x_test, y_test = make_sets(n_test)
 group = SymmetricGroup(n)
 model = EquivariantMLP(group, orders=[1, 1, 1, 0], channels=[1, 16, 16, 2], dtype=torch.float64)
 optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
-for step in range(150):
+for _ in range(150):
     batch = torch.randint(0, n_train, (128,))
     loss = F.cross_entropy(model(x_train[batch]), y_train[batch])
     optimiser.zero_grad()

@@ -19,6 +19,7 @@ def test_every_topic_has_an_example():
 def test_example_runs(path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", [str(path)])  # the examples' own small defaults
     monkeypatch.setenv("GEOMLAYERS_PROGRESS", "0")
+    monkeypatch.setenv("PYG_MUTAG_EPOCHS", "4")  # 12 by default; 4 keep the suite short
     runpy.run_path(str(path), run_name="__main__")
     assert capsys.readouterr().out
 
