@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from geomlayers.data.affine_digits import affine_digits, load_mnist
 from geomlayers.groups.affine import SL, GLPlus
 from geomlayers.nn.lie import AffineInvariantCNN
+from geomlayers.progress import progress_bar
 
 
 def accuracy(model, images, labels, batch=200):
@@ -54,7 +55,7 @@ def main(argv=None):
     steps = args.epochs * ((len(x) + args.batch - 1) // args.batch)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / steps)
     start = time.perf_counter()
-    for _ in range(args.epochs):
+    for _ in progress_bar(range(args.epochs), desc="epochs", unit="epoch"):
         model.train()
         order = torch.randperm(len(x))
         for i in range(0, len(x), args.batch):

@@ -61,6 +61,7 @@ def equivariant_basis(
     spanning: bool = False,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     use_cache: bool = True,
+    progress: bool | None = None,
 ) -> Basis:
     """Basis of the linear maps ``(R^n)^{⊗k} → (R^n)^{⊗l}`` that commute with ``group``.
 
@@ -78,6 +79,9 @@ def equivariant_basis(
             O(n) and Sp(n), plus the Brauer–Grood diagrams for SO(n)) instead of a basis.
         max_elements: refuse (``ValueError`` naming the count) above this many elements.
         use_cache: read / write the on-disk cache (:mod:`geomlayers.bases.cache`).
+        progress: progress bar on stderr while enumerating more than 10,000 elements:
+            ``None`` (on for a terminal), ``True`` or ``False``; ``GEOMLAYERS_PROGRESS=0``
+            silences it globally (:mod:`geomlayers.progress`).
 
     Returns:
         A :class:`Basis`; elements in the order documented in :mod:`geomlayers.bases.permutation`.
@@ -98,7 +102,7 @@ def equivariant_basis(
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
     if isinstance(group, _brauer.BRAUER_GROUPS):
-        return _brauer_basis(group, k, l, kind, spanning, max_elements, use_cache)
+        return _brauer_basis(group, k, l, kind, spanning, max_elements, use_cache, progress)
     if not isinstance(group, FinitePermutationGroup):
         raise NotImplementedError(
             f"no diagram basis for {group} yet; use geomlayers.bases.numeric_basis(group, k, l)"
@@ -117,7 +121,7 @@ def equivariant_basis(
         payload = cache.load(key)
         if payload is not None:
             return _from_payload(group, k, l, payload)
-    basis = _build(group, k, l, kind, spanning)
+    basis = _build(group, k, l, kind, spanning, progress)
     if len(basis) > max_elements:
         raise ValueError(
             f"{group}, k={k}, l={l} has {len(basis):,} basis elements, above "
@@ -130,7 +134,7 @@ def equivariant_basis(
 
 def _brauer_basis(
     group: Group, k: int, l: int, kind: str, spanning: bool,  # noqa: E741
-    max_elements: int, use_cache: bool,
+    max_elements: int, use_cache: bool, progress: bool | None = None,
 ) -> Basis:
     """O(n), SO(n), Sp(n): the Brauer-type spanning set, or an independent subset of it."""
     if kind != "diagram":
@@ -151,27 +155,29 @@ def _brauer_basis(
         if payload is not None:
             elements = _brauer.from_payload(k, l, payload)
             return Basis(group, k, l, elements, kind=kind, is_basis=payload["is_basis"])
-    elements = _brauer.spanning_elements(group, k, l)
+    elements = _brauer.spanning_elements(group, k, l, progress=progress)
     if selecting:
-        elements = _brauer.select_independent(elements, group.n, r)
+        elements = _brauer.select_independent(elements, group.n, r, progress=progress)
     is_basis = independent or not spanning
     if use_cache and selecting:
         cache.store(key, _brauer.to_payload(elements, kind, is_basis))
     return Basis(group, k, l, elements, kind=kind, is_basis=is_basis)
 
 
-def _build(group: FinitePermutationGroup, k: int, l: int, kind: str, spanning: bool) -> Basis:  # noqa: E741
+def _build(group: FinitePermutationGroup, k: int, l: int, kind: str, spanning: bool,  # noqa: E741
+           progress: bool | None = None) -> Basis:
     n = group.n
     if isinstance(group, SymmetricGroup):
-        elements = symmetric_elements(n, k, l, kind=kind, spanning=spanning)
+        elements = symmetric_elements(n, k, l, kind=kind, spanning=spanning, progress=progress)
         return Basis(group, k, l, elements, kind=kind, is_basis=not spanning or n >= k + l)
     if isinstance(group, AlternatingGroup):
-        elements = symmetric_elements(n, k, l, kind=kind, spanning=spanning)
-        elements += jellyfish_elements(n, k, l)
+        elements = symmetric_elements(n, k, l, kind=kind, spanning=spanning, progress=progress)
+        elements += jellyfish_elements(n, k, l, progress=progress)
         return Basis(group, k, l, elements, kind=kind, is_basis=not spanning or n >= k + l)
     if spanning:
         return Basis(group, k, l, bilabelled_graphs(k, l), kind="bilabelled", is_basis=False)
-    return Basis(group, k, l, tuple_orbits(group, k, l), kind="orbit", is_basis=True)
+    orbits = tuple_orbits(group, k, l, progress=progress)
+    return Basis(group, k, l, orbits, kind="orbit", is_basis=True)
 
 
 _ELEMENT_TYPES = {

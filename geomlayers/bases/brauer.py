@@ -20,6 +20,8 @@ they cover). The dependent cases are exactly the small-``n`` ones, where the ent
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import scipy.sparse
 
@@ -36,6 +38,7 @@ from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
 from geomlayers.groups.symplectic import SymplecticGroup
+from geomlayers.progress import ELEMENT_THRESHOLD, progress_bar
 
 __all__ = [
     "BRAUER_GROUPS",
@@ -58,15 +61,23 @@ MAX_GRAM_ENTRIES = 20_000_000  # about 0.5 GB of index arrays at the peak
 _PRIME = 2**31 - 1
 
 
-def spanning_elements(group: Group, k: int, l: int) -> list:  # noqa: E741
-    """The spanning set of ``Hom_G((R^n)^{⊗k}, (R^n)^{⊗l})`` in its fixed order."""
+def spanning_elements(group: Group, k: int, l: int, *,  # noqa: E741
+                      progress: bool | None = None) -> list:
+    """The spanning set of ``Hom_G((R^n)^{⊗k}, (R^n)^{⊗l})`` in its fixed order.
+
+    A progress bar (:mod:`geomlayers.progress`) shows above ``ELEMENT_THRESHOLD`` diagrams.
+    """
     if isinstance(group, OrthogonalGroup):
-        return list(brauer_diagrams(k, l))
-    if isinstance(group, SpecialOrthogonalGroup):
-        return list(brauer_diagrams(k, l)) + list(brauer_grood_diagrams(group.n, k, l))
-    if isinstance(group, SymplecticGroup):
-        return list(symplectic_brauer_diagrams(k, l, group.form))
-    raise TypeError(f"no Brauer-type spanning set for {group}")
+        diagrams = brauer_diagrams(k, l)
+    elif isinstance(group, SpecialOrthogonalGroup):
+        diagrams = itertools.chain(brauer_diagrams(k, l), brauer_grood_diagrams(group.n, k, l))
+    elif isinstance(group, SymplecticGroup):
+        diagrams = symplectic_brauer_diagrams(k, l, group.form)
+    else:
+        raise TypeError(f"no Brauer-type spanning set for {group}")
+    return list(progress_bar(diagrams, total=spanning_size(group, k + l),
+                             desc=f"{group} diagrams", progress=progress,
+                             min_total=ELEMENT_THRESHOLD, unit="diagram"))
 
 
 def spanning_size(group: Group, r: int) -> int:
@@ -94,16 +105,20 @@ def _flat_entries(element, n: int) -> tuple[np.ndarray, np.ndarray]:
     return flat, values.numpy().astype(np.int64)
 
 
-def gram_matrix(elements: list, n: int, r: int) -> np.ndarray:
+def gram_matrix(elements: list, n: int, r: int, *, progress: bool | None = None) -> np.ndarray:
     """Exact integer Gram matrix ``G[i, j] = Σ_x T_i[x] T_j[x]`` ``(m, m)`` int64.
 
     Built from the sparse entries; raises ``ValueError`` above :data:`MAX_GRAM_ENTRIES`.
+    A progress bar (:mod:`geomlayers.progress`) shows above ``ELEMENT_THRESHOLD // 10``
+    elements (each one's entries are expanded, which is the slow step).
     """
     if n**r >= 2**62:
         raise ValueError(f"n^(k+l) = {n}^{r} does not fit 64-bit flat indices")
     rows, cols, data = [], [], []
     total = 0
-    for index, element in enumerate(elements):
+    for index, element in enumerate(progress_bar(
+            elements, desc="Gram matrix", progress=progress,
+            min_total=ELEMENT_THRESHOLD // 10, unit="element")):
         flat, values = _flat_entries(element, n)
         total += len(flat)
         if total > MAX_GRAM_ENTRIES:
@@ -155,11 +170,13 @@ def pivot_columns_mod_p(matrix: np.ndarray, p: int = _PRIME) -> list[int]:
     return pivots
 
 
-def select_independent(elements: list, n: int, r: int) -> list:
+def select_independent(elements: list, n: int, r: int, *,
+                       progress: bool | None = None) -> list:
     """The elements not in the span of those before them (see the module docstring)."""
     if not elements:
         return []
-    return [elements[i] for i in pivot_columns_mod_p(gram_matrix(elements, n, r))]
+    gram = gram_matrix(elements, n, r, progress=progress)
+    return [elements[i] for i in pivot_columns_mod_p(gram)]
 
 
 # -- cache payloads ------------------------------------------------------------------------

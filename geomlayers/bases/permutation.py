@@ -30,6 +30,7 @@ from geomlayers.diagrams.diagram import (
 )
 from geomlayers.diagrams.partitions import count_partitions, set_partitions
 from geomlayers.groups.permutation import FinitePermutationGroup
+from geomlayers.progress import ELEMENT_THRESHOLD, progress_bar
 
 __all__ = [
     "TupleOrbit",
@@ -58,21 +59,29 @@ def count_jellyfish(n: int, r: int) -> int:
     return count_partitions(r, min_blocks=n - 1, max_blocks=n)
 
 
-def symmetric_elements(n: int, k: int, l: int, *, kind: str, spanning: bool) -> list:  # noqa: E741
-    """S_n elements: ``D_π`` (``kind="diagram"``) or ``X_π`` (``kind="orbit"``)."""
+def symmetric_elements(n: int, k: int, l: int, *, kind: str, spanning: bool,  # noqa: E741
+                       progress: bool | None = None) -> list:
+    """S_n elements: ``D_π`` (``kind="diagram"``) or ``X_π`` (``kind="orbit"``).
+
+    A progress bar (:mod:`geomlayers.progress`) shows above ``ELEMENT_THRESHOLD`` elements.
+    """
     cls = PartitionDiagram if kind == "diagram" else OrbitElement
     max_blocks = None if spanning else n
-    return [cls(k=k, l=l, blocks=b) for b in set_partitions(k + l, max_blocks=max_blocks)]
+    blocks = progress_bar(set_partitions(k + l, max_blocks=max_blocks),
+                          total=count_symmetric(n, k + l, spanning), desc=f"S_{n} diagrams",
+                          progress=progress, min_total=ELEMENT_THRESHOLD, unit="diagram")
+    return [cls(k=k, l=l, blocks=b) for b in blocks]
 
 
-def jellyfish_elements(n: int, k: int, l: int) -> list:  # noqa: E741
+def jellyfish_elements(n: int, k: int, l: int, *,  # noqa: E741
+                       progress: bool | None = None) -> list:
     """The jellyfish ``J_π``: partitions of the ``k+l`` vertices into ``n-1`` or ``n`` blocks."""
     if n == 1:
         return []
-    return [
-        JellyfishDiagram(k=k, l=l, blocks=b)
-        for b in set_partitions(k + l, min_blocks=n - 1, max_blocks=n)
-    ]
+    blocks = progress_bar(set_partitions(k + l, min_blocks=n - 1, max_blocks=n),
+                          total=count_jellyfish(n, k + l), desc=f"A_{n} jellyfish",
+                          progress=progress, min_total=ELEMENT_THRESHOLD, unit="diagram")
+    return [JellyfishDiagram(k=k, l=l, blocks=b) for b in blocks]
 
 
 @dataclass(frozen=True)
@@ -126,9 +135,13 @@ class TupleOrbit:
 
 
 def tuple_orbits(
-    group: FinitePermutationGroup, k: int, l: int, max_tuples: int = DEFAULT_MAX_TUPLES  # noqa: E741
+    group: FinitePermutationGroup, k: int, l: int, max_tuples: int = DEFAULT_MAX_TUPLES,  # noqa: E741
+    *, progress: bool | None = None,
 ) -> list[TupleOrbit]:
-    """Orbits of ``group`` on ``[n]^{k+l}`` (connected components of the generator action)."""
+    """Orbits of ``group`` on ``[n]^{k+l}`` (connected components of the generator action).
+
+    A progress bar (:mod:`geomlayers.progress`) shows above ``ELEMENT_THRESHOLD`` orbits.
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -158,7 +171,8 @@ def tuple_orbits(
     first = np.full(labels.max() + 1, total, dtype=np.int64)
     np.minimum.at(first, labels, flat)
     orbits = []
-    for smallest in np.sort(first):
+    for smallest in progress_bar(np.sort(first), desc=f"orbits of {group}", progress=progress,
+                                 min_total=ELEMENT_THRESHOLD, unit="orbit"):
         rep = tuple(int(d) for d in np.unravel_index(smallest, (n,) * r)) if r else ()
         orbits.append(TupleOrbit(group=group, k=k, l=l, representative=rep))
     return orbits

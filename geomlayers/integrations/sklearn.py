@@ -34,6 +34,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
+from geomlayers.progress import progress_bar
+
 __all__ = ["GrassmannClassifier", "SPDNetClassifier"]
 
 _BN_METRICS = (None, "aim", "bw", "gbw")
@@ -120,6 +122,8 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
         if self.recenter not in (True, False):
             raise ValueError(f"recenter must be True or False, got {self.recenter!r}")
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise ValueError(f"progress must be None, True or False, got {self.progress!r}")
         self._check_own_params(d)
 
     # -- preprocessing ------------------------------------------------------------------------
@@ -204,7 +208,9 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
         best, best_state, stale = math.inf, None, 0
         self.history_ = []
         n_batches = max(1, math.ceil(len(train) / self.batch_size))
-        for epoch in range(self.max_epochs):
+        epochs = progress_bar(range(self.max_epochs), desc=f"{type(self).__name__}.fit",
+                              progress=self.progress, unit="epoch")
+        for epoch in epochs:
             module.train()
             total = 0.0
             for batch in np.array_split(rng.permutation(train), n_batches):
@@ -290,6 +296,8 @@ class SPDNetClassifier(_SPDTorchClassifier):
         dtype: "float64" (default) or "float32" for the network.
         random_state: int, ``np.random.RandomState`` or None; seeds initialisation, the
             validation split and the batch order (the global torch RNG is left unchanged).
+        progress: epoch progress bar on stderr during ``fit``: ``None`` (on for a terminal),
+            ``True`` or ``False``; ``GEOMLAYERS_PROGRESS=0`` silences it globally.
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (matrix size d), ``module_``,
     ``reference_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``.
@@ -305,7 +313,7 @@ class SPDNetClassifier(_SPDTorchClassifier):
 
     def __init__(self, dims=None, bn_metric=None, *, lr=0.01, max_epochs=100, batch_size=32,
                  patience=15, validation_fraction=0.2, weight_decay=0.0, recenter=True,
-                 dtype="float64", random_state=None):
+                 dtype="float64", random_state=None, progress=None):
         self.dims = dims
         self.bn_metric = bn_metric
         self.lr = lr
@@ -317,6 +325,7 @@ class SPDNetClassifier(_SPDTorchClassifier):
         self.recenter = recenter
         self.dtype = dtype
         self.random_state = random_state
+        self.progress = progress
 
     @staticmethod
     def default_dims(d: int) -> tuple[int, ...]:
@@ -363,7 +372,8 @@ class GrassmannClassifier(_SPDTorchClassifier):
 
     def __init__(self, q=3, dims=None, channels=8, pool=2, head="gyro", *, lr=0.01,
                  max_epochs=100, batch_size=32, patience=15, validation_fraction=0.2,
-                 weight_decay=0.0, recenter=True, dtype="float64", random_state=None):
+                 weight_decay=0.0, recenter=True, dtype="float64", random_state=None,
+                 progress=None):
         self.q = q
         self.dims = dims
         self.channels = channels
@@ -378,6 +388,7 @@ class GrassmannClassifier(_SPDTorchClassifier):
         self.recenter = recenter
         self.dtype = dtype
         self.random_state = random_state
+        self.progress = progress
 
     def _check_own_params(self, d: int) -> None:
         if not isinstance(self.q, numbers.Integral) or not 1 <= self.q < d:
