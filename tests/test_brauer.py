@@ -33,14 +33,7 @@ from geomlayers.ops.brauer_products import apply_element, apply_elements
 from geomlayers.testing import assert_equivariant, equivariance_error
 from tests.helpers import dims_table, matrix_fn, rank
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small dense kernels: threads only add contention on the shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SPLITS6 = [(k, r - k) for r in range(7) for k in range(r + 1)]  # all k + l <= 6

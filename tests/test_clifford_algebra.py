@@ -20,14 +20,7 @@ from geomlayers.groups.pseudo_orthogonal import (
     reflection_matrix,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waits on a shared, loaded machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SIGNATURES = [(3, 0, 0), (2, 0, 1), (1, 3, 0), (5, 0, 0), (2, 1, 1)]
