@@ -1,8 +1,10 @@
-"""The provenance line every results table starts with: machine, versions, date, command."""
+"""Shared by the benchmarks: the provenance line every results table starts with, and timing."""
 
 import datetime
 import platform
 import subprocess
+import time
+from collections.abc import Callable
 
 import torch
 
@@ -15,3 +17,14 @@ def provenance(command: str) -> str:
         f"Machine: {cpu}, {torch.get_num_threads()} threads; Python {platform.python_version()}, "
         f"torch {torch.__version__}; {datetime.date.today()}; command `{command}`."
     )
+
+
+def best_of(fn: Callable[[], object], repeats: int = 5) -> float:
+    """Minimum wall time in seconds of ``fn()`` over ``repeats`` runs after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)

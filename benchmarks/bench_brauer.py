@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import torch
-from _machine import provenance  # sibling module of this script
+from _machine import best_of, provenance  # sibling module of this script
 
 from geomlayers.bases import equivariant_basis
 from geomlayers.diagrams.brauer import brauer_grood_diagrams, symplectic_brauer_diagrams
@@ -42,15 +42,6 @@ EMLP_TIMEOUT_S = 300
 EMLP_ENV = {**os.environ, "TQDM_DISABLE": "1", "JAX_PLATFORMS": "cpu",
             "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
 
-
-def best_of(fn, repeats=5):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def dense_weight(layer):

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import torch
-from _machine import provenance  # sibling module of this script
+from _machine import best_of, provenance  # sibling module of this script
 from torch import nn
 
 from geomlayers.clifford import CliffordAlgebra
@@ -53,15 +53,6 @@ NOTES = """### Reading these numbers
   pass.
 """
 
-
-def best_of(fn, repeats=5):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 # ---------------------------------------------------------------- dense (authors') layout

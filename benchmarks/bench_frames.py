@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import torch
-from _machine import provenance  # sibling module of this script
+from _machine import best_of, provenance  # sibling module of this script
 from torch import nn
 
 from geomlayers.data.nbody import NBodyDataset
@@ -177,15 +177,6 @@ def baselines():
     const = float((test_ds.loc + test_ds.vel - test_ds.target).pow(2).mean())
     return {"static": static, "constant_velocity": const}
 
-
-def best_of(fn, repeats=5):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def overhead():

@@ -20,11 +20,10 @@ backward pass, next to the size the dense weight would need.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
-from _machine import provenance  # sibling module of this script
+from _machine import best_of, provenance  # sibling module of this script
 
 from geomlayers.groups import SymmetricGroup
 from geomlayers.nn import EquivariantLinear
@@ -32,16 +31,6 @@ from geomlayers.nn import EquivariantLinear
 THREADS = 1
 DENSE_LIMIT = 1.5e8  # entries of W beyond which (a) is not run
 
-
-def best_of(fn, repeats: int = 5) -> float:
-    """Minimum wall time of ``fn()`` over ``repeats`` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def step(forward, inputs):

@@ -11,12 +11,11 @@ those plain versions, so the layer code is identical. Batch B of n x n SPD matri
 """
 
 import math
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-from _machine import provenance  # sibling module of this script
+from _machine import best_of, provenance  # sibling module of this script
 
 from geomlayers import linalg
 from geomlayers.nn.spd import SPDBatchNorm
@@ -55,15 +54,6 @@ def spd_batch(n, dtype):
     return linalg.sym((q * eigs.unsqueeze(-2)) @ q.mT).to(dtype)
 
 
-def best_of(fn, repeats=3):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
 
 def case(make_fn, x):
     """(seconds per forward+backward, gradient finite?)."""
@@ -77,7 +67,7 @@ def case(make_fn, x):
         out.sum().backward()
         return xi.grad, [p.grad for p in params]
 
-    seconds = best_of(step)
+    seconds = best_of(step, repeats=3)
     gx, gps = step()
     finite = bool(torch.isfinite(gx).all()) and all(g is None or bool(torch.isfinite(g).all())
                                                    for g in gps)
