@@ -275,7 +275,7 @@ def diagram_layer(
     k, l = plan.k, plan.l
     batch, in_channels = x.shape[:2]
     out_channels = weight.shape[1]
-    reduce, add_diagonal = _primitives(backend)
+    reduce, _, add_diagonal = _primitives(backend)
     counts = None
     if mask is not None:
         x = x * _node_weights(mask, k, x.dtype) if k else x
@@ -377,25 +377,21 @@ def _torch_add_diagonal(
     return out
 
 
-def _primitives(backend: str):
+def _primitives(backend: str) -> tuple:
+    """``(reduce, embed, add_diagonal)`` of a backend (the one place that dispatches on it)."""
     if backend == "torch":
-        return _torch_reduce, _torch_add_diagonal
+        return _torch_reduce, diagonal_embed, _torch_add_diagonal
     if backend == "cpp":
         from geomlayers.ops import extension
 
-        return extension.reduce, extension.add_diagonal
+        return extension.reduce, extension.embed, extension.add_diagonal
     raise ValueError(f"backend must be 'torch' or 'cpp', got {backend!r}")
 
 
 def reduce_and_embed(backend: str):
     """The ``(reduce(x, reduction, n), embed(y, embedding, n))`` pair of a backend."""
-    if backend == "torch":
-        return _torch_reduce, diagonal_embed
-    if backend == "cpp":
-        from geomlayers.ops import extension
-
-        return extension.reduce, extension.embed
-    raise ValueError(f"backend must be 'torch' or 'cpp', got {backend!r}")
+    reduce, embed, _ = _primitives(backend)
+    return reduce, embed
 
 
 def apply_diagrams(
