@@ -27,7 +27,7 @@ from geomlayers.ops.backend import resolve_backend
 from geomlayers.ops.brauer_products import apply_elements
 from geomlayers.ops.layer import check_mask, diagram_layer, plan_layer
 
-__all__ = ["EquivariantLinear", "EquivariantMLP"]
+__all__ = ["EquivariantLinear", "EquivariantMLP", "equivariant_stack"]
 
 
 def _partition_plan(basis) -> tuple[list[int], object]:
@@ -228,6 +228,40 @@ class EquivariantLinear(nn.Module):
         return out.reshape(batch, self.out_channels, *([n] * l))
 
 
+def equivariant_stack(
+    group: Group,
+    orders: list[int],
+    channels: list[int],
+    nonlinearity,
+    *,
+    bias: bool = True,
+    device=None,
+    dtype=None,
+) -> list[nn.Module]:
+    """``EquivariantLinear`` layers ``orders[i] → orders[i+1]``, ``nonlinearity(i)`` between.
+
+    ``nonlinearity(i)`` builds the module that follows layer ``i`` (every layer but the last).
+
+    Raises:
+        ValueError: if ``orders`` and ``channels`` differ in length or have fewer than 2 entries.
+
+    """
+    if len(orders) != len(channels) or len(orders) < 2:
+        raise ValueError(
+            f"orders and channels must have the same length >= 2, got {len(orders)} "
+            f"and {len(channels)}"
+        )
+    layers: list[nn.Module] = []
+    for index in range(len(orders) - 1):
+        layers.append(EquivariantLinear(
+            group, orders[index], orders[index + 1], channels[index], channels[index + 1],
+            bias=bias, device=device, dtype=dtype,
+        ))
+        if index < len(orders) - 2:
+            layers.append(nonlinearity(index))
+    return layers
+
+
 class EquivariantMLP(nn.Sequential):
     """Stack of :class:`EquivariantLinear` layers with pointwise activations between them.
 
@@ -259,17 +293,7 @@ class EquivariantMLP(nn.Sequential):
         device=None,
         dtype=None,
     ):
-        if len(orders) != len(channels) or len(orders) < 2:
-            raise ValueError(
-                f"orders and channels must have the same length >= 2, got {len(orders)} "
-                f"and {len(channels)}"
-            )
-        layers: list[nn.Module] = []
-        for index in range(len(orders) - 1):
-            layers.append(EquivariantLinear(
-                group, orders[index], orders[index + 1], channels[index], channels[index + 1],
-                bias=bias, device=device, dtype=dtype,
-            ))
-            if index < len(orders) - 2:
-                layers.append(activation())
-        super().__init__(*layers)
+        super().__init__(*equivariant_stack(
+            group, orders, channels, lambda index: activation(),
+            bias=bias, device=device, dtype=dtype,
+        ))

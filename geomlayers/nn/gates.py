@@ -167,26 +167,18 @@ class GatedEquivariantMLP(nn.Sequential):
         device=None,
         dtype=None,
     ):
-        from geomlayers.nn.equivariant import EquivariantLinear
+        from geomlayers.nn.equivariant import equivariant_stack
 
         if not isinstance(group, (OrthogonalGroup, SpecialOrthogonalGroup)):
             raise TypeError(
                 f"group must be OrthogonalGroup or SpecialOrthogonalGroup (norm gates are "
                 f"O(n)-invariant only), got {group}"
             )
-        if len(orders) != len(channels) or len(orders) < 2:
-            raise ValueError(
-                f"orders and channels must have the same length >= 2, got {len(orders)} "
-                f"and {len(channels)}"
-            )
-        layers: list[nn.Module] = []
-        for index in range(len(orders) - 1):
-            layers.append(EquivariantLinear(
-                group, orders[index], orders[index + 1], channels[index], channels[index + 1],
-                bias=bias, device=device, dtype=dtype,
-            ))
-            if index < len(orders) - 2:
-                layers.append(NormGate(channels[index + 1], orders[index + 1], hidden=hidden,
-                                       device=device, dtype=dtype))
-        super().__init__(*layers)
+
+        def gate(index: int) -> nn.Module:
+            return NormGate(channels[index + 1], orders[index + 1], hidden=hidden,
+                            device=device, dtype=dtype)
+
+        super().__init__(*equivariant_stack(group, orders, channels, gate, bias=bias,
+                                            device=device, dtype=dtype))
         self.group = group
