@@ -115,48 +115,13 @@ at::Tensor diag_reduce_cpu(const at::Tensor& x, at::IntArrayRef labels,
   return y;
 }
 
-at::Tensor diag_embed_cpu(const at::Tensor& y, at::IntArrayRef labels,
-                          const c10::List<bool>& keep, int64_t n) {
-  TORCH_CHECK(y.dim() == 2, "diag_embed: y must be (M, n^p)");
-  const int64_t l = static_cast<int64_t>(labels.size());
-  TORCH_CHECK(y.size(1) == power(n, kept_count(keep)), "diag_embed: y.size(1) must be n^p");
-  const Offsets& offsets = pattern_offsets(labels, keep, n);
-  const int64_t rows = y.size(0), width = y.size(1), out_width = power(n, l);
-  at::Tensor input = y.contiguous();
-  at::Tensor out = at::zeros({rows, out_width}, y.options());
+// result[m, diagonal position of column c, broadcast] += y[m, c]. Positions of one pattern are
+// distinct, so every entry is written by one thread and no atomics are needed.
+void scatter_add_pattern(at::Tensor& result, const at::Tensor& y, const Offsets& offsets) {
+  const int64_t rows = y.size(0), width = y.size(1), out_width = result.size(1);
   const int64_t spread = static_cast<int64_t>(offsets.other.size());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, y.scalar_type(), "diag_embed", [&] {
-    const scalar_t* in = input.data_ptr<scalar_t>();
-    scalar_t* dst = out.data_ptr<scalar_t>();
-    const int64_t* kept = offsets.kept.data();
-    const int64_t* other = offsets.other.data();
-    at::parallel_for(0, rows * width, 2048, [&](int64_t begin, int64_t end) {
-      for (int64_t index = begin; index < end; ++index) {
-        const int64_t row = index / width, column = index % width;
-        const scalar_t value = in[index];
-        scalar_t* base = dst + row * out_width + kept[column];
-        for (int64_t s = 0; s < spread; ++s) base[other[s]] = value;
-      }
-    });
-  });
-  return out;
-}
-
-// out + diag_embed(y): one copy of out, then every diagonal entry updated once.
-at::Tensor diag_embed_add_cpu(const at::Tensor& out, const at::Tensor& y, at::IntArrayRef labels,
-                              const c10::List<bool>& keep, int64_t n) {
-  const int64_t l = static_cast<int64_t>(labels.size());
-  TORCH_CHECK(y.dim() == 2 && y.size(1) == power(n, kept_count(keep)),
-              "diag_embed_add: y must be (M, n^p)");
-  TORCH_CHECK(out.dim() == 2 && out.size(0) == y.size(0) && out.size(1) == power(n, l),
-              "diag_embed_add: out must be (M, n^l)");
-  const Offsets& offsets = pattern_offsets(labels, keep, n);
-  const int64_t rows = y.size(0), width = y.size(1), out_width = out.size(1);
-  at::Tensor input = y.contiguous();
-  at::Tensor result = out.clone(at::MemoryFormat::Contiguous);
-  const int64_t spread = static_cast<int64_t>(offsets.other.size());
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, y.scalar_type(), "diag_embed_add", [&] {
-    const scalar_t* in = input.data_ptr<scalar_t>();
+    const scalar_t* in = y.data_ptr<scalar_t>();
     scalar_t* dst = result.data_ptr<scalar_t>();
     const int64_t* kept = offsets.kept.data();
     const int64_t* other = offsets.other.data();
@@ -169,6 +134,28 @@ at::Tensor diag_embed_add_cpu(const at::Tensor& out, const at::Tensor& y, at::In
       }
     });
   });
+}
+
+at::Tensor diag_embed_cpu(const at::Tensor& y, at::IntArrayRef labels,
+                          const c10::List<bool>& keep, int64_t n) {
+  TORCH_CHECK(y.dim() == 2, "diag_embed: y must be (M, n^p)");
+  const int64_t l = static_cast<int64_t>(labels.size());
+  TORCH_CHECK(y.size(1) == power(n, kept_count(keep)), "diag_embed: y.size(1) must be n^p");
+  at::Tensor out = at::zeros({y.size(0), power(n, l)}, y.options());
+  scatter_add_pattern(out, y.contiguous(), pattern_offsets(labels, keep, n));
+  return out;
+}
+
+// out + diag_embed(y): one copy of out, then every diagonal entry updated once.
+at::Tensor diag_embed_add_cpu(const at::Tensor& out, const at::Tensor& y, at::IntArrayRef labels,
+                              const c10::List<bool>& keep, int64_t n) {
+  const int64_t l = static_cast<int64_t>(labels.size());
+  TORCH_CHECK(y.dim() == 2 && y.size(1) == power(n, kept_count(keep)),
+              "diag_embed_add: y must be (M, n^p)");
+  TORCH_CHECK(out.dim() == 2 && out.size(0) == y.size(0) && out.size(1) == power(n, l),
+              "diag_embed_add: out must be (M, n^l)");
+  at::Tensor result = out.clone(at::MemoryFormat::Contiguous);
+  scatter_add_pattern(result, y.contiguous(), pattern_offsets(labels, keep, n));
   return result;
 }
 
