@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from geomlayers.progress import progress_bar
 
-__all__ = ["GrassmannClassifier", "SPDNetClassifier"]
+__all__ = ["ConvSPDNetClassifier", "GrassmannClassifier", "SPDNetClassifier"]
 
 _BN_METRICS = (None, "aim", "bw", "gbw")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -95,17 +95,43 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
     """Fit / predict machinery shared by the SPD-input torch classifiers (not public)."""
 
     # -- subclasses provide -------------------------------------------------------------------
-    def _make_module(self, d: int, n_classes: int, dtype: torch.dtype) -> torch.nn.Module:
+    def _make_module(self, shape: tuple[int, ...], n_classes: int,
+                     dtype: torch.dtype) -> torch.nn.Module:
+        """The network for trials of ``shape`` (``(d, d)`` covariances, ``(C, T)`` signals)."""
         raise NotImplementedError
 
     def _to_input(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
-    def _check_own_params(self, d: int) -> None:
+    def _check_own_params(self, shape: tuple[int, ...]) -> None:
         """Raise ValueError on bad subclass hyper-parameters."""
 
+    def _validate(self, X, name: str = "X", fitted: bool = False) -> np.ndarray:
+        """Checked float64 trials; covariance matrices ``(n_trials, d, d)`` by default."""
+        return _check_covariances(X, name, d=self.n_features_in_ if fitted else None)
+
+    def _fit_shape(self, shape: tuple[int, ...]) -> None:
+        """Record the trial shape that ``predict`` will require."""
+        self.n_features_in_ = shape[0]
+
+    def _fit_preprocessing(self, x: np.ndarray) -> None:
+        """Fit the input transform on the training trials (default: re-centring)."""
+        from pyriemann.utils.mean import mean_riemann
+
+        self.reference_ = mean_riemann(x) if self.recenter else np.eye(x.shape[1])
+        self._whitener = _inv_sqrt_spd(self.reference_)
+
+    def _prepare(self, x: np.ndarray) -> torch.Tensor:
+        """Apply the fitted input transform; returns the network's input tensor."""
+        w = getattr(self, "_whitener", None)
+        if w is None:
+            w = _inv_sqrt_spd(self.reference_)
+        z = w @ x @ w
+        z = _floor_eigenvalues(0.5 * (z + np.swapaxes(z, 1, 2)), 1e-6)
+        return torch.as_tensor(z, dtype=_DTYPES[self.dtype])
+
     # -- hyper-parameter checks ---------------------------------------------------------------
-    def _check_params(self, d: int) -> None:
+    def _check_params(self, shape: tuple[int, ...]) -> None:
         checks = [
             ("lr", self.lr, numbers.Real, lambda v: v > 0, "> 0"),
             ("max_epochs", self.max_epochs, numbers.Integral, lambda v: v >= 1, ">= 1"),
@@ -120,35 +146,58 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be {kind.__name__.lower()} {text}, got {value!r}")
         if self.dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
-        if self.recenter not in (True, False):
+        if getattr(self, "recenter", True) not in (True, False):
             raise ValueError(f"recenter must be True or False, got {self.recenter!r}")
         if self.progress is not None and not isinstance(self.progress, bool):
             raise ValueError(f"progress must be None, True or False, got {self.progress!r}")
-        self._check_own_params(d)
-
-    # -- preprocessing ------------------------------------------------------------------------
-    def _fit_reference(self, x: np.ndarray) -> None:
-        from pyriemann.utils.mean import mean_riemann
-
-        self.reference_ = mean_riemann(x) if self.recenter else np.eye(x.shape[1])
-        self._whitener = _inv_sqrt_spd(self.reference_)
-
-    def _prepare(self, x: np.ndarray) -> torch.Tensor:
-        w = getattr(self, "_whitener", None)
-        if w is None:
-            w = _inv_sqrt_spd(self.reference_)
-        z = w @ x @ w
-        z = _floor_eigenvalues(0.5 * (z + np.swapaxes(z, 1, 2)), 1e-6)
-        return torch.as_tensor(z, dtype=_DTYPES[self.dtype])
+        self._check_own_params(shape)
 
     # -- fit ----------------------------------------------------------------------------------
-    def fit(self, X, y):
-        """Train on covariances ``X`` ``(n_trials, d, d)`` and labels ``y`` ``(n_trials,)``.
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Train on trials ``X`` and labels ``y`` ``(n_trials,)``.
+
+        Args:
+            X: the trials (covariances ``(n_trials, d, d)``; raw signals
+                ``(n_trials, n_channels, n_times)`` for :class:`ConvSPDNetClassifier`).
+            y: labels.
+            X_val, y_val: an explicit early-stopping set (e.g. a held-out session); when
+                given, ``validation_fraction`` is not used and all of ``X`` trains.
 
         Returns:
             self.
 
         """
+        codes, x = self._check_xy(X, y)
+        self._check_params(x.shape[1:])
+        self._fit_shape(x.shape[1:])
+        if (X_val is None) != (y_val is None):
+            raise ValueError("pass both X_val and y_val, or neither")
+        if X_val is not None:
+            val_codes = self._encode(y_val, "y_val")
+            x_val = self._validate(X_val, "X_val", fitted=True)
+            if val_codes.shape[0] != x_val.shape[0]:
+                raise ValueError(f"y_val must have shape ({x_val.shape[0]},), got "
+                                 f"{val_codes.shape}")
+            x, codes = np.concatenate([x, x_val]), np.concatenate([codes, val_codes])
+        start = time.perf_counter()
+        with torch.random.fork_rng(devices=[]):
+            rng = self._seed()
+            if X_val is None:
+                train, val = self._split(codes, rng)
+            else:
+                train, val = np.arange(len(codes) - len(x_val)), np.arange(
+                    len(codes) - len(x_val), len(codes))
+            self._fit_preprocessing(x[train])
+            inputs = self._to_input(self._prepare(x))
+            targets = torch.as_tensor(codes, dtype=torch.long)
+            dtype = _DTYPES[self.dtype]
+            self.module_ = self._make_module(x.shape[1:], len(self.classes_), dtype)
+            self._train(inputs, targets, train, val, rng)
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _check_xy(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        """Fit ``classes_``; return (label codes, checked trials)."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              "is None")
@@ -160,30 +209,31 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(f"y must hold at least 2 classes, got {len(classes)} class"
                              f"{'es' if len(classes) != 1 else ''}")
-        x = _check_covariances(X)
+        x = self._validate(X)
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"y must have shape ({x.shape[0]},), got {y.shape}")
-        self._check_params(x.shape[1])
         self.classes_ = classes
-        self.n_features_in_ = x.shape[1]
-        start = time.perf_counter()
-        with torch.random.fork_rng(devices=[]):
-            seed = self.random_state
-            if seed is None:
-                seed = int(np.random.SeedSequence().generate_state(1)[0])
-            elif not isinstance(seed, numbers.Integral):
-                seed = int(check_random_state(seed).randint(2**31 - 1))
-            torch.manual_seed(int(seed))
-            rng = np.random.RandomState(int(seed) % (2**32))
-            train, val = self._split(codes, rng)
-            self._fit_reference(x[train])
-            inputs = self._to_input(self._prepare(x))
-            targets = torch.as_tensor(codes, dtype=torch.long)
-            dtype = _DTYPES[self.dtype]
-            self.module_ = self._make_module(x.shape[1], len(self.classes_), dtype)
-            self._train(inputs, targets, train, val, rng)
-        self.fit_time_ = time.perf_counter() - start
-        return self
+        return codes, x
+
+    def _encode(self, y, name: str) -> np.ndarray:
+        """Codes of labels already seen in ``fit``'s ``y``."""
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"{name} must be one label per trial, got shape {y.shape}")
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"{name} holds labels not in y: {unknown[:5].tolist()}")
+        return np.searchsorted(self.classes_, y)
+
+    def _seed(self) -> np.random.RandomState:
+        """Seed torch (inside ``fork_rng``) and return the numpy stream from ``random_state``."""
+        seed = self.random_state
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        elif not isinstance(seed, numbers.Integral):
+            seed = int(check_random_state(seed).randint(2**31 - 1))
+        torch.manual_seed(int(seed))
+        return np.random.RandomState(int(seed) % (2**32))
 
     def _split(self, codes: np.ndarray, rng: np.random.RandomState):
         index = np.arange(len(codes))
@@ -247,7 +297,7 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
     # -- predict ------------------------------------------------------------------------------
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self)
-        x = _check_covariances(X, d=self.n_features_in_)
+        x = self._validate(X, fitted=True)
         self.module_.eval()
         with torch.no_grad():
             return self.module_(self._to_input(self._prepare(x)))
@@ -333,7 +383,8 @@ class SPDNetClassifier(_SPDTorchClassifier):
         low = min(d, 4)
         return (max(math.ceil(d / 2), low), max(math.ceil(d / 4), low))
 
-    def _check_own_params(self, d: int) -> None:
+    def _check_own_params(self, shape) -> None:
+        d = shape[0]
         if self.bn_metric not in _BN_METRICS:
             raise ValueError(f"bn_metric must be one of {_BN_METRICS}, got {self.bn_metric!r}")
         if self.dims is not None:
@@ -345,9 +396,10 @@ class SPDNetClassifier(_SPDTorchClassifier):
                 raise ValueError(f"dims must be non-increasing and <= the input size {d}, "
                                  f"got {self.dims!r}")
 
-    def _make_module(self, d, n_classes, dtype):
+    def _make_module(self, shape, n_classes, dtype):
         from geomlayers.nn.spd import SPDNet
 
+        d = shape[0]
         dims = self.default_dims(d) if self.dims is None else tuple(int(v) for v in self.dims)
         return SPDNet([d, *dims], n_classes, bn_metric=self.bn_metric, dtype=dtype)
 
@@ -390,7 +442,8 @@ class GrassmannClassifier(_SPDTorchClassifier):
         self.random_state = random_state
         self.progress = progress
 
-    def _check_own_params(self, d: int) -> None:
+    def _check_own_params(self, shape) -> None:
+        d = shape[0]
         if not isinstance(self.q, numbers.Integral) or not 1 <= self.q < d:
             raise ValueError(f"q must be an integer in 1..{d - 1} (input size {d}), "
                              f"got {self.q!r}")
@@ -409,12 +462,138 @@ class GrassmannClassifier(_SPDTorchClassifier):
             return (max(self.q + 1, math.ceil(d / 2)),)
         return tuple(int(v) for v in self.dims)
 
-    def _make_module(self, d, n_classes, dtype):
+    def _make_module(self, shape, n_classes, dtype):
         from geomlayers.nn.grassmann import GrNet
 
+        d = shape[0]
         return GrNet(d, int(self.q), n_classes, dims=self._dims(d), channels=int(self.channels),
                      pool=int(self.pool), head=self.head, dtype=dtype)
 
     def _to_input(self, x: torch.Tensor) -> torch.Tensor:
         """Leading-``q`` eigenvectors ``(n, d, q)`` of the re-centred covariances."""
         return torch.linalg.eigh(x)[1][..., -int(self.q):].flip(-1)
+
+
+def _check_signals(x, name: str = "X", shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Validate raw multichannel trials ``(n_trials, n_channels, n_times)``; returns float64."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if scipy.sparse.issparse(x):
+        raise TypeError(f"sparse input is not supported: {name} must be dense signals "
+                        "(n_trials, n_channels, n_times)")
+    x = np.asarray(x)
+    if np.iscomplexobj(x):
+        raise ValueError(f"Complex data not supported: {name} must be real signals")
+    try:
+        x = x.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a numeric array of signals (n_trials, n_channels, "
+                        f"n_times): {error}") from error
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or inf")
+    if x.ndim != 3 or x.shape[0] < 1 or x.shape[2] < 2:
+        raise ValueError(f"{name} must be raw signals of shape (n_trials, n_channels, n_times) "
+                         f"with n_times >= 2, got shape {x.shape} (e.g. mne Epochs.get_data())")
+    if shape is not None and tuple(x.shape[1:]) != tuple(shape):
+        raise ValueError(f"{name} has trials of shape {tuple(x.shape[1:])}, but the estimator "
+                         f"was fitted on (n_channels, n_times) = {tuple(shape)}")
+    return x
+
+
+class ConvSPDNetClassifier(_SPDTorchClassifier):
+    """Raw EEG trials → learned spatial/temporal filters → covariance → SPDNet with SPD BN.
+
+    The network is :class:`geomlayers.nn.spd.ConvSPDNet` (the MAtt / GBWBN EEG architecture):
+    it learns the filters whose covariance is classified, which fixed covariance pipelines
+    cannot do (on SSVEP, class information sits in the frequency content that a broadband
+    covariance averages away).  Input is raw signals ``X`` ``(n_trials, n_channels, n_times)``
+    — e.g. ``mne.Epochs.get_data()`` — scaled by one scalar (the training signals' standard
+    deviation), so any amplifier unit works.  Training: the shared recipe (module docstring,
+    steps 2-3).
+
+    Args:
+        bn_metric: None, "aim", "bw" or "gbw" (default: the GBWBN network).
+        spatial_filters, cov_channels: sizes of the two convolutions (cov_channels is the
+            covariance size).
+        kernel_size: temporal kernel length in samples; ``None`` picks ``min(36, n_times // 2)``
+            (36 samples = 0.29 s at the MAMEM rate of 125 Hz).
+        dims: BiMap output sizes after ``cov_channels``; ``None`` picks ``(⌈0.8 · cov_channels⌉,)``
+            (15 → 12 as in GBWBN).
+        dropout: on the filtered signals.
+        Others: as :class:`SPDNetClassifier`; ``dtype`` is the convolutions' dtype (the SPD part
+            always runs in float64).
+
+    Fitted attributes: ``classes_``, ``n_features_in_`` (channels), ``n_times_``, ``scale_``,
+    ``module_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``.
+
+    """
+
+    def __init__(self, bn_metric="gbw", spatial_filters=125, cov_channels=15, kernel_size=None,
+                 dims=None, dropout=0.0, *, lr=0.01, max_epochs=200, batch_size=30,
+                 patience=40, validation_fraction=0.2, weight_decay=0.0, dtype="float32",
+                 random_state=None, progress=None):
+        self.bn_metric = bn_metric
+        self.spatial_filters = spatial_filters
+        self.cov_channels = cov_channels
+        self.kernel_size = kernel_size
+        self.dims = dims
+        self.dropout = dropout
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.weight_decay = weight_decay
+        self.dtype = dtype
+        self.random_state = random_state
+        self.progress = progress
+
+    def _validate(self, X, name="X", fitted=False):
+        shape = (self.n_features_in_, self.n_times_) if fitted else None
+        return _check_signals(X, name, shape)
+
+    def _fit_shape(self, shape):
+        self.n_features_in_, self.n_times_ = shape
+
+    def _fit_preprocessing(self, x):
+        self.scale_ = float(x.std()) or 1.0
+
+    def _prepare(self, x):
+        return torch.as_tensor(x / self.scale_, dtype=_DTYPES[self.dtype])
+
+    def _kernel_size(self, n_times: int) -> int:
+        return min(36, n_times // 2) if self.kernel_size is None else int(self.kernel_size)
+
+    def _dims(self) -> tuple[int, ...]:
+        if self.dims is None:
+            return (max(1, math.ceil(0.8 * int(self.cov_channels))),)
+        return tuple(int(v) for v in self.dims)
+
+    def _check_own_params(self, shape) -> None:
+        if self.bn_metric not in _BN_METRICS:
+            raise ValueError(f"bn_metric must be one of {_BN_METRICS}, got {self.bn_metric!r}")
+        for name in ("spatial_filters", "cov_channels"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 2:
+                raise ValueError(f"{name} must be an integer >= 2, got {value!r}")
+        kernel = self._kernel_size(shape[1])
+        if not 1 <= kernel < shape[1]:
+            raise ValueError(f"kernel_size must be in 1..{shape[1] - 1} (n_times = {shape[1]}), "
+                             f"got {kernel}")
+        dims = self._dims()
+        if any(b > a or b < 1 for a, b in zip([self.cov_channels, *dims[:-1]], dims,
+                                              strict=True)):
+            raise ValueError(f"dims must be non-increasing positive ints <= cov_channels "
+                             f"({self.cov_channels}), got {self.dims!r}")
+        if not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+    def _make_module(self, shape, n_classes, dtype):
+        from geomlayers.nn.spd import ConvSPDNet
+
+        n_channels, n_times = (int(v) for v in shape)
+        return ConvSPDNet(n_channels, n_times, n_classes,
+                          spatial_filters=int(self.spatial_filters),
+                          cov_channels=int(self.cov_channels),
+                          kernel_size=self._kernel_size(n_times), dims=self._dims(),
+                          bn_metric=self.bn_metric, dropout=float(self.dropout), dtype=dtype)

@@ -40,7 +40,17 @@ from geomlayers.nn.lie import (
     KernelNet,
     RBFKernel,
 )
-from geomlayers.nn.spd import BiMap, ExpEig, LogEig, ReEig, SPDBatchNorm, SPDGyroMLR, SPDNet
+from geomlayers.nn.spd import (
+    BiMap,
+    ConvSPDNet,
+    CovariancePooling,
+    ExpEig,
+    LogEig,
+    ReEig,
+    SPDBatchNorm,
+    SPDGyroMLR,
+    SPDNet,
+)
 
 __all__ = [
     "EquivariantLinear",
@@ -68,6 +78,8 @@ __all__ = [
     "SPDBatchNorm",
     "SPDGyroMLR",
     "SPDNet",
+    "ConvSPDNet",
+    "CovariancePooling",
     "FRMap",
     "ReOrth",
     "OrthMap",

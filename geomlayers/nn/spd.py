@@ -43,6 +43,8 @@ __all__ = [
     "SPDBatchNorm",
     "SPDNet",
     "SPDGyroMLR",
+    "CovariancePooling",
+    "ConvSPDNet",
     "sym_to_vec",
     "vec_to_sym",
 ]
@@ -601,3 +603,137 @@ class SPDGyroMLR(nn.Module):
         """Sizes and metric."""
         return (f"num_features={self.num_features}, num_classes={self.num_classes}, "
                 f"metric={self.metric!r}")
+
+
+class CovariancePooling(nn.Module):
+    """Sample covariance of multichannel signals, made SPD: ``(N, F, T) → (N, F, F)``.
+
+    ``C = X_c X_cᵀ / (T − 1) + ε · (tr C / F) · I`` with ``X_c`` centred over time.  The ridge is
+    relative to the mean eigenvalue, so the output is SPD (condition number at most
+    ``1 + F/ε``) whatever the signal's scale or rank — a flat or rank-deficient window does
+    not give a singular matrix.  Gradients flow to the signals (e.g. a learned convolutional
+    front-end, as in the MAtt / GBWBN EEG networks).
+
+    Args:
+        eps: relative ridge ``ε > 0``.
+
+    >>> CovariancePooling()(torch.randn(2, 3, 50)).shape
+    torch.Size([2, 3, 3])
+
+    """
+
+    def __init__(self, eps: float = 1e-4):
+        super().__init__()
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps}")
+        self.eps = float(eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Covariances of the rows of each ``(F, T)`` signal."""
+        if x.dim() != 3 or x.shape[-1] < 2:
+            raise ValueError(f"x must have shape (N, F, T) with T >= 2 time samples, "
+                             f"got {tuple(x.shape)}")
+        centred = x - x.mean(-1, keepdim=True)
+        cov = centred @ centred.transpose(-1, -2) / (x.shape[-1] - 1)
+        ridge = self.eps * _trace(cov) / x.shape[1] + torch.finfo(x.dtype).tiny
+        eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+        return sym(cov) + ridge[:, None, None] * eye
+
+    def extra_repr(self) -> str:
+        """Relative ridge."""
+        return f"eps={self.eps}"
+
+
+class ConvSPDNet(nn.Module):
+    """Raw multichannel signals → learned filters → covariance → SPDNet (with SPD batch norm).
+
+    The EEG network of the MAtt and GBWBN papers' MAMEM-SSVEP experiments: a spatial
+    convolution across all electrodes (``Conv2d(1 → spatial_filters, (n_channels, 1))``), a
+    temporal convolution (``Conv2d(spatial_filters → cov_channels, (1, kernel_size))``), each
+    followed by ``BatchNorm2d``; the covariance of the ``cov_channels`` filtered signals
+    (:class:`CovariancePooling`), then :class:`SPDNet` ``[cov_channels, *dims]`` with
+    ``bn_metric`` batch norm, ``LogEig`` and a linear classifier.  The Euclidean front-end runs
+    in the module's dtype; the SPD part in ``spd_dtype`` (float64 by default, as in the
+    official SPD code, because the eigen-decompositions of ill-conditioned covariances lose
+    accuracy in float32).
+
+    References: Pan et al., "MAtt: a manifold attention network for EEG decoding", NeurIPS
+    2022, §4 (front-end); Wang et al., GBWBN, CVPR 2025, MAMEM experiment of the official code
+    (``Conv2d(1,125,(8,1)) → BN → Conv2d(125,15,(1,36)) → BN → cov → BiMap 15→12 → GBWBN →
+    ReEig → LogEig → Linear``).
+
+    Args:
+        n_channels: electrodes ``C`` of the input.
+        n_times: time samples ``T`` (must exceed ``kernel_size``).
+        num_classes: outputs.
+        spatial_filters: outputs of the spatial convolution.
+        cov_channels: outputs of the temporal convolution = covariance size.
+        kernel_size: temporal kernel length in samples.
+        dims: BiMap output sizes after ``cov_channels`` (non-increasing).
+        bn_metric: ``None``, ``"aim"``, ``"bw"`` or ``"gbw"`` (:class:`SPDBatchNorm`).
+        dropout: dropout on the filtered signals before the covariance (0 disables).
+        cov_eps: relative ridge of the covariance.
+        reeig_threshold: ReEig floor.
+        bn_kwargs: extra :class:`SPDBatchNorm` arguments.
+        spd_dtype: dtype of the SPD part (``None``: the module's dtype).
+
+    Shapes: ``(N, C, T) → (N, num_classes)`` logits.
+
+    >>> net = ConvSPDNet(8, 125, 5, spatial_filters=16, cov_channels=6, kernel_size=9, dims=(4,))
+    >>> net(torch.randn(3, 8, 125)).shape
+    torch.Size([3, 5])
+
+    """
+
+    def __init__(self, n_channels: int, n_times: int, num_classes: int, *,
+                 spatial_filters: int = 125, cov_channels: int = 15, kernel_size: int = 36,
+                 dims=(12,), bn_metric: str | None = "gbw", dropout: float = 0.0,
+                 cov_eps: float = 1e-4, reeig_threshold: float = 1e-4,
+                 bn_kwargs: dict | None = None, spd_dtype: torch.dtype | None = torch.float64,
+                 device=None, dtype=None):
+        super().__init__()
+        sizes = {"n_channels": n_channels, "n_times": n_times, "num_classes": num_classes,
+                 "spatial_filters": spatial_filters, "cov_channels": cov_channels,
+                 "kernel_size": kernel_size}
+        for name, value in sizes.items():
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if kernel_size >= n_times:
+            raise ValueError(f"kernel_size must be < n_times ({n_times}) so that the filtered "
+                             f"signals keep >= 2 samples, got {kernel_size}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.n_channels, self.n_times = n_channels, n_times
+        self.spd_dtype = spd_dtype
+        factory = {"device": device, "dtype": dtype}
+        self.front = nn.Sequential(
+            nn.Conv2d(1, spatial_filters, (n_channels, 1), **factory),
+            nn.BatchNorm2d(spatial_filters, **factory),
+            nn.Conv2d(spatial_filters, cov_channels, (1, kernel_size), **factory),
+            nn.BatchNorm2d(cov_channels, **factory),
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.covariance = CovariancePooling(cov_eps)
+        spd_factory = {"device": device, "dtype": spd_dtype or dtype}
+        self.spdnet = SPDNet([cov_channels, *dims], num_classes, bn_metric=bn_metric,
+                             reeig_threshold=reeig_threshold, bn_kwargs=bn_kwargs,
+                             **spd_factory)
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every layer."""
+        for module in self.modules():
+            if module is not self and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+    def covariances(self, x: torch.Tensor) -> torch.Tensor:
+        """The learned-filter covariances ``(N, cov_channels, cov_channels)``."""
+        if x.dim() != 3 or tuple(x.shape[1:]) != (self.n_channels, self.n_times):
+            raise ValueError(f"x must have shape (N, {self.n_channels}, {self.n_times}) "
+                             f"(trials, channels, times), got {tuple(x.shape)}")
+        filtered = self.dropout(self.front(x.unsqueeze(1)).squeeze(2))  # (N, F, T')
+        cov = self.covariance(filtered)
+        return cov if self.spd_dtype is None else cov.to(self.spd_dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(N, num_classes)`` in the front-end's dtype."""
+        return self.spdnet(self.covariances(x)).to(x.dtype)

@@ -1,0 +1,149 @@
+"""ConvSPDNet (learned filters → covariance → SPDNet) and its sklearn classifier."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from geomlayers.integrations.sklearn import ConvSPDNetClassifier
+from geomlayers.nn.spd import ConvSPDNet, CovariancePooling
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def small(**kw):
+    base = {"spatial_filters": 6, "cov_channels": 4, "kernel_size": 9, "max_epochs": 6,
+            "batch_size": 16, "random_state": 0}
+    return ConvSPDNetClassifier(**{**base, **kw})
+
+
+def ssvep_like(n=96, channels=4, times=64, seed=0):
+    """Two classes: the same spatial pattern carries a sinusoid at 6 or 11 cycles per window.
+
+    Per trial the phase is random and the amplitude is drawn from one distribution for both
+    classes, so the broadband spatial covariance has the same law in both classes: a fixed
+    covariance pipeline is at chance, a learned temporal filter separates the frequencies.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    t = np.arange(times) / times
+    freq = np.where(y == 0, 6.0, 11.0)[:, None]
+    source = np.sin(2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi, (n, 1)))
+    source *= rng.uniform(0.5, 1.5, (n, 1))
+    pattern = rng.standard_normal(channels)
+    x = pattern[None, :, None] * source[:, None, :] + 0.5 * rng.standard_normal((n, channels,
+                                                                                    times))
+    return x * 1e-5, y  # volts: the estimator must not care about units
+
+
+def test_covariance_pooling_matches_numpy_and_is_spd():
+    x = torch.randn(5, 4, 30, dtype=torch.float64)
+    x[0] = 1.0  # constant signals: zero sample covariance
+    x[1, 1] = x[1, 0]  # rank deficient
+    cov = CovariancePooling(eps=1e-3)(x)
+    for i in range(1, 5):
+        ref = np.cov(x[i].numpy())
+        ref += 1e-3 * np.trace(ref) / 4 * np.eye(4)
+        np.testing.assert_allclose(cov[i].numpy(), ref, rtol=1e-12, atol=1e-14)
+    assert torch.linalg.eigvalsh(cov).min() > 0
+    with pytest.raises(ValueError, match="T >= 2"):
+        CovariancePooling()(torch.randn(2, 3, 1))
+    with pytest.raises(ValueError, match="eps"):
+        CovariancePooling(eps=0)
+
+
+def test_conv_spdnet_shapes_dtypes_and_errors():
+    net = ConvSPDNet(4, 64, 3, spatial_filters=6, cov_channels=5, kernel_size=9, dims=(4, 3),
+                     bn_metric="gbw", dtype=torch.float64)
+    x = torch.randn(7, 4, 64, dtype=torch.float64, requires_grad=True)
+    out = net(x)
+    assert out.shape == (7, 3) and out.dtype == torch.float64
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert net.covariances(x).shape == (7, 5, 5)
+    f32 = ConvSPDNet(4, 64, 3, spatial_filters=6, cov_channels=5, kernel_size=9, dims=(4,))
+    assert f32(torch.randn(3, 4, 64)).dtype == torch.float32
+    with pytest.raises(ValueError, match=r"\(N, 4, 64\)"):
+        net(torch.randn(2, 4, 63, dtype=torch.float64))
+    with pytest.raises(ValueError, match="kernel_size"):
+        ConvSPDNet(4, 8, 2, kernel_size=8)
+    with pytest.raises(ValueError, match="spatial_filters"):
+        ConvSPDNet(4, 64, 2, spatial_filters=0)
+
+
+def test_learned_filters_separate_what_a_fixed_covariance_cannot():
+    """Independent truth: the classes differ only in frequency (see ``ssvep_like``)."""
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    x, y = ssvep_like(n=160)
+    xtr, ytr, xte, yte = x[:100], y[:100], x[100:], y[100:]
+    baseline = make_pipeline(Covariances("oas"), TangentSpace(), LogisticRegression())
+    assert baseline.fit(xtr, ytr).score(xte, yte) < 0.75
+    clf = small(max_epochs=40, lr=0.02, validation_fraction=0.0).fit(xtr, ytr)
+    assert clf.score(xte, yte) >= 0.9
+
+
+def test_classifier_api_validation_set_and_pickle():
+    x, y = ssvep_like()
+    labels = np.array(["left", "right"])[y]
+    est = small()
+    assert est.fit(x[:64], labels[:64], X_val=x[64:80], y_val=labels[64:80]) is est
+    assert est.n_features_in_ == 4 and est.n_times_ == 64 and est.scale_ > 0
+    assert all("val_loss" in r for r in est.history_)
+    proba = est.predict_proba(x[80:])
+    assert proba.shape == (16, 2)
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-12)
+    np.testing.assert_array_equal(est.classes_[proba.argmax(1)], est.predict(x[80:]))
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(again.predict_proba(x[80:]), proba, atol=1e-6)
+    refit = clone(est).fit(x[:64], labels[:64], X_val=x[64:80], y_val=labels[64:80])
+    np.testing.assert_allclose(refit.predict_proba(x[80:]), proba, atol=1e-6)
+    with pytest.raises(ValueError, match="fitted on"):
+        est.predict(x[:, :, :50])
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        small().fit(x, y, X_val=x)
+    with pytest.raises(ValueError, match="not in y"):
+        small().fit(x[:64], labels[:64], X_val=x[64:80], y_val=np.full(16, "up"))
+    with pytest.raises(ValueError, match="n_channels, n_times"):
+        small().fit(x[:, 0], y)
+    with pytest.raises(ValueError, match="NaN"):
+        small().fit(np.full_like(x, np.nan), y)
+    with pytest.raises(ValueError, match="kernel_size"):
+        small(kernel_size=64).fit(x, y)
+    with pytest.raises(ValueError, match="dims"):
+        small(dims=(5,)).fit(x, y)
+    with pytest.raises(ValueError, match="bn_metric"):
+        small(bn_metric="lem").fit(x, y)
+
+
+_TWO_D = "feeds 2-D feature matrices; the estimator takes signals (n_trials, n_channels, n_times)"
+EXPECTED_FAILED = {name: _TWO_D for name in [
+    "check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_train",
+    "check_decision_proba_consistency", "check_dict_unchanged",
+    "check_dont_overwrite_parameters", "check_dtype_object", "check_estimators_dtypes",
+    "check_estimators_empty_data_messages", "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf", "check_estimators_overwrite_params", "check_estimators_pickle",
+    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_predict1d",
+    "check_fit_check_is_fitted", "check_fit_idempotent", "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+    "check_n_features_in", "check_n_features_in_after_fitting", "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
+    "check_supervised_y_2d",
+]}
+
+
+@parametrize_with_checks([small(max_epochs=2)], expected_failed_checks=lambda est: EXPECTED_FAILED)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
