@@ -123,6 +123,10 @@ def models(dtype=torch.float64):
         "ign-mean": InvariantGraphNetwork(3, 6, 4, num_layers=2, edge_channels=2,
                                           readout="mean", dtype=dtype),
         "ign-sum": InvariantGraphNetwork(3, 6, 4, num_layers=2, readout="sum", dtype=dtype),
+        "ign-order3": InvariantGraphNetwork(3, 4, 4, orders=(3, 2), edge_channels=2,
+                                            dtype=dtype),
+        "ign-order3-mean": InvariantGraphNetwork(3, 4, 4, orders=(1, 3), readout="mean",
+                                                 dtype=dtype),
         "ppgn-max": PPGN(3, 6, 4, num_blocks=2, edge_channels=2, dtype=dtype),
         "ppgn-sum": PPGN(3, 6, 4, num_blocks=2, readout="sum", dtype=dtype),
     }
@@ -167,6 +171,27 @@ def test_float32_smoke(graphs):
         out = model(Batch.from_data_list(graphs32))
         assert out.dtype == torch.float32 and torch.isfinite(out).all()
         out.sum().backward()
+
+
+def test_ign_order3_node_output_equivariant(graphs):
+    torch.manual_seed(1)
+    model = InvariantGraphNetwork(3, 4, 2, orders=(3, 3), edge_channels=2, output="node",
+                                  dtype=torch.float64)
+    assert [len(layer.basis) for layer in model.layers] == [52, 203]  # Bell(5), Bell(6)
+    out = model(Batch.from_data_list(graphs))
+    moved, perms = relabelled(graphs, 7)
+    moved_out = model(Batch.from_data_list(moved))
+    offsets = torch.tensor([0, *SIZES]).cumsum(0)[:-1]
+    for g, perm, offset in zip(graphs, perms, offsets, strict=True):
+        block = out[offset : offset + g.num_nodes]
+        torch.testing.assert_close(moved_out[offset + perm], block, rtol=0, atol=1e-10)
+
+
+def test_ign_bad_orders():
+    with pytest.raises(ValueError, match="orders"):
+        InvariantGraphNetwork(3, 4, 2, orders=(2, 4))
+    with pytest.raises(ValueError, match="readout"):
+        InvariantGraphNetwork(3, 4, 2, orders=(3,), readout="max")
 
 
 def test_model_bad_channels(graphs):

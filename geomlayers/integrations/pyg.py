@@ -205,11 +205,18 @@ class InvariantGraphNetwork(nn.Module):
     ``2 → 1`` diagram layer and a per-node MLP → ``(num_nodes, out_channels)`` in
     ``data.x``'s node order.
 
+    Higher order: ``orders`` lists the tensor order after each layer, e.g. ``(3, 2)`` is a
+    ``2 → 3`` layer (52 diagrams) then a ``3 → 2`` layer (52 diagrams); order-3 features cost
+    ``n³ · hidden_channels`` per graph, so keep them for small graphs (IGN with order-k
+    hidden tensors separates what k-WL separates; Maron et al., NeurIPS 2019).
+
     Args:
         in_channels: node features ``F``.
-        hidden_channels: channels of the order-2 layers.
+        hidden_channels: channels of the hidden layers.
         out_channels: outputs per graph (or per node).
-        num_layers: number of ``2 → 2`` layers.
+        num_layers: number of ``2 → 2`` layers (when ``orders`` is ``None``).
+        orders: tensor order (1, 2 or 3) after each layer; ``None`` is ``(2,) * num_layers``.
+            The last order must be 2 for the ``'max'`` and ``'sum'`` readouts.
         edge_channels: edge attribute channels ``D`` (0: edge attributes are ignored).
         readout: ``'max'``, ``'sum'`` or ``'mean'`` (graph output).
         mlp_channels: hidden widths of the final MLP.
@@ -231,6 +238,7 @@ class InvariantGraphNetwork(nn.Module):
         out_channels: int,
         num_layers: int = 3,
         *,
+        orders: tuple[int, ...] | None = None,
         edge_channels: int = 0,
         readout: str = "max",
         mlp_channels: tuple[int, ...] = (64,),
@@ -248,33 +256,49 @@ class InvariantGraphNetwork(nn.Module):
             raise ValueError(f"readout must be one of {_READOUTS}, got {readout!r}")
         if output not in ("graph", "node"):
             raise ValueError(f"output must be 'graph' or 'node', got {output!r}")
+        self.orders = self._check_orders(orders, num_layers, readout, output)
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
         self.out_channels, self.edge_channels = out_channels, edge_channels
         self.readout, self.output = readout, output
         factory = {"device": device, "dtype": dtype}
-        group = SymmetricGroup(4)  # n >= k + l: all 15 diagrams; the layers run on any n
-        widths = [1 + edge_channels + in_channels] + [hidden_channels] * num_layers
+        orders = (2, *self.orders)
+        widths = [1 + edge_channels + in_channels] + [hidden_channels] * len(self.orders)
+        # S_n with n >= k + l has every (k, l) diagram; the layers then run on any n
         self.layers = nn.ModuleList(
-            EquivariantLinear(group, 2, 2, widths[i], widths[i + 1], bias=bias, **factory)
-            for i in range(num_layers)
+            EquivariantLinear(SymmetricGroup(orders[i] + orders[i + 1]), orders[i],
+                              orders[i + 1], widths[i], widths[i + 1], bias=bias, **factory)
+            for i in range(len(self.orders))
         )
+        last = self.orders[-1]
         if output == "node":
-            self.pool = EquivariantLinear(group, 2, 1, hidden_channels, hidden_channels,
-                                          bias=bias, **factory)
+            self.pool = EquivariantLinear(SymmetricGroup(last + 1), last, 1, hidden_channels,
+                                          hidden_channels, bias=bias, **factory)
             head_in = hidden_channels
         elif readout == "mean":
-            self.pool = EquivariantLinear(group, 2, 0, hidden_channels, 2 * hidden_channels,
-                                          bias=bias, **factory)
+            self.pool = EquivariantLinear(SymmetricGroup(max(last, 1)), last, 0,
+                                          hidden_channels, 2 * hidden_channels, bias=bias,
+                                          **factory)
             head_in = 2 * hidden_channels
         else:
             self.pool = None
             head_in = 2 * hidden_channels
         self.head = _mlp([head_in, *mlp_channels, out_channels], dropout, factory)
 
+    @staticmethod
+    def _check_orders(orders, num_layers: int, readout: str, output: str) -> tuple[int, ...]:
+        orders = (2,) * num_layers if orders is None else tuple(orders)
+        if not orders or any(isinstance(k, bool) or k not in (1, 2, 3) for k in orders):
+            raise ValueError(f"orders must be a non-empty sequence of 1, 2 or 3 (order 4 "
+                             f"would need n⁴ memory per channel), got {orders!r}")
+        if output == "graph" and readout != "mean" and orders[-1] != 2:
+            raise ValueError(f"the {readout!r} readout pools order-2 features: end orders with "
+                             f"2 or use readout='mean', got orders={orders!r}")
+        return orders
+
     def extra_repr(self) -> str:
-        """Channels, readout and output level."""
+        """Channels, orders, readout and output level."""
         return (f"in_channels={self.in_channels}, edge_channels={self.edge_channels}, "
-                f"readout={self.readout!r}, output={self.output!r}")
+                f"orders={self.orders}, readout={self.readout!r}, output={self.output!r}")
 
     def forward(self, data) -> torch.Tensor:
         """PyG ``Data``/``Batch`` → ``(num_graphs, out)`` (or ``(num_nodes, out)``)."""
