@@ -68,6 +68,9 @@ def make_model(name, in_channels, classes, hidden, gin_hidden=None, dtype=torch.
     if name == "IGN":
         return InvariantGraphNetwork(in_channels, hidden, classes, num_layers=3, readout="sum",
                                      mlp_channels=(2 * hidden,), dtype=dtype)
+    if name == "IGN-3":  # a 2→3 then a 3→2 layer between two 2→2 layers
+        return InvariantGraphNetwork(in_channels, hidden, classes, orders=(2, 3, 2),
+                                     readout="sum", mlp_channels=(2 * hidden,), dtype=dtype)
     if name == "PPGN":
         return PPGN(in_channels, hidden, classes, num_blocks=3, depth=2, readout="sum",
                     mlp_channels=(2 * hidden,), dtype=dtype)
@@ -197,8 +200,9 @@ def markdown(command, args, classification, separation):
              f"Training: Adam lr {args.lr} halved after half of the epochs, batch "
              f"{args.batch_size} (size-bucketed), hidden "
              f"{args.hidden} (GIN: {args.gin_hidden}, its paper's size), float32; otherwise the "
-             "same for all three models. IGN: 3 masked 2→2 diagram layers (15 diagrams), "
-             "diagonal/off-diagonal sum readout, MLP. PPGN: 3 blocks (MLP depth 2), sum "
+             "same for all models. IGN: 3 masked 2→2 diagram layers (15 diagrams), "
+             "diagonal/off-diagonal sum readout, MLP. IGN-3: the same with orders 2→2→3→2 "
+             "(52 + 52 diagrams in the order-3 layers). PPGN: 3 blocks (MLP depth 2), sum "
              "readout of every block, MLP. GIN-0: 4 GINConv layers with BN, sum readout of "
              "every layer, dropout 0.5 (its paper's set-up). Accuracy (%) "
              "mean ± std over the folds: *last* = last epoch; *best-epoch* = the epoch with "
@@ -216,17 +220,25 @@ def markdown(command, args, classification, separation):
                 f"{name} | "
                 f"{r['final'][0]:.1f} ± {r['final'][1]:.1f} | {r['best'][0]:.1f} ± "
                 f"{r['best'][1]:.1f} ({r['best_epoch']}) | {r['epoch_s']:.2f} | {paper} |")
+    commands = {}
+    for row in classification:
+        commands.setdefault(row.get("command", "an earlier run (--datasets MUTAG:10:20 PTC:3:10 "
+                                               "IMDBBINARY:3:10 IMDBMULTI:3:10)"),
+                            []).append(row["dataset"])
+    if len(commands) > 1:
+        lines += ["", "Rows come from: " + "; ".join(f"{', '.join(v)}: `{k}`"
+                                                    for k, v in commands.items()) + "."]
     if separation:
         lines += ["", "### Expressivity: pairs not distinguished at random init (float64)", "",
                   "Outputs (16 numbers per graph, hidden 16) equal within 1e-9 × the largest "
                   "output entry count as not distinguished. EXP: the 600 pairs (1-WL fails on "
                   "all); graph8c: all pairs of the 11,117 graphs (1-WL fails on 312 pairs, "
                   "3-WL on none: Balcilar et al. 2021, Table 1).", "",
-                  "| benchmark | pairs | " + " | ".join(args.models) + " |",
-                  "|---|---|" + "---|" * len(args.models)]
+                  "| benchmark | pairs | " + " | ".join(separation[0]["models"]) + " |",
+                  "|---|---|" + "---|" * len(separation[0]["models"])]
         for row in separation:
-            cells = " | ".join(f"{row['models'][m][0]} ({row['models'][m][1]:.0f} s)"
-                               for m in args.models)
+            cells = " | ".join(f"{value[0]} ({value[1]:.0f} s)"
+                               for value in row["models"].values())
             lines.append(f"| {row['dataset']} | {row['pairs']} | {cells} |")
     return "\n".join(lines) + "\n"
 
@@ -245,6 +257,9 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--no-expressivity", action="store_true")
     parser.add_argument("--out", default=str(RESULTS / "pyg.md"))
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other datasets' rows (and the expressivity table, "
+                             "unless rerun) of the existing results")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     command = ".venv/bin/python benchmarks/bench_pyg.py " + " ".join(argv or sys.argv[1:])
@@ -254,8 +269,15 @@ def main(argv=None):
 
     separation = [] if args.no_expressivity else expressivity(args, log)
     classification = []
+    if args.merge and Path(args.out).with_suffix(".json").exists():
+        previous = json.loads(Path(args.out).with_suffix(".json").read_text())
+        names = {spec.split(":")[0] for spec in args.datasets}
+        classification = [r for r in previous["classification"] if r["dataset"] not in names]
+        separation = separation or previous["expressivity"]
     for dataset in args.datasets:
-        classification.append(classify(dataset, args, log))
+        row = classify(dataset, args, log)
+        row["command"] = command
+        classification.append(row)
         Path(args.out).write_text(markdown(command, args, classification, separation))
         Path(args.out).with_suffix(".json").write_text(json.dumps(
             {"classification": classification, "expressivity": separation}, indent=1))
