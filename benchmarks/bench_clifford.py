@@ -93,7 +93,8 @@ class, model and trainer, the CSV's settings) and found two protocol effects.
   0.0031 / 0.0011. It matches at N = 30, 300 and 30,000. At N = 3,000 it is 4× worse: the repo
   trains only 300 steps there (1.5 epochs), and the authors' code run here is no better (0.017).
 * CGENN (ours): 0.175 / 0.0012 / 0.0064 / 0.0004 against 0.079 / 0.0089 / 0.0012 / 0.0003.
-  Same pattern; the N = 30 mean is carried by one run (median 0.036).
+  It matches or beats the paper at N = 300 and 30,000 and is 5× worse at N = 3,000. The N = 30
+  mean (2.2× the paper) is carried by one run (median 0.036).
 * 5 runs do not resolve factors below about 3. The constant learning rate leaves the last
   iterate noisy, and 100 validation samples rarely hit the heavy tail. The paper's own runs
   span 0.021–0.25 at N = 30, and at N = 300 the authors' code here and our runs on other draws
@@ -121,11 +122,12 @@ in volume units in both repos).
   above the paper at every N.
 * CGENN 26.0 / 16.7 / 7.97 / 4.78 against 18.71 / 11.93 / 6.10 / 4.11: 16–40 % above, most at
   small N.
-* The MLP is 2× worse at every N (32 / 23 / 16 / 11).
+* The MLP is about 2× worse at every N (32 / 23 / 16 / 11).
 * Training budget: 64k–128k samples seen. The GLGENN repo uses 512–2,048 steps of batch
-  128–256, i.e. 65k–524k samples, and reports the mean of 5 runs. Our one run per cell is
-  within that spread but is not a converged, multi-seed figure; the larger N would gain most
-  from longer runs. With 40 % of CGENN's parameters, GLGENN matches or beats it at every N here.
+  128–256, i.e. 65k–524k samples, and reports the mean of 5 runs (its GLGENN runs at N = 256
+  span 16.4–17.5). Our single runs are neither converged nor multi-seed figures; the larger N
+  would gain most from longer runs. With 40 % of CGENN's parameters, GLGENN matches or beats
+  it at every N here.
 
 **Speed.** Rows are best of 5 on a shared 2-core machine; the small-n rows are noisy. The n = 5
 bare-product row of this run (gather 3.56 ms, slower than its n = 6 row) is a load outlier:
