@@ -13,6 +13,7 @@ from geomlayers.clifford.datasets import (
     o3_signed_volume,
     o5_regression,
     o5_regression_target,
+    o5_standardization,
     vector_scales,
 )
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
@@ -265,6 +266,25 @@ def test_standardisation_commutes_with_rotation():
     scale = vector_scales(x).reshape(1, -1, 1)
     assert torch.allclose(vector_scales(x @ g.T), vector_scales(x))
     assert torch.allclose((x @ g.T) / scale, (x / scale) @ g.T)
+
+
+def test_o5_standardization_matches_numpy_formula():
+    x, y = o5_regression(40, seed=5)
+    scale, mean, std = o5_standardization(x, y)
+    flat = x.numpy().reshape(40, 10)  # the authors' layout: (N, 2 * 5)
+    rms = np.sqrt((flat.reshape(40, 2, 5) ** 2).mean(axis=(0, 2)))
+    assert np.allclose(scale.numpy(), rms, atol=1e-12)
+    assert np.isclose(float(mean), y.numpy().mean()) and np.isclose(float(std), y.numpy().std())
+    z = (y - mean) / std
+    assert abs(float(z.mean())) < 1e-12 and abs(float(z.square().mean()) - 1) < 1e-12
+    # a 30-sample draw's target spread differs from another's by a large factor: the MSE
+    # in standardised units (÷ std²) and in target units are not interchangeable
+    stds = [float(o5_standardization(*o5_regression(30, seed=s))[2]) for s in range(20)]
+    assert max(stds) / min(stds) > 1.5
+    with pytest.raises(ValueError, match="one target per sample"):
+        o5_standardization(x, y[:-1])
+    with pytest.raises(ValueError, match="at least 2"):
+        o5_standardization(x[:1], y[:1])
 
 
 def test_convex_hull_volume_against_simplex_and_invariance():

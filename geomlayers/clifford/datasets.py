@@ -22,6 +22,7 @@ __all__ = [
     "convex_hull_volume",
     "o3_signed_volume",
     "vector_scales",
+    "o5_standardization",
 ]
 
 
@@ -80,3 +81,23 @@ def vector_scales(x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 3:
         raise ValueError(f"x must have shape (N, V, n), got {tuple(x.shape)}")
     return x.square().mean(dim=(0, 2)).sqrt()
+
+
+def o5_standardization(x: torch.Tensor, y: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Standardisation statistics of a training split, as the CGENN / GLGENN code computes them.
+
+    ``x`` ``(N, V, n)``, ``y`` ``(N,)`` → ``(scale (V,), y_mean (), y_std ())``: one RMS
+    scale per input vector (:func:`vector_scales`, rotation-safe), the target mean and the
+    population (``ddof = 0``) standard deviation. Apply ``x / scale[:, None]`` and
+    ``(y - y_mean) / y_std`` to every split with the *training* statistics. An MSE in
+    standardised units is the MSE in target units divided by ``y_std**2``; with few samples
+    ``y_std`` varies a lot between draws (the target has a heavy ``‖x_2‖³`` tail), so the two
+    units are not interchangeable.
+    """
+    if not isinstance(y, torch.Tensor) or y.dim() != 1 or len(y) != len(x):
+        raise ValueError(f"y must be a 1-D tensor with one target per sample of x, got "
+                         f"{tuple(getattr(y, 'shape', ()))} for x {tuple(x.shape)}")
+    if len(y) < 2:
+        raise ValueError(f"need at least 2 training samples to standardise, got {len(y)}")
+    return vector_scales(x), y.mean(), y.std(correction=0)
