@@ -282,10 +282,15 @@ def main(argv=None):
         row = classify(dataset, args, log)
         row["command"] = command
         classification.append(row)
-        Path(args.out).write_text(markdown(command, args, classification, separation))
-        Path(args.out).with_suffix(".json").write_text(json.dumps(
-            {"classification": classification, "expressivity": separation}, indent=1))
-    Path(args.out).write_text(markdown(command, args, classification, separation))
+        save(args.out, command, args, classification, separation)
+    save(args.out, command, args, classification, separation)
+
+
+def save(out, command, args, classification, separation):
+    """Write the markdown table and the JSON that ``--merge`` reads back."""
+    Path(out).write_text(markdown(command, args, classification, separation))
+    Path(out).with_suffix(".json").write_text(json.dumps(
+        {"classification": classification, "expressivity": separation}, indent=1))
 
 
 if __name__ == "__main__":
