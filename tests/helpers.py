@@ -33,3 +33,21 @@ def burnside_dimension(images: list, n: int, r: int) -> int:
     total = sum(sum(1 for i in range(n) if g[i] == i) ** r for g in images)
     assert total % len(images) == 0
     return total // len(images)
+
+
+# sklearn's generic estimator checks that fit on generated 2-D (n_samples, n_features) data; the
+# EEG estimators take 3-D trials and refuse anything else with a ValueError naming the shape.
+# Each file that runs the checks tests the same properties on its own 3-D data.
+SKLEARN_CHECKS_NEEDING_2D_INPUT = (
+    "check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_train",
+    "check_decision_proba_consistency", "check_dict_unchanged",
+    "check_dont_overwrite_parameters", "check_dtype_object", "check_estimators_dtypes",
+    "check_estimators_empty_data_messages", "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf", "check_estimators_overwrite_params", "check_estimators_pickle",
+    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_predict1d",
+    "check_fit_check_is_fitted", "check_fit_idempotent", "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+    "check_n_features_in", "check_n_features_in_after_fitting", "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
+    "check_supervised_y_2d",
+)

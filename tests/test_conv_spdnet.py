@@ -10,14 +10,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from geomlayers.integrations.sklearn import ConvSPDNetClassifier
 from geomlayers.nn.spd import ConvSPDNet, CovariancePooling
+from tests.helpers import SKLEARN_CHECKS_NEEDING_2D_INPUT
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small(**kw):
@@ -129,19 +124,7 @@ def test_classifier_api_validation_set_and_pickle():
 
 
 _TWO_D = "feeds 2-D feature matrices; the estimator takes signals (n_trials, n_channels, n_times)"
-EXPECTED_FAILED = {name: _TWO_D for name in [
-    "check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_train",
-    "check_decision_proba_consistency", "check_dict_unchanged",
-    "check_dont_overwrite_parameters", "check_dtype_object", "check_estimators_dtypes",
-    "check_estimators_empty_data_messages", "check_estimators_fit_returns_self",
-    "check_estimators_nan_inf", "check_estimators_overwrite_params", "check_estimators_pickle",
-    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_predict1d",
-    "check_fit_check_is_fitted", "check_fit_idempotent", "check_fit_score_takes_y",
-    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-    "check_n_features_in", "check_n_features_in_after_fitting", "check_pipeline_consistency",
-    "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
-    "check_supervised_y_2d",
-]}
+EXPECTED_FAILED = dict.fromkeys(SKLEARN_CHECKS_NEEDING_2D_INPUT, _TWO_D)
 
 
 @parametrize_with_checks([small(max_epochs=2)], expected_failed_checks=lambda est: EXPECTED_FAILED)

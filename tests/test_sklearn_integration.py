@@ -11,6 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from geomlayers.data.eeg import load_bundled
 from geomlayers.integrations.sklearn import GrassmannClassifier, SPDNetClassifier
+from tests.helpers import SKLEARN_CHECKS_NEEDING_2D_INPUT
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -46,19 +47,7 @@ CLASSES = [SPDNetClassifier, GrassmannClassifier]
 # shape. Every check below fails only for that reason; the same properties are tested on SPD
 # data in this file (test_api_on_spd_data, test_pickle_idempotent_subset_invariance, ...).
 _TWO_D = "feeds 2-D feature matrices; the estimator takes SPD matrices (n_trials, d, d)"
-EXPECTED_FAILED = {name: _TWO_D for name in [
-    "check_classifier_data_not_an_array", "check_classifiers_classes", "check_classifiers_train",
-    "check_decision_proba_consistency", "check_dict_unchanged",
-    "check_dont_overwrite_parameters", "check_dtype_object", "check_estimators_dtypes",
-    "check_estimators_empty_data_messages", "check_estimators_fit_returns_self",
-    "check_estimators_nan_inf", "check_estimators_overwrite_params", "check_estimators_pickle",
-    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_predict1d",
-    "check_fit_check_is_fitted", "check_fit_idempotent", "check_fit_score_takes_y",
-    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-    "check_n_features_in", "check_n_features_in_after_fitting", "check_pipeline_consistency",
-    "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
-    "check_supervised_y_2d",
-]}
+EXPECTED_FAILED = dict.fromkeys(SKLEARN_CHECKS_NEEDING_2D_INPUT, _TWO_D)
 
 
 @parametrize_with_checks([fast(SPDNetClassifier), fast(GrassmannClassifier, q=1)],

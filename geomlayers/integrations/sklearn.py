@@ -42,23 +42,27 @@ _BN_METRICS = (None, "aim", "bw", "gbw")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def _check_covariances(x, name: str = "X", d: int | None = None) -> np.ndarray:
-    """Validate ``(n_trials, d, d)`` symmetric positive definite input; returns float64."""
+def _finite_float64(x, name: str, what: str) -> np.ndarray:
+    """Dense, real, finite float64 array from ``x``, or an error naming ``what`` it must be."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     if scipy.sparse.issparse(x):
-        raise TypeError(f"sparse input is not supported: {name} must be dense covariance "
-                        "matrices (n_trials, d, d)")
+        raise TypeError(f"sparse input is not supported: {name} must be dense {what}")
     x = np.asarray(x)
     if np.iscomplexobj(x):
-        raise ValueError(f"Complex data not supported: {name} must be real covariance matrices")
+        raise ValueError(f"Complex data not supported: {name} must be real {what}")
     try:
         x = x.astype(np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a numeric array of covariance matrices "
-                        f"(n_trials, d, d): {error}") from error
+        raise TypeError(f"{name} must be a numeric array of {what}: {error}") from error
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name} contains NaN or inf")
+    return x
+
+
+def _check_covariances(x, name: str = "X", d: int | None = None) -> np.ndarray:
+    """Validate ``(n_trials, d, d)`` symmetric positive definite input; returns float64."""
+    x = _finite_float64(x, name, "covariance matrices (n_trials, d, d)")
     if x.ndim != 3 or x.shape[1] != x.shape[2] or x.shape[1] < 2:
         raise ValueError(f"{name} must be covariance matrices of shape (n_trials, d, d) with "
                          f"d >= 2, got shape {x.shape}; estimate them first, e.g. with "
@@ -476,21 +480,7 @@ class GrassmannClassifier(_SPDTorchClassifier):
 
 def _check_signals(x, name: str = "X", shape: tuple[int, int] | None = None) -> np.ndarray:
     """Validate raw multichannel trials ``(n_trials, n_channels, n_times)``; returns float64."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    if scipy.sparse.issparse(x):
-        raise TypeError(f"sparse input is not supported: {name} must be dense signals "
-                        "(n_trials, n_channels, n_times)")
-    x = np.asarray(x)
-    if np.iscomplexobj(x):
-        raise ValueError(f"Complex data not supported: {name} must be real signals")
-    try:
-        x = x.astype(np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a numeric array of signals (n_trials, n_channels, "
-                        f"n_times): {error}") from error
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or inf")
+    x = _finite_float64(x, name, "signals (n_trials, n_channels, n_times)")
     if x.ndim != 3 or x.shape[0] < 1 or x.shape[2] < 2:
         raise ValueError(f"{name} must be raw signals of shape (n_trials, n_channels, n_times) "
                          f"with n_times >= 2, got shape {x.shape} (e.g. mne Epochs.get_data())")
