@@ -20,7 +20,12 @@ def test_example_runs(path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", [str(path)])  # the examples' own small defaults
     monkeypatch.setenv("GEOMLAYERS_PROGRESS", "0")
     monkeypatch.setenv("PYG_MUTAG_EPOCHS", "4")  # 12 by default; 4 keep the suite short
-    runpy.run_path(str(path), run_name="__main__")
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as stop:  # an example leaves cleanly (code 0) when its real data is absent
+        if stop.code not in (0, None):
+            raise
+        pytest.skip(f"{path.name} stopped early: {capsys.readouterr().out.strip()}")
     assert capsys.readouterr().out
 
 
