@@ -13,13 +13,7 @@ from geomlayers.data.eeg import load_bundled
 from geomlayers.integrations.sklearn import GrassmannClassifier, SPDNetClassifier
 from tests.helpers import SKLEARN_CHECKS_NEEDING_2D_INPUT
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def fast(cls, **kw):
