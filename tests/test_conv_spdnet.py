@@ -56,6 +56,45 @@ def test_covariance_pooling_matches_numpy_and_is_spd():
         CovariancePooling(eps=0)
 
 
+def test_covariance_pooling_trace_normalisation():
+    scales = torch.tensor([1e-6, 1.0, 1e3, 1e5], dtype=torch.float64)
+    x = torch.randn(4, 3, 40, dtype=torch.float64) * scales[:, None, None]
+    plain = CovariancePooling()(x)
+    unit = CovariancePooling(normalize_trace=True)(x)
+    traces = plain.diagonal(dim1=-2, dim2=-1).sum(-1)
+    torch.testing.assert_close(unit, plain / traces[:, None, None], rtol=1e-13, atol=0)
+    torch.testing.assert_close(unit.diagonal(dim1=-2, dim2=-1).sum(-1),
+                               torch.ones(4, dtype=torch.float64), rtol=1e-13, atol=0)
+    torch.testing.assert_close(CovariancePooling(normalize_trace=True)(1e4 * x), unit)
+
+
+def test_segments_give_one_covariance_per_window_and_a_joint_head():
+    """Independent truth: numpy's array_split windows and np.cov of the front-end output."""
+    torch.manual_seed(0)
+    net = ConvSPDNet(4, 64, 3, spatial_filters=6, cov_channels=5, kernel_size=9, dims=(4,),
+                     bn_metric="gbw", segments=3, dtype=torch.float64).eval()
+    x = torch.randn(6, 4, 64, dtype=torch.float64)
+    cov = net.covariances(x)
+    assert cov.shape == (6, 3, 5, 5)
+    with torch.no_grad():
+        filtered = net.front(x.unsqueeze(1)).squeeze(2).numpy()  # (6, 5, 56)
+    for s, window in enumerate(np.array_split(filtered, 3, axis=-1)):
+        for i in range(6):
+            ref = np.cov(window[i])
+            ref += 1e-4 * np.trace(ref) / 5 * np.eye(5)
+            np.testing.assert_allclose(cov[i, s].detach().numpy(), ref, rtol=1e-10, atol=1e-13)
+    logits = net(x)
+    tangent = torch.cat([net.spdnet.features(cov[:, s]) for s in range(3)], dim=1)
+    assert tangent.shape == (6, 3 * 10)
+    torch.testing.assert_close(logits, net.spdnet.classifier(tangent))
+    reordered = net(x.flip(-1))  # the head sees windows in order: time reversal changes logits
+    assert not torch.allclose(reordered, logits)
+    with pytest.raises(ValueError, match="segments"):
+        ConvSPDNet(4, 64, 3, kernel_size=9, segments=29)
+    with pytest.raises(ValueError, match="segments"):
+        ConvSPDNet(4, 64, 3, kernel_size=9, segments=0)
+
+
 def test_conv_spdnet_shapes_dtypes_and_errors():
     net = ConvSPDNet(4, 64, 3, spatial_filters=6, cov_channels=5, kernel_size=9, dims=(4, 3),
                      bn_metric="gbw", dtype=torch.float64)
@@ -121,6 +160,9 @@ def test_classifier_api_validation_set_and_pickle():
         small(dims=(5,)).fit(x, y)
     with pytest.raises(ValueError, match="bn_metric"):
         small(bn_metric="lem").fit(x, y)
+    with pytest.raises(ValueError, match=r"segments must be an integer in 1\.\.28"):
+        small(segments=29).fit(x, y)
+    assert small(segments=4, normalize_trace=True).fit(x, y).module_.segments == 4
 
 
 _TWO_D = "feeds 2-D feature matrices; the estimator takes signals (n_trials, n_channels, n_times)"

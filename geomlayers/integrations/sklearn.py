@@ -510,6 +510,8 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
         dims: BiMap output sizes after ``cov_channels``; ``None`` picks ``(⌈0.8 · cov_channels⌉,)``
             (15 → 12 as in GBWBN).
         dropout: on the filtered signals.
+        segments: consecutive time windows, one covariance each (MAtt's split; 1 = whole trial).
+        normalize_trace: divide each covariance by its trace (MAtt's normalisation).
         Others: as :class:`SPDNetClassifier`; ``dtype`` is the convolutions' dtype (the SPD part
             always runs in float64).
 
@@ -519,15 +521,17 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
     """
 
     def __init__(self, bn_metric="gbw", spatial_filters=125, cov_channels=15, kernel_size=None,
-                 dims=None, dropout=0.0, *, lr=0.01, max_epochs=200, batch_size=30,
-                 patience=40, validation_fraction=0.2, weight_decay=0.0, dtype="float32",
-                 random_state=None, progress=None):
+                 dims=None, dropout=0.0, segments=1, normalize_trace=False, *, lr=0.01,
+                 max_epochs=200, batch_size=30, patience=40, validation_fraction=0.2,
+                 weight_decay=0.0, dtype="float32", random_state=None, progress=None):
         self.bn_metric = bn_metric
         self.spatial_filters = spatial_filters
         self.cov_channels = cov_channels
         self.kernel_size = kernel_size
         self.dims = dims
         self.dropout = dropout
+        self.segments = segments
+        self.normalize_trace = normalize_trace
         self.lr = lr
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -577,6 +581,10 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
                              f"({self.cov_channels}), got {self.dims!r}")
         if not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.segments, numbers.Integral) or isinstance(self.segments, bool) \
+                or not 1 <= self.segments <= (shape[1] - kernel + 1) // 2:
+            raise ValueError(f"segments must be an integer in 1..{(shape[1] - kernel + 1) // 2} "
+                             f"(each window needs >= 2 filtered samples), got {self.segments!r}")
 
     def _make_module(self, shape, n_classes, dtype):
         from geomlayers.nn.spd import ConvSPDNet
@@ -586,4 +594,6 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
                           spatial_filters=int(self.spatial_filters),
                           cov_channels=int(self.cov_channels),
                           kernel_size=self._kernel_size(n_times), dims=self._dims(),
-                          bn_metric=self.bn_metric, dropout=float(self.dropout), dtype=dtype)
+                          bn_metric=self.bn_metric, dropout=float(self.dropout),
+                          segments=int(self.segments),
+                          normalize_trace=bool(self.normalize_trace), dtype=dtype)

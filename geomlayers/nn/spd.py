@@ -614,19 +614,24 @@ class CovariancePooling(nn.Module):
     not give a singular matrix.  Gradients flow to the signals (e.g. a learned convolutional
     front-end, as in the MAtt / GBWBN EEG networks).
 
+    With ``normalize_trace=True`` the result is divided by its trace (as MAtt's ``signal2spd``
+    does), which removes the trial's overall power and keeps only the shape of the covariance.
+
     Args:
         eps: relative ridge ``ε > 0``.
+        normalize_trace: divide each covariance by its trace.
 
     >>> CovariancePooling()(torch.randn(2, 3, 50)).shape
     torch.Size([2, 3, 3])
 
     """
 
-    def __init__(self, eps: float = 1e-4):
+    def __init__(self, eps: float = 1e-4, normalize_trace: bool = False):
         super().__init__()
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {eps}")
         self.eps = float(eps)
+        self.normalize_trace = bool(normalize_trace)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Covariances of the rows of each ``(F, T)`` signal."""
@@ -637,11 +642,12 @@ class CovariancePooling(nn.Module):
         cov = centred @ centred.transpose(-1, -2) / (x.shape[-1] - 1)
         ridge = self.eps * _trace(cov) / x.shape[1] + torch.finfo(x.dtype).tiny
         eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
-        return sym(cov) + ridge[:, None, None] * eye
+        cov = sym(cov) + ridge[:, None, None] * eye
+        return cov / _trace(cov)[:, None, None] if self.normalize_trace else cov
 
     def extra_repr(self) -> str:
-        """Relative ridge."""
-        return f"eps={self.eps}"
+        """Relative ridge and trace normalisation."""
+        return f"eps={self.eps}, normalize_trace={self.normalize_trace}"
 
 
 class ConvSPDNet(nn.Module):
@@ -652,7 +658,11 @@ class ConvSPDNet(nn.Module):
     temporal convolution (``Conv2d(spatial_filters → cov_channels, (1, kernel_size))``), each
     followed by ``BatchNorm2d``; the covariance of the ``cov_channels`` filtered signals
     (:class:`CovariancePooling`), then :class:`SPDNet` ``[cov_channels, *dims]`` with
-    ``bn_metric`` batch norm, ``LogEig`` and a linear classifier.  The Euclidean front-end runs
+    ``bn_metric`` batch norm, ``LogEig`` and a linear classifier.  With ``segments = S > 1`` the
+    filtered signals are cut into ``S`` consecutive windows (MAtt's "epochs"), each gives a
+    covariance, all ``N·S`` matrices share the SPD layers (and the batch-norm statistics), and
+    the linear classifier reads the ``S`` tangent vectors side by side, so it sees how the
+    filtered power evolves within the trial.  The Euclidean front-end runs
     in the module's dtype; the SPD part in ``spd_dtype`` (float64 by default, as in the
     official SPD code, because the eigen-decompositions of ill-conditioned covariances lose
     accuracy in float32).
@@ -673,6 +683,8 @@ class ConvSPDNet(nn.Module):
         bn_metric: ``None``, ``"aim"``, ``"bw"`` or ``"gbw"`` (:class:`SPDBatchNorm`).
         dropout: dropout on the filtered signals before the covariance (0 disables).
         cov_eps: relative ridge of the covariance.
+        normalize_trace: divide each covariance by its trace (:class:`CovariancePooling`).
+        segments: number of consecutive time windows, each with its own covariance.
         reeig_threshold: ReEig floor.
         bn_kwargs: extra :class:`SPDBatchNorm` arguments.
         spd_dtype: dtype of the SPD part (``None``: the module's dtype).
@@ -682,25 +694,30 @@ class ConvSPDNet(nn.Module):
     >>> net = ConvSPDNet(8, 125, 5, spatial_filters=16, cov_channels=6, kernel_size=9, dims=(4,))
     >>> net(torch.randn(3, 8, 125)).shape
     torch.Size([3, 5])
+    >>> ConvSPDNet(8, 125, 5, cov_channels=6, dims=(4,), segments=4).covariances(
+    ...     torch.randn(3, 8, 125)).shape
+    torch.Size([3, 4, 6, 6])
 
     """
 
     def __init__(self, n_channels: int, n_times: int, num_classes: int, *,
                  spatial_filters: int = 125, cov_channels: int = 15, kernel_size: int = 36,
                  dims=(12,), bn_metric: str | None = "gbw", dropout: float = 0.0,
-                 cov_eps: float = 1e-4, reeig_threshold: float = 1e-4,
-                 bn_kwargs: dict | None = None, spd_dtype: torch.dtype | None = torch.float64,
-                 device=None, dtype=None):
+                 cov_eps: float = 1e-4, normalize_trace: bool = False, segments: int = 1,
+                 reeig_threshold: float = 1e-4, bn_kwargs: dict | None = None,
+                 spd_dtype: torch.dtype | None = torch.float64, device=None, dtype=None):
         super().__init__()
         sizes = {"n_channels": n_channels, "n_times": n_times, "num_classes": num_classes,
                  "spatial_filters": spatial_filters, "cov_channels": cov_channels,
-                 "kernel_size": kernel_size}
+                 "kernel_size": kernel_size, "segments": segments}
         for name, value in sizes.items():
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if kernel_size >= n_times:
-            raise ValueError(f"kernel_size must be < n_times ({n_times}) so that the filtered "
-                             f"signals keep >= 2 samples, got {kernel_size}")
+        if n_times - kernel_size + 1 < 2 * segments:
+            raise ValueError(f"kernel_size ({kernel_size}) and segments ({segments}) leave "
+                             f"{n_times - kernel_size + 1} filtered samples for {n_times} input "
+                             f"samples; each segment needs >= 2: use a shorter kernel or fewer "
+                             f"segments")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.n_channels, self.n_times = n_channels, n_times
@@ -713,11 +730,15 @@ class ConvSPDNet(nn.Module):
             nn.BatchNorm2d(cov_channels, **factory),
         )
         self.dropout = nn.Dropout(dropout)
-        self.covariance = CovariancePooling(cov_eps)
+        self.covariance = CovariancePooling(cov_eps, normalize_trace)
+        self.segments = segments
         spd_factory = {"device": device, "dtype": spd_dtype or dtype}
         self.spdnet = SPDNet([cov_channels, *dims], num_classes, bn_metric=bn_metric,
                              reeig_threshold=reeig_threshold, bn_kwargs=bn_kwargs,
                              **spd_factory)
+        if segments > 1:  # the head reads the S tangent vectors side by side
+            tangent = dims[-1] * (dims[-1] + 1) // 2
+            self.spdnet.classifier = nn.Linear(segments * tangent, num_classes, **spd_factory)
 
     def reset_parameters(self) -> None:
         """Re-initialise every layer."""
@@ -726,14 +747,26 @@ class ConvSPDNet(nn.Module):
                 module.reset_parameters()
 
     def covariances(self, x: torch.Tensor) -> torch.Tensor:
-        """The learned-filter covariances ``(N, cov_channels, cov_channels)``."""
+        """The learned-filter covariances: ``(N, F, F)``, or ``(N, S, F, F)`` with segments.
+
+        ``F = cov_channels``; segment ``s`` covers the filtered samples of window ``s`` of
+        ``S`` near-equal consecutive windows (the first ones one sample longer if needed).
+        """
         if x.dim() != 3 or tuple(x.shape[1:]) != (self.n_channels, self.n_times):
             raise ValueError(f"x must have shape (N, {self.n_channels}, {self.n_times}) "
                              f"(trials, channels, times), got {tuple(x.shape)}")
         filtered = self.dropout(self.front(x.unsqueeze(1)).squeeze(2))  # (N, F, T')
-        cov = self.covariance(filtered)
+        if self.segments == 1:
+            cov = self.covariance(filtered)
+        else:
+            windows = torch.tensor_split(filtered, self.segments, dim=-1)
+            cov = torch.stack([self.covariance(w) for w in windows], dim=1)
         return cov if self.spd_dtype is None else cov.to(self.spd_dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)`` in the front-end's dtype."""
-        return self.spdnet(self.covariances(x)).to(x.dtype)
+        cov = self.covariances(x)
+        if self.segments == 1:
+            return self.spdnet(cov).to(x.dtype)
+        tangent = self.spdnet.features(cov.flatten(0, 1)).reshape(len(x), -1)
+        return self.spdnet.classifier(tangent).to(x.dtype)
