@@ -175,8 +175,19 @@ def classify(spec, args, log):
             "best_epoch": best_epoch + 1,
             "best": (statistics.mean(best), statistics.pstdev(best)),
             "epoch_s": statistics.mean(times),
+            "lr": args.lr, "hidden": args.gin_hidden if name == "GIN" else args.hidden,
         }
     return row
+
+
+def merge_row(previous, row):
+    """``row`` plus the models of ``previous`` (same data set, folds and epochs) not rerun."""
+    if previous is None or (previous["folds"], previous["epochs"]) != (row["folds"],
+                                                                        row["epochs"]):
+        return row
+    models = {k: row["models"].get(k, {"command": previous.get("command"), **v})
+              for k, v in previous["models"].items()}  # the previous order, rerun ones replaced
+    return {**row, "models": {**models, **row["models"]}}
 
 
 def undistinguished_pairs(outputs, pairs=None, rel_tol=1e-9):
@@ -246,16 +257,21 @@ def markdown(command, args, classification, separation):
         ign, ppgn = ANCHORS[row["dataset"]]
         paper = f"{ign} / {ppgn} / {GIN_PAPER[row['dataset']]}"
         for name, r in row["models"].items():
+            default_hidden = args.gin_hidden if name == "GIN" else args.hidden
+            changed = [f"{key} {r[key]}" for key, default in (("lr", args.lr),
+                                                              ("hidden", default_hidden))
+                       if r.get(key, default) != default]
+            label = f"{name} ({', '.join(changed)})" if changed else name
             lines.append(
                 f"| {row['dataset']} | {row['graphs']} | {row['folds']} | {row['epochs']} | "
-                f"{name} | "
+                f"{label} | "
                 f"{r['final'][0]:.1f} ± {r['final'][1]:.1f} | {r['best'][0]:.1f} ± "
                 f"{r['best'][1]:.1f} ({r['best_epoch']}) | {r['epoch_s']:.2f} | {paper} |")
     commands = {}
     for row in classification:
-        commands.setdefault(row.get("command", "an earlier run (--datasets MUTAG:10:20 PTC:3:10 "
-                                               "IMDBBINARY:3:10 IMDBMULTI:3:10)"),
-                            []).append(row["dataset"])
+        for name, r in row["models"].items():
+            command = r.get("command") or row.get("command", "an earlier run")
+            commands.setdefault(command, []).append(f"{row['dataset']} {name}")
     if len(commands) > 1:
         lines += ["", "Rows come from: " + "; ".join(f"{', '.join(v)}: `{k}`"
                                                     for k, v in commands.items()) + "."]
@@ -290,8 +306,9 @@ def main(argv=None):
     parser.add_argument("--no-expressivity", action="store_true")
     parser.add_argument("--out", default=str(RESULTS / "pyg.md"))
     parser.add_argument("--merge", action="store_true",
-                        help="keep the other datasets' rows (and the expressivity table, "
-                             "unless rerun) of the existing results")
+                        help="keep the existing results of the data sets and models not rerun "
+                             "(a data set's other models only at the same folds and epochs), "
+                             "and the expressivity table unless rerun")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     command = ".venv/bin/python benchmarks/bench_pyg.py " + " ".join(argv or sys.argv[1:])
@@ -301,10 +318,12 @@ def main(argv=None):
 
     separation = [] if args.no_expressivity else expressivity(args, log)
     classification = []
+    kept = {}
     if args.merge and Path(args.out).with_suffix(".json").exists():
         previous = json.loads(Path(args.out).with_suffix(".json").read_text())
         names = {spec.split(":")[0] for spec in args.datasets}
         classification = [r for r in previous["classification"] if r["dataset"] not in names]
+        kept = {r["dataset"]: r for r in previous["classification"] if r["dataset"] in names}
         rerun = {row["dataset"]: row for row in separation}
         separation = previous["expressivity"]
         for row in separation:  # models rerun now replace or join the previous ones
@@ -312,7 +331,9 @@ def main(argv=None):
     for dataset in args.datasets:
         row = classify(dataset, args, log)
         row["command"] = command
-        classification.append(row)
+        for result in row["models"].values():
+            result["command"] = command
+        classification.append(merge_row(kept.get(row["dataset"]), row))
         save(args.out, command, args, classification, separation)
     save(args.out, command, args, classification, separation)
 
