@@ -70,6 +70,10 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
 """
 
 
+#: the settings of most rows; the table names a row's other settings in its model cell
+DEFAULTS = {"lr": 1e-2, "hidden": 16, "gin_hidden": 32}
+
+
 class GIN(nn.Module):
     """GIN-0 (Xu et al. 2019, §4 and §7): MLP(sum of neighbours + self), BN, sum readout of
     every layer (jumping knowledge), one linear head per layer, dropout before the heads."""
@@ -239,9 +243,10 @@ def expressivity(args, log):
 def markdown(command, args, classification, separation):
     lines = ["## Equivariant GNNs (geomlayers.pyg) vs PyG GIN", "",
              provenance(command), "",
-             f"Training: Adam lr {args.lr} halved after half of the epochs, batch "
-             f"{args.batch_size} (size-bucketed), hidden "
-             f"{args.hidden} (GIN: {args.gin_hidden}, its paper's size), float32; otherwise the "
+             f"Training (defaults; a row's other settings are named in its model cell): Adam lr "
+             f"{DEFAULTS['lr']} halved after half of the epochs, batch "
+             f"{args.batch_size} (size-bucketed), hidden {DEFAULTS['hidden']} (GIN: "
+             f"{DEFAULTS['gin_hidden']}, its paper's size), float32; otherwise the "
              "same for all models. IGN: 3 masked 2→2 diagram layers (15 diagrams), "
              "diagonal/off-diagonal sum readout, MLP. IGN-3: orders 2→3→3→2 "
              "(52 + 203 + 52 diagrams). PPGN: 3 blocks (MLP depth 2), sum "
@@ -257,8 +262,8 @@ def markdown(command, args, classification, separation):
         ign, ppgn = ANCHORS[row["dataset"]]
         paper = f"{ign} / {ppgn} / {GIN_PAPER[row['dataset']]}"
         for name, r in row["models"].items():
-            default_hidden = args.gin_hidden if name == "GIN" else args.hidden
-            changed = [f"{key} {r[key]}" for key, default in (("lr", args.lr),
+            default_hidden = DEFAULTS["gin_hidden" if name == "GIN" else "hidden"]
+            changed = [f"{key} {r[key]}" for key, default in (("lr", DEFAULTS["lr"]),
                                                               ("hidden", default_hidden))
                        if r.get(key, default) != default]
             label = f"{name} ({', '.join(changed)})" if changed else name
@@ -299,10 +304,10 @@ def main(argv=None):
     parser.add_argument("--models", nargs="*", default=["IGN", "PPGN", "GIN"])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--folds", type=int, default=10)
-    parser.add_argument("--hidden", type=int, default=16)
-    parser.add_argument("--gin-hidden", type=int, default=32)
+    parser.add_argument("--hidden", type=int, default=DEFAULTS["hidden"])
+    parser.add_argument("--gin-hidden", type=int, default=DEFAULTS["gin_hidden"])
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     parser.add_argument("--no-expressivity", action="store_true")
     parser.add_argument("--out", default=str(RESULTS / "pyg.md"))
     parser.add_argument("--merge", action="store_true",
