@@ -273,7 +273,6 @@ def write(rows, throughput, args):
     print("\n".join(lines))
 
 
-
 def _throughput_table(throughput):
     lines = [
         "",

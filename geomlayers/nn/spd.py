@@ -765,8 +765,6 @@ class ConvSPDNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)`` in the front-end's dtype."""
-        cov = self.covariances(x)
-        if self.segments == 1:
-            return self.spdnet(cov).to(x.dtype)
-        tangent = self.spdnet.features(cov.flatten(0, 1)).reshape(len(x), -1)
+        cov = self.covariances(x)  # (N, F, F) or (N, S, F, F)
+        tangent = self.spdnet.features(cov.reshape(-1, *cov.shape[-2:])).reshape(len(x), -1)
         return self.spdnet.classifier(tangent).to(x.dtype)
