@@ -340,30 +340,42 @@ def main(argv=None):
 
     separation = [] if args.no_expressivity else expressivity(args, log)
     classification = []
-    kept = {}
-    if args.merge and Path(args.out).with_suffix(".json").exists():
-        previous = json.loads(Path(args.out).with_suffix(".json").read_text())
-        names = {spec.split(":")[0] for spec in args.datasets}
-        classification = [r for r in previous["classification"] if r["dataset"] not in names]
-        kept = {r["dataset"]: r for r in previous["classification"] if r["dataset"] in names}
-        rerun = {row["dataset"]: row for row in separation}
-        separation = previous["expressivity"]
-        for row in separation:  # models rerun now replace or join the previous ones
-            row["models"].update(rerun.get(row["dataset"], {"models": {}})["models"])
     for dataset in args.datasets:
         row = classify(dataset, args, log)
         row["command"] = command
         for result in row["models"].values():
             result["command"] = command
-        classification.append(merge_row(kept.get(row["dataset"]), row))
-        save(args.out, command, args, classification, separation)
-    save(args.out, command, args, classification, separation)
+        classification.append(row)
+        save(args, command, classification, separation)
+    save(args, command, classification, separation)
 
 
-def save(out, command, args, classification, separation):
+def merged_with_saved(out, classification, separation):
+    """This run's rows merged into the results saved in ``out``'s JSON *now*.
+
+    Reading the file at save time (not at start) lets runs of different data sets overlap
+    without one dropping the other's rows.
+    """
+    path = Path(out).with_suffix(".json")
+    if not path.exists():
+        return classification, separation
+    saved = json.loads(path.read_text())
+    fresh = {row["dataset"]: row for row in classification}
+    rows = [merge_row(r, fresh.pop(r["dataset"])) if r["dataset"] in fresh else r
+            for r in saved["classification"]]
+    rerun = {row["dataset"]: row for row in separation}
+    kept_separation = saved["expressivity"]
+    for row in kept_separation:  # models rerun now replace or join the saved ones
+        row["models"].update(rerun.get(row["dataset"], {"models": {}})["models"])
+    return rows + list(fresh.values()), kept_separation
+
+
+def save(args, command, classification, separation):
     """Write the markdown table and the JSON that ``--merge`` reads back."""
-    Path(out).write_text(markdown(command, args, classification, separation))
-    Path(out).with_suffix(".json").write_text(json.dumps(
+    if args.merge:
+        classification, separation = merged_with_saved(args.out, classification, separation)
+    Path(args.out).write_text(markdown(command, args, classification, separation))
+    Path(args.out).with_suffix(".json").write_text(json.dumps(
         {"classification": classification, "expressivity": separation}, indent=1))
 
 
