@@ -163,6 +163,11 @@ def test_classifier_api_validation_set_and_pickle():
     with pytest.raises(ValueError, match=r"segments must be an integer in 1\.\.28"):
         small(segments=29).fit(x, y)
     assert small(segments=4, normalize_trace=True).fit(x, y).module_.segments == 4
+    attended = small(segments=4, attention_dim=3).fit(x, y)
+    assert attended.module_.attention.out_dim == 3
+    assert attended.score(x, y) > 0.5
+    with pytest.raises(ValueError, match="segments >= 2"):
+        small(attention_dim=3).fit(x, y)
 
 
 _TWO_D = "feeds 2-D feature matrices; the estimator takes signals (n_trials, n_channels, n_times)"

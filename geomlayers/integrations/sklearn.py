@@ -507,11 +507,14 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
             covariance size).
         kernel_size: temporal kernel length in samples; ``None`` picks ``min(36, n_times // 2)``
             (36 samples = 0.29 s at the MAMEM rate of 125 Hz).
-        dims: BiMap output sizes after ``cov_channels``; ``None`` picks ``(⌈0.8 · cov_channels⌉,)``
-            (15 → 12 as in GBWBN).
+        dims: BiMap output sizes after ``cov_channels`` (or ``attention_dim``); ``None`` picks
+            ``(⌈0.8 · that size⌉,)`` (15 → 12 as in GBWBN).
         dropout: on the filtered signals.
         segments: consecutive time windows, one covariance each (MAtt's split; 1 = whole trial).
         normalize_trace: divide each covariance by its trace (MAtt's normalisation).
+        attention_dim: with ``segments > 1``, MAtt's log-Euclidean attention between the
+            windows' covariances (:class:`geomlayers.nn.spd.SPDAttention`, ``cov_channels →
+            attention_dim``) before the SPDNet; ``None``: none.
         Others: as :class:`SPDNetClassifier`; ``dtype`` is the convolutions' dtype (the SPD part
             always runs in float64).
 
@@ -521,7 +524,8 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
     """
 
     def __init__(self, bn_metric="gbw", spatial_filters=125, cov_channels=15, kernel_size=None,
-                 dims=None, dropout=0.0, segments=1, normalize_trace=False, *, lr=0.01,
+                 dims=None, dropout=0.0, segments=1, normalize_trace=False,
+                 attention_dim=None, *, lr=0.01,
                  max_epochs=200, batch_size=30, patience=40, validation_fraction=0.2,
                  weight_decay=0.0, dtype="float32", random_state=None, progress=None):
         self.bn_metric = bn_metric
@@ -532,6 +536,7 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
         self.dropout = dropout
         self.segments = segments
         self.normalize_trace = normalize_trace
+        self.attention_dim = attention_dim
         self.lr = lr
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -558,9 +563,13 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
     def _kernel_size(self, n_times: int) -> int:
         return min(36, n_times // 2) if self.kernel_size is None else int(self.kernel_size)
 
+    def _spd_size(self) -> int:
+        """Size of the matrices entering the SPDNet: the attention's output or the covariance."""
+        return int(self.cov_channels if self.attention_dim is None else self.attention_dim)
+
     def _dims(self) -> tuple[int, ...]:
         if self.dims is None:
-            return (max(1, math.ceil(0.8 * int(self.cov_channels))),)
+            return (max(1, math.ceil(0.8 * self._spd_size())),)
         return tuple(int(v) for v in self.dims)
 
     def _check_own_params(self, shape) -> None:
@@ -575,10 +584,11 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
             raise ValueError(f"kernel_size must be in 1..{shape[1] - 1} (n_times = {shape[1]}), "
                              f"got {kernel}")
         dims = self._dims()
-        if any(b > a or b < 1 for a, b in zip([self.cov_channels, *dims[:-1]], dims,
+        if any(b > a or b < 1 for a, b in zip([self._spd_size(), *dims[:-1]], dims,
                                               strict=True)):
-            raise ValueError(f"dims must be non-increasing positive ints <= cov_channels "
-                             f"({self.cov_channels}), got {self.dims!r}")
+            raise ValueError(f"dims must be non-increasing positive ints <= attention_dim, or "
+                             f"cov_channels without attention ({self._spd_size()}), got "
+                             f"{self.dims!r}")
         if not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not isinstance(self.segments, numbers.Integral) or isinstance(self.segments, bool) \
@@ -596,4 +606,5 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
                           kernel_size=self._kernel_size(n_times), dims=self._dims(),
                           bn_metric=self.bn_metric, dropout=float(self.dropout),
                           segments=int(self.segments),
-                          normalize_trace=bool(self.normalize_trace), dtype=dtype)
+                          normalize_trace=bool(self.normalize_trace),
+                          attention_dim=self.attention_dim, dtype=dtype)

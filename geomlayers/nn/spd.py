@@ -44,6 +44,7 @@ __all__ = [
     "SPDNet",
     "SPDGyroMLR",
     "CovariancePooling",
+    "SPDAttention",
     "ConvSPDNet",
     "sym_to_vec",
     "vec_to_sym",
@@ -650,6 +651,79 @@ class CovariancePooling(nn.Module):
         return f"eps={self.eps}, normalize_trace={self.normalize_trace}"
 
 
+class SPDAttention(nn.Module):
+    """Log-Euclidean self-attention among the ``S`` SPD matrices of each sample (MAtt, §3.3).
+
+    For one sample's sequence ``X_1 … X_S``: queries, keys and values are BiMaps of each
+    matrix, ``Q_s = W_qᵀ X_s W_q`` (likewise ``K``, ``V``; each ``W ∈ St(in_dim, out_dim)``);
+    query ``s`` scores key ``t`` by ``a_st = 1 / (1 + log(1 + d_st))`` with the squared
+    log-Euclidean distance ``d_st = ||log Q_s − log K_t||_F²``; the weights are the softmax of
+    the scores over ``t``; and output ``s`` is the weighted log-Euclidean mean of the values,
+    ``Y_s = exp(Σ_t w_st log V_t)``.  So ``Y_s`` is SPD, the layer is equivariant to
+    permutations of the sequence, and a single matrix comes back as its value ``V_1``.
+
+    Reference: Pan, Chou, Lin & Ko, "MAtt: a manifold attention network for EEG decoding",
+    NeurIPS 2022, §3.3 (eqs. 4-6); the score ``1/(1 + log(1 + d))`` is their code's.
+    Logarithms and the exponential go through :mod:`geomlayers.linalg` (stable backward).
+
+    Shapes: ``(N, S, in_dim, in_dim) → (N, S, out_dim, out_dim)``.
+
+    >>> layer = SPDAttention(5, 3, dtype=torch.float64)
+    >>> layer(torch.eye(5, dtype=torch.float64).expand(2, 4, 5, 5)).shape
+    torch.Size([2, 4, 3, 3])
+
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, *, device=None, dtype=None):
+        super().__init__()
+        factory = {"device": device, "dtype": dtype}
+        self.query = BiMap(in_dim, out_dim, **factory)
+        self.key = BiMap(in_dim, out_dim, **factory)
+        self.value = BiMap(in_dim, out_dim, **factory)
+        self.in_dim, self.out_dim = in_dim, out_dim
+
+    def reset_parameters(self) -> None:
+        """Re-initialise the three BiMaps."""
+        for bimap in (self.query, self.key, self.value):
+            bimap.reset_parameters()
+
+    def weights(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention weights ``(N, S, S)``: row ``s`` holds query ``s``'s weights (sum 1)."""
+        log_q, log_k = (self._log_bimap(bimap, x) for bimap in (self.query, self.key))
+        dist2 = (log_q.unsqueeze(2) - log_k.unsqueeze(1)).square().sum((-1, -2))  # (N, S, S)
+        return torch.softmax(1.0 / (1.0 + torch.log1p(dist2)), dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The attended sequence ``(N, S, out_dim, out_dim)``."""
+        log_v = self._log_bimap(self.value, x)
+        mixed = torch.einsum("nst,ntij->nsij", self.weights(x), log_v)
+        return linalg.expm(sym(mixed))
+
+    def _log_bimap(self, bimap: BiMap, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[-2:] != (self.in_dim,
+                                                                                  self.in_dim):
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must have shape (N, S, {self.in_dim}, {self.in_dim}) "
+                             f"(samples, sequence, matrix), got {shape}")
+        return linalg.logm(bimap(x.flatten(0, 1))).unflatten(0, x.shape[:2])
+
+    def extra_repr(self) -> str:
+        """Sizes."""
+        return f"in_dim={self.in_dim}, out_dim={self.out_dim}"
+
+
+def _check_attention_dim(attention_dim, segments: int, cov_channels: int) -> None:
+    if attention_dim is None:
+        return
+    if not (isinstance(attention_dim, int) and not isinstance(attention_dim, bool)
+            and 1 <= attention_dim <= cov_channels):
+        raise ValueError(f"attention_dim must be None or an int in 1..cov_channels "
+                         f"({cov_channels}), got {attention_dim!r}")
+    if segments < 2:
+        raise ValueError("attention_dim needs segments >= 2 (attention mixes the windows' "
+                         "covariances); set segments or attention_dim=None")
+
+
 class ConvSPDNet(nn.Module):
     """Raw multichannel signals → learned filters → covariance → SPDNet (with SPD batch norm).
 
@@ -685,6 +759,9 @@ class ConvSPDNet(nn.Module):
         cov_eps: relative ridge of the covariance.
         normalize_trace: divide each covariance by its trace (:class:`CovariancePooling`).
         segments: number of consecutive time windows, each with its own covariance.
+        attention_dim: with ``segments > 1``, put :class:`SPDAttention`
+            (``cov_channels → attention_dim``) between the window covariances and the SPDNet
+            (which then starts at ``attention_dim``), as MAtt does; ``None``: no attention.
         reeig_threshold: ReEig floor.
         bn_kwargs: extra :class:`SPDBatchNorm` arguments.
         spd_dtype: dtype of the SPD part (``None``: the module's dtype).
@@ -704,7 +781,8 @@ class ConvSPDNet(nn.Module):
                  spatial_filters: int = 125, cov_channels: int = 15, kernel_size: int = 36,
                  dims=(12,), bn_metric: str | None = "gbw", dropout: float = 0.0,
                  cov_eps: float = 1e-4, normalize_trace: bool = False, segments: int = 1,
-                 reeig_threshold: float = 1e-4, bn_kwargs: dict | None = None,
+                 attention_dim: int | None = None, reeig_threshold: float = 1e-4,
+                 bn_kwargs: dict | None = None,
                  spd_dtype: torch.dtype | None = torch.float64, device=None, dtype=None):
         super().__init__()
         sizes = {"n_channels": n_channels, "n_times": n_times, "num_classes": num_classes,
@@ -720,6 +798,7 @@ class ConvSPDNet(nn.Module):
                              f"segments")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        _check_attention_dim(attention_dim, segments, cov_channels)
         self.n_channels, self.n_times = n_channels, n_times
         self.spd_dtype = spd_dtype
         factory = {"device": device, "dtype": dtype}
@@ -733,9 +812,11 @@ class ConvSPDNet(nn.Module):
         self.covariance = CovariancePooling(cov_eps, normalize_trace)
         self.segments = segments
         spd_factory = {"device": device, "dtype": spd_dtype or dtype}
-        self.spdnet = SPDNet([cov_channels, *dims], num_classes, bn_metric=bn_metric,
-                             reeig_threshold=reeig_threshold, bn_kwargs=bn_kwargs,
-                             **spd_factory)
+        self.attention = (None if attention_dim is None else
+                          SPDAttention(cov_channels, attention_dim, **spd_factory))
+        self.spdnet = SPDNet([attention_dim or cov_channels, *dims], num_classes,
+                             bn_metric=bn_metric, reeig_threshold=reeig_threshold,
+                             bn_kwargs=bn_kwargs, **spd_factory)
         if segments > 1:  # the head reads the S tangent vectors side by side
             tangent = dims[-1] * (dims[-1] + 1) // 2
             self.spdnet.classifier = nn.Linear(segments * tangent, num_classes, **spd_factory)
@@ -766,5 +847,7 @@ class ConvSPDNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)`` in the front-end's dtype."""
         cov = self.covariances(x)  # (N, F, F) or (N, S, F, F)
+        if self.attention is not None:
+            cov = self.attention(cov)
         tangent = self.spdnet.features(cov.reshape(-1, *cov.shape[-2:])).reshape(len(x), -1)
         return self.spdnet.classifier(tangent).to(x.dtype)
