@@ -98,3 +98,14 @@ def test_conv_spdnet_with_attention():
     with pytest.raises(ValueError, match="attention_dim"):
         ConvSPDNet(4, 64, 3, cov_channels=5, kernel_size=9, dims=(3,), segments=4,
                    attention_dim=6)
+
+
+def test_float32_smoke_close_to_float64():
+    torch.manual_seed(5)
+    layer = SPDAttention(6, 4, dtype=torch.float64)
+    x = random_spd(2, 3, n=6, seed=5, condition=100.0)
+    single = SPDAttention(6, 4, dtype=torch.float32)
+    single.load_state_dict({k: v.float() for k, v in layer.state_dict().items()})
+    y32 = single(x.float())
+    assert y32.dtype == torch.float32 and torch.isfinite(y32).all()
+    torch.testing.assert_close(y32.double(), layer(x), rtol=1e-4, atol=1e-4)
