@@ -12,16 +12,21 @@ versa (each is the other's transpose), which also gives double backward.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from geomlayers.ops.layer import Embedding, Reduction
 
-__all__ = ["add_diagonal", "embed", "extension_dir", "load_error", "reduce", "sources"]
+__all__ = [
+    "add_diagonal", "build_folder", "embed", "extension_dir", "load_error", "reduce", "sources",
+]
 
 _CSRC = Path(__file__).resolve().parents[2] / "csrc"
 
@@ -49,6 +54,14 @@ def sources() -> list[Path]:
     return files
 
 
+def build_folder() -> Path:
+    """The folder this torch version and these sources build into (named by a source hash)."""
+    digest = hashlib.sha256()
+    for file in sources():
+        digest.update(file.read_bytes())
+    return extension_dir() / f"torch-{torch.__version__}-{digest.hexdigest()[:16]}"
+
+
 @functools.cache
 def load_error() -> str | None:
     """Build/load the extension once per process; ``None`` on success, else the reason."""
@@ -56,41 +69,73 @@ def load_error() -> str | None:
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         return f"sources not found: {', '.join(missing)} (run from a source checkout)"
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.read_bytes())
-    tag = digest.hexdigest()[:16]
-    folder = extension_dir() / f"torch-{torch.__version__}-{tag}"
+    folder = build_folder()
+    tag = folder.name.rsplit("-", 1)[-1]
     try:
         from torch.utils import cpp_extension
 
         folder.mkdir(parents=True, exist_ok=True)
-        _remove_stale_lock(folder)
-        cpp_extension.load(
-            name=f"geomlayers_ops_{tag}",
-            sources=[str(f) for f in files],
-            build_directory=str(folder),
-            extra_cflags=["-O3"],
-            is_python_module=False,
-            verbose=False,
-        )
+        with _build_lock(folder):
+            cpp_extension.load(
+                name=f"geomlayers_ops_{tag}",
+                sources=[str(f) for f in files],
+                build_directory=str(folder),
+                extra_cflags=["-O3"],
+                is_python_module=False,
+                verbose=False,
+            )
     except Exception as error:  # any build or load failure means: use the torch backend
         return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
     _register_python_side()
     return None
 
 
-def _remove_stale_lock(folder: Path, max_age_s: float = 600.0) -> None:
-    """Delete a build lock left by a killed build (torch would wait on it forever).
+@contextlib.contextmanager
+def _build_lock(folder: Path, timeout_s: float = 900.0) -> Iterator[None]:
+    """Hold an OS lock on ``folder`` while torch builds or loads the extension there.
 
-    A build takes well under a minute here, so a lock older than ``max_age_s`` is stale.
+    torch marks a build in progress with a plain ``lock`` file and waits, without a time
+    limit, for it to disappear; a process killed in that window leaves the file behind and
+    every later process hangs. We serialise builders with ``flock``, which the kernel releases
+    when its holder dies, so while we hold it any ``lock`` file is a stale leftover and is
+    deleted. Where ``flock`` is missing (Windows) a ``lock`` file older than ``timeout_s`` is
+    taken as stale instead.
+
+    Raises:
+        TimeoutError: another live process held the lock for more than ``timeout_s``.
+
     """
-    import time
-
-    lock = folder / "lock"
+    torch_lock = folder / "lock"
     try:
-        if time.time() - lock.stat().st_mtime > max_age_s:
-            lock.unlink()
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        _remove_if_older(torch_lock, timeout_s)
+        yield
+        return
+    with open(folder / "build.flock", "w") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"another process has been building the extension in {folder} for "
+                        f"over {timeout_s:.0f} s"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            torch_lock.unlink(missing_ok=True)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_if_older(path: Path, max_age_s: float) -> None:
+    try:
+        if time.time() - path.stat().st_mtime > max_age_s:
+            path.unlink()
     except FileNotFoundError:
         pass
 
