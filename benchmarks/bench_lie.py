@@ -74,7 +74,11 @@ NOTES = """
     40×40 digits (same protocol as the table, `--epochs 5 --only GL`) reaches 98.1 % clean and
     93.1 % on the surrogate, against 93.2 % after 2 epochs. The 5-point gap to clean accuracy
     is a generalisation gap under the transforms, not under-training.
-  * Not tried for lack of CPU time: more SPD seeds in the grid.
+  * *Two SPD seeds in the grid do not help at 1 epoch (pilot, 2026-12-03):* SL(2) with
+    `num_seeds=2` (N = 16 group elements: 2 random SPD stretches × 8 rotations), otherwise as
+    in the MaxBlurPool pilot, gave centred / translation / full 77.2 / 74.9 / 68.2 %, against
+    86.5 / 82.7 / 79.5 % with one seed, and trained 2.8× slower (391 s against 140 s). A
+    longer run might narrow the gap; we did not afford it. Scratch script outside the tree.
 * **The surrogate is easier than affNIST.** A plain CNN with no invariance reaches 96.8 % on it,
   while non-invariant models score far lower on real affNIST (CapsNet 79 %). Our maps use
   ranges recalled from the affNIST page, one map per digit, and translations that keep the ink
