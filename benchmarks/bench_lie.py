@@ -79,6 +79,19 @@ NOTES = """
     in the MaxBlurPool pilot, gave centred / translation / full 77.2 / 74.9 / 68.2 %, against
     86.5 / 82.7 / 79.5 % with one seed, and trained 2.8× slower (391 s against 140 s). A
     longer run might narrow the gap; we did not afford it. Scratch script outside the tree.
+  * *Pilots of 2026-12-03, session 7 (same 1-epoch, 12,000-digit setting; centred / full
+    surrogate on 2,000 digits; the one-seed fixed-grid SL(2) baseline reran at 86.6 / 79.5):*
+    * Redrawing the grid every step (`resample=True`, then the model default) collapsed to one
+      class in eval mode: 11.7 / 11.7 %. One-seed grids differ several-fold in total
+      importance weight, so batch-norm running statistics do not fit the eval grid. The
+      model default is now `resample=False`.
+    * Self-normalising the group-mixing weights per output row (a consistent ratio
+      estimator whose scale does not depend on the draw) removed the collapse but still
+      learned slowly with redrawn grids: 42.7 / 41.5 % (2 and 4 seeds at eval: 35.6 / 37.9 and
+      42.3 / 42.1 %). With the fixed grid it scored 81.5 / 71.1 % against 86.6 / 79.5 % for
+      the plain sum; it was not kept.
+    * Doubling the widths to (24, 48, 96) (349,946 parameters) gave 72.7 / 65.2 % and trained
+      3.3× slower: more width does not help at this budget.
 * **The surrogate is easier than affNIST.** A plain CNN with no invariance reaches 96.8 % on it,
   while non-invariant models score far lower on real affNIST (CapsNet 79 %). Our maps use
   ranges recalled from the affNIST page, one map per digit, and translations that keep the ink

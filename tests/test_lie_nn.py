@@ -197,6 +197,17 @@ def test_sampler_deterministic_in_eval():
     assert torch.equal(model(x), model(x))
 
 
+def test_classifier_trains_on_its_eval_grid_by_default():
+    """``resample=False`` by default: training mode sees the same grid as eval mode."""
+    model = _small_model(SL(2)).train()
+    train_grid = model.sampler(torch.float64).elements
+    assert torch.equal(train_grid, model.sampler(torch.float64).elements)
+    assert torch.equal(train_grid, model.eval().sampler(torch.float64).elements)
+    redrawn = AffineInvariantCNN(SL(2), channels=(2, 3), hidden=8, head=8, resample=True).train()
+    assert not torch.equal(redrawn.sampler(torch.float64).elements,
+                           redrawn.sampler(torch.float64).elements)
+
+
 def test_gradcheck_group_conv():
     group = SL(2)
     layer = AffineGroupConv(1, 1, group, radius=1.0, max_radius=1, hidden=4, dtype=torch.float64)

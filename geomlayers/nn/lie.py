@@ -526,6 +526,12 @@ class AffineInvariantCNN(nn.Module):
     max projection → Linear → GELU → Linear``. All layers share one :class:`GroupSampler`
     grid (fixed in eval mode, so logits are deterministic).
 
+    ``resample=False`` (default) trains on that same fixed grid too. ``resample=True`` redraws
+    the grid every training step (the authors' recipe); with one seed per grid the total
+    importance weight of a grid varies several-fold between draws, and in a pilot (SL(2),
+    1 epoch on 12,000 40×40 digits) such a model predicted a single class in eval mode
+    (11.7 %), against 86.6 % centred / 79.5 % on the surrogate with the fixed grid.
+
     Shapes: ``(B, in_channels, *spatial)`` → ``(B, num_classes)``.
     """
 
@@ -546,7 +552,7 @@ class AffineInvariantCNN(nn.Module):
         head: int = 64,
         spatial_basis: str = "rbf",
         padding_mode: str = "zeros",
-        resample: bool = True,
+        resample: bool = False,
         seed: int = 0,
         device=None,
         dtype=None,
