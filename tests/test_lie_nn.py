@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from geomlayers.groups.affine import SL, GLPlus, GroupSamples, rotation_subgroup, sym_exp
+from geomlayers.groups.affine import (
+    SL,
+    GLPlus,
+    GroupSamples,
+    rotation_angle,
+    rotation_subgroup,
+    sym_exp,
+)
 from geomlayers.nn.lie import (
     AffineGroupConv,
     AffineInvariantCNN,
@@ -232,6 +239,42 @@ def test_shapes_dtype_and_modules():
     assert "GLPlus" in repr(lift) and "radius" in repr(lift)
     params = sum(p.numel() for p in AffineInvariantCNN(SL(2)).parameters())
     assert params < 400_000
+
+
+def test_local_projection_keeps_orientation(seed):
+    """``max_angle``: max over the samples near the identity rotation only.
+
+    Still exactly invariant to cyclic shifts (space is pooled whole), but not to rot90: the
+    pooled samples move out of the window, so classes told apart by orientation stay apart.
+    """
+    group = SL(2)
+    samples = group.sample_grid(1, generator=0, orbit=8)
+    f = torch.rand(2, 3, 8, 5, 5, dtype=torch.float64)
+    angles = rotation_angle(samples.rot)
+    keep = angles <= math.pi / 4 + 1e-9
+    assert int(keep.sum()) == 2  # the C8 orbit has two rotations within ±45° of the identity
+    out = GroupMaxProjection(math.pi / 4)(f, samples)
+    assert torch.equal(out, f[:, :, keep].flatten(2).amax(-1))
+    assert torch.equal(GroupMaxProjection(math.pi)(f, samples), GroupMaxProjection()(f))
+    model = _small_model(group, padding_mode="circular", max_angle=math.pi / 4)
+    x = torch.zeros(2, 1, 16, 16, dtype=torch.float64)
+    x[..., 3:11, 4:12] = torch.rand(2, 1, 8, 8, dtype=torch.float64)
+    logits = model(x)
+    scale = float(logits.detach().abs().max())
+    assert (model(torch.roll(x, (4, -4), (2, 3))) - logits).abs().max() < 1e-10 * scale
+    feats, other = model.features(x), model.features(torch.roll(x, 1, 0))  # other images
+    turned = model.features(torch.rot90(x, 2, (2, 3)))
+    assert (turned - feats).norm() > 0.05 * (other - feats).norm()
+    full = _small_model(group, padding_mode="circular")
+    assert (full.features(torch.rot90(x, 2, (2, 3))) - full.features(x)).abs().max() < 1e-10
+    with pytest.raises(ValueError, match="max_angle"):
+        GroupMaxProjection(-1.0)
+    with pytest.raises(ValueError, match="samples"):
+        GroupMaxProjection(0.5)(f)
+    with pytest.raises(ValueError, match="no sample"):
+        GroupMaxProjection(1e-6)(f, samples)
+    assert torch.allclose(rotation_angle(rotation_subgroup(3, 24)).max(),
+                          torch.tensor(math.pi, dtype=torch.float64))
 
 
 def test_bad_input():

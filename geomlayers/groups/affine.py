@@ -46,6 +46,7 @@ __all__ = [
     "so_log",
     "sym_basis",
     "rotation_subgroup",
+    "rotation_angle",
 ]
 
 
@@ -485,6 +486,20 @@ def _log_sinhc(t: torch.Tensor) -> torch.Tensor:
     safe = torch.where(small, torch.ones_like(t), t)
     big = safe + torch.log1p(-torch.exp(-2 * safe)) - math.log(2) - torch.log(safe)
     return torch.where(small, t * t / 6, big)
+
+
+def rotation_angle(r: torch.Tensor) -> torch.Tensor:
+    """Geodesic angle to the identity of rotations ``r`` ``(..., n, n)``, n = 2 or 3: ``(...)``.
+
+    In ``[0, π]``: ``|atan2(r₁₀, r₀₀)|`` for n = 2, ``arccos((tr r − 1)/2)`` for n = 3.
+    """
+    n = r.shape[-1]
+    if n == 2:
+        return torch.atan2(r[..., 1, 0], r[..., 0, 0]).abs()
+    if n == 3:
+        trace = r.diagonal(dim1=-2, dim2=-1).sum(-1)
+        return torch.arccos(((trace - 1) / 2).clamp(-1.0, 1.0))
+    raise ValueError(f"rotation_angle is defined here for n = 2 or 3, got n = {n}")
 
 
 def _rotation_features(r: torch.Tensor) -> torch.Tensor:
