@@ -34,12 +34,28 @@ BATCH = 64
 
 # Written after the run recorded in results/lie.md; re-check the figures if you re-run.
 NOTES = """
-### Reading these numbers (goal not met)
+### Reading these numbers
 
-* **Goal ≥ 95 % on the surrogate with < 400k parameters: not reached.** Setting: the affNIST
-  protocol (training digits centred on the 40×40 canvas), 2 epochs, 10,000 test digits.
-  * R²⋊GL⁺(2): 93.2 %; R²⋊SL(2): 92.5 %.
-  * escnn's C8 model: 92.7 %; the plain CNN: 96.8 %.
+* **Goal ≥ 95 % on the surrogate with < 400k parameters: met with the local projection.**
+  Setting: the affNIST protocol (training digits centred on the 40×40 canvas), 2 epochs,
+  10,000 test digits, 91.6k parameters.
+  * Local max ±45° (`max_angle=π/4`): R²⋊SL(2) **97.1 %**, R²⋊GL⁺(2) **96.2 %** (clean 98.9 /
+    99.0 %); the plain CNN gets 96.8 % here. (affConv's 95.1 % is on real affNIST, a harder
+    set: not comparable.)
+  * Whole-grid max (exact C8 invariance): R²⋊GL⁺(2) 93.2 %; R²⋊SL(2) 92.5 %; escnn's C8
+    model 92.7 %.
+  * *Why:* a pilot's confusion matrix (SL(2), whole-grid max, 1 epoch on 12,000 digits) put
+    6↔9, 7↔4 and 2↔7 at the top of its errors: pooling over all 8 rotations (180° included)
+    merges digits that differ by a rotation. The surrogate rotates by ±20° only, so a max over
+    the samples within ±45° of the identity keeps the invariance the test needs and the
+    orientation the classes need. In the same pilot it went from 86.6 / 79.5 % (centred /
+    surrogate, 2,000 digits) to 95.3 / 91.2 %.
+  * *What it costs:* the local model is no longer exactly invariant to the grid's rotations
+    (rot90 changes its features, as the tests check); its invariance to ±20° rotations, shears
+    and stretches is approximate, as the whole-grid model's already was off the grid.
+    Translation invariance (global spatial max) is unchanged.
+  * The diagnosis below was made on the whole-grid models before this change; its
+    conclusions (translation costs most; pooling aliasing is not the cause) concern them.
 * **Earlier protocol (bare 28×28 training digits):**
   * 1 epoch: SL(2) 89.9 %, GL⁺(2) 88.2 %, escnn 86.1 %, CNN 95.6 %.
   * Five epochs of SL(2) reached only 90.9 % (clean 98.4 %). That run was stopped after SL(2)
@@ -127,8 +143,11 @@ class PlainCNN(nn.Module):
 class SE2CNN(nn.Module):
     """escnn C8-regular steerable CNN (SE(2) discretised to 8 rotations), same layout."""
 
-    def __init__(self, fields=(8, 16, 24), head=64, rotations=8):
+    def __init__(self, fields=(8, 16, 24), head=64, rotations=8, local=False):
+        """``local``: max over the rotations 0 and ±360°/rotations only (3 of the 8 channels of
+        each regular field), instead of escnn's GroupPooling over all of them."""
         super().__init__()
+        self.rotations, self.local = rotations, local
         from escnn import gspaces
         from escnn import nn as enn
 
@@ -142,13 +161,17 @@ class SE2CNN(nn.Module):
             if i < 2:
                 layers.append(enn.PointwiseMaxPool(t, 2))
             prev = t
-        layers.append(enn.GroupPooling(prev))
+        if not local:
+            layers.append(enn.GroupPooling(prev))
         self.body = enn.SequentialModule(*layers)
         self.enn = enn
         self.head = nn.Sequential(nn.Linear(fields[-1], head), nn.ReLU(), nn.Linear(head, 10))
 
     def forward(self, x):
         y = self.body(self.enn.GeometricTensor(x, self.input_type)).tensor
+        if self.local:  # regular fields: channel k of a field is the rotation by 2πk/N
+            y = y.reshape(y.shape[0], -1, self.rotations, *y.shape[2:])
+            y = y[:, :, [self.rotations - 1, 0, 1]].flatten(2)
         return self.head(y.flatten(2).amax(-1))
 
 
@@ -225,6 +248,7 @@ def main():
                                                                    max_angle=math.pi / 4),
         "plain CNN": PlainCNN,
         "escnn SE(2) (C8 regular)": SE2CNN,
+        "escnn SE(2) (C8 regular) local max ±45°": lambda: SE2CNN(local=True),
     }
     rows = []
     for name, build in builders.items():
