@@ -244,11 +244,13 @@ NOTES = """Reading (written by hand after the runs; kept here so `--render` repr
     MAtt's network, and our gap is in the model or its training, not in the data or split.
   * U004, U005 and U008 stay at 23–30 % under MAtt too (on U004 and U008 its rule keeps the
     epoch-1 model), which confirms the weak subjects are weak in the data.
-  * Differences left to test on our side: training the full 180 epochs and keeping the
-    lowest-validation-loss epoch instead of stopping after 40 epochs without improvement
-    (MAtt's best epochs fall at 90, 140 and 163 on U001, U010, U002); raw µV input instead of
-    our global scaling; padding 18 in the temporal convolution; coupled weight decay 0.1.
-    Our earlier "MAtt recipe" row kept GBW-BN, our scaling and early stopping.
+  * Training length is not it: our GBW-BN network trained the full 180 epochs
+    (`max_epochs=180, patience=180`, seed 0; best validation epoch kept) scores the same as
+    with early stopping on U003 (47 %) and U010 (53 %).
+  * Differences left to test on our side: raw µV input instead of our global scaling;
+    padding 18 in the temporal convolution; coupled weight decay 0.1; MAtt's per-window trace
+    normalisation and attention without the SPD batch norm. Our earlier "MAtt recipe" row
+    kept GBW-BN and our scaling.
 * **Grassmann.** On the principal 4-dimensional subspaces of the re-centred 32×32
   covariances, the GrNet baseline (projector + linear head) gets 33.0 ± 8.8 % and the gyro-MLR
   head 26.3 ± 6.1 %: the subspace alone keeps less than the covariance (it drops the
