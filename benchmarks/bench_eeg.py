@@ -247,10 +247,11 @@ NOTES = """Reading (written by hand after the runs; kept here so `--render` repr
   * Training length is not it: our GBW-BN network trained the full 180 epochs
     (`max_epochs=180, patience=180`, seed 0; best validation epoch kept) scores the same as
     with early stopping on U003 (47 %) and U010 (53 %).
-  * Differences left to test on our side: raw µV input instead of our global scaling;
-    padding 18 in the temporal convolution; coupled weight decay 0.1; MAtt's per-window trace
-    normalisation and attention without the SPD batch norm. Our earlier "MAtt recipe" row
-    kept GBW-BN and our scaling.
+  * Raw µV input (the estimator's global scaling switched off, one pilot, seed 0): U003 42 %
+    (47 with scaling), U010 60 % (53): mixed, within seed noise; not adopted.
+  * Differences left to test on our side: padding 18 in the temporal convolution; coupled
+    weight decay 0.1; MAtt's per-window trace normalisation and attention without the SPD
+    batch norm. Our earlier "MAtt recipe" row kept GBW-BN and our scaling.
 * **Grassmann.** On the principal 4-dimensional subspaces of the re-centred 32×32
   covariances, the GrNet baseline (projector + linear head) gets 33.0 ± 8.8 % and the gyro-MLR
   head 26.3 ± 6.1 %: the subspace alone keeps less than the covariance (it drops the
