@@ -9,6 +9,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv
 from torch_geometric.utils import coalesce, to_undirected
 
+import geomlayers.integrations.pyg as pyg_module
 from geomlayers.pyg import (
     PPGN,
     AutomorphismLinear,
@@ -148,6 +149,39 @@ def test_padded_batch_equals_each_graph_alone(graphs, name):
     out = model(Batch.from_data_list(graphs))
     alone = torch.cat([model(Batch.from_data_list([g])) for g in graphs])
     torch.testing.assert_close(out, alone, rtol=0, atol=1e-10)
+
+
+def test_size_groups_bound_the_padding(monkeypatch):
+    monkeypatch.setattr(pyg_module, "_MIN_GROUP_COST", 0.0)
+    extent = torch.tensor([3, 110, 2, 40, 7, 108])
+    groups = pyg_module._size_groups(extent, 3)
+    assert sorted(torch.cat(groups).tolist()) == list(range(6))
+    assert extent[groups[0]].tolist()[:2] == [110, 108] and len(groups) >= 2
+    for group in groups:
+        cubes = extent[group].double() ** 3
+        assert len(group) * cubes.max() <= 2.0 * cubes.sum()
+
+
+@pytest.mark.parametrize("name", ["ign-max", "ign-order3", "ppgn-max", "ppgn-sum"])
+def test_size_grouping_gives_the_padded_numbers(monkeypatch, name):
+    """Graphs of mixed sizes run in several cropped groups: same rows as one padded batch,
+    also when the mask leaves gaps between a graph's nodes."""
+    monkeypatch.setattr(pyg_module, "_MIN_GROUP_COST", 0.0)
+    generator = torch.Generator().manual_seed(5)
+    batch = Batch.from_data_list([random_graph(n, 3, 2, generator) for n in (3, 30, 2, 12, 29)])
+    model = models()[name]
+    edge_attr = batch.edge_attr if model.edge_channels else None
+    dense, mask = to_dense_order2(batch.x, batch.edge_index, batch.batch, edge_attr)
+    power = 3 if name != "ign-max" else 2
+    assert len(pyg_module._size_groups(pyg_module._node_extent(mask), power)) > 1
+    padded = model._forward_padded(dense, mask)
+    torch.testing.assert_close(model.forward_dense(dense, mask), padded, rtol=0, atol=1e-10)
+    slots = torch.randperm(34, generator=generator)[:30]  # real nodes spread over 34 slots
+    wide = dense.new_zeros(dense.shape[:2] + (34, 34))
+    wide[:, :, slots[:, None], slots] = dense
+    wide_mask = mask.new_zeros(mask.shape[0], 34)
+    wide_mask[:, slots] = mask
+    torch.testing.assert_close(model.forward_dense(wide, wide_mask), padded, rtol=0, atol=1e-10)
 
 
 def test_ign_node_output_equivariant(graphs):
