@@ -47,8 +47,12 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
   fold, 1 h in all on the shared CPU; an earlier 3 × 10 run gave IGN 71.5 and GIN 74.2).
   PPGN is not in the NCI1 rows: an earlier run of 3 folds × 10 epochs gave it 64.7 ± 3.5
   (IGN 66.0, GIN 72.6 in that run); 10 × 50 would take 1.7 h of a core, not spent this time.
-  PROTEINS ran without PPGN: its n³ channel products on graphs of up to 620 nodes would take
-  hours per fold here. Runs shared the CPU with other jobs, so compare s/epoch only within a
+  PROTEINS ran without PPGN: its n³ channel products on graphs of up to 620 nodes take
+  hours per fold here. Measured 2026-12-04 (one fold, one epoch, PPGN-paper at hidden 32,
+  one thread): 188 s an epoch with every batch padded to its largest graph, 128 s since the
+  models run a batch in groups of similar size (same numbers, less padding); the 620-node
+  graph alone takes 11–13 s forward and backward, most of it in passes over its
+  620² × 32 tensors. 10 folds × 15 epochs would take 5.3 h of a core. Runs shared the CPU with other jobs, so compare s/epoch only within a
   data set.
 * **IGN needs a smaller learning rate.** At lr 0.01 (chosen on MUTAG), IGN collapsed to one
   class on some folds:
