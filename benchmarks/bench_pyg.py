@@ -52,8 +52,8 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
   one thread): 188 s an epoch with every batch padded to its largest graph, 128 s since the
   models run a batch in groups of similar size (same numbers, less padding); the 620-node
   graph alone takes 11–13 s forward and backward, most of it in passes over its
-  620² × 32 tensors. 10 folds × 15 epochs would take 5.3 h of a core. Runs shared the CPU with other jobs, so compare s/epoch only within a
-  data set.
+  620² × 32 tensors. 10 folds × 15 epochs would take 5.3 h of a core. Runs shared the CPU
+  with other jobs, so compare s/epoch only within a data set.
 * **IGN needs a smaller learning rate.** At lr 0.01 (chosen on MUTAG), IGN collapsed to one
   class on some folds:
   * IMDB-M: 9 of 10 folds at 25–35 % (last-epoch mean 33.1 %);

@@ -95,6 +95,28 @@ def test_segments_give_one_covariance_per_window_and_a_joint_head():
         ConvSPDNet(4, 64, 3, kernel_size=9, segments=0)
 
 
+def test_temporal_padding_pads_the_filtered_signals_with_zeros():
+    """Independent truth: the unpadded convolution of the explicitly zero-padded signals."""
+    torch.manual_seed(0)
+    padded = ConvSPDNet(4, 64, 3, spatial_filters=6, cov_channels=5, kernel_size=9,
+                        temporal_padding=4, dims=(4,), segments=4, dtype=torch.float64).eval()
+    plain = ConvSPDNet(4, 64, 3, spatial_filters=6, cov_channels=5, kernel_size=9, dims=(4,),
+                       segments=4, dtype=torch.float64).eval()
+    plain.load_state_dict(padded.state_dict())
+    x = torch.randn(5, 4, 64, dtype=torch.float64)
+    with torch.no_grad():
+        spatial = padded.front[1](padded.front[0](x.unsqueeze(1)))  # (5, 6, 1, 64)
+        expected = plain.front[3](plain.front[2](torch.nn.functional.pad(spatial, (4, 4))))
+        out = padded.front(x.unsqueeze(1))
+    assert out.shape == (5, 5, 1, 64)  # 64 + 2·4 − 9 + 1 samples
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="temporal_padding"):
+        ConvSPDNet(4, 64, 3, kernel_size=9, temporal_padding=-1)
+    ConvSPDNet(4, 16, 3, kernel_size=9, temporal_padding=4, segments=8)  # 16 samples remain
+    with pytest.raises(ValueError, match="segments"):
+        ConvSPDNet(4, 16, 3, kernel_size=9, segments=8)  # 8 samples remain
+
+
 def test_conv_spdnet_shapes_dtypes_and_errors():
     net = ConvSPDNet(4, 64, 3, spatial_filters=6, cov_channels=5, kernel_size=9, dims=(4, 3),
                      bn_metric="gbw", dtype=torch.float64)
@@ -163,6 +185,11 @@ def test_classifier_api_validation_set_and_pickle():
     with pytest.raises(ValueError, match=r"segments must be an integer in 1\.\.28"):
         small(segments=29).fit(x, y)
     assert small(segments=4, normalize_trace=True).fit(x, y).module_.segments == 4
+    with pytest.raises(ValueError, match=r"temporal_padding must be an integer in 0\.\.8"):
+        small(temporal_padding=9).fit(x, y)
+    with pytest.raises(ValueError, match=r"segments must be an integer in 1\.\.32"):
+        small(temporal_padding=4, segments=33).fit(x, y)
+    assert small(temporal_padding=4, segments=32).fit(x, y).module_.segments == 32
     attended = small(segments=4, attention_dim=3).fit(x, y)
     assert attended.module_.attention.out_dim == 3
     assert attended.score(x, y) > 0.5

@@ -507,6 +507,8 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
             covariance size).
         kernel_size: temporal kernel length in samples; ``None`` picks ``min(36, n_times // 2)``
             (36 samples = 0.29 s at the MAMEM rate of 125 Hz).
+        temporal_padding: zeros at both ends before the temporal convolution (MAtt: 18, half
+            its 36-sample kernel, so 7 windows of a 125-sample trial get 18 samples each).
         dims: BiMap output sizes after ``cov_channels`` (or ``attention_dim``); ``None`` picks
             ``(⌈0.8 · that size⌉,)`` (15 → 12 as in GBWBN).
         dropout: on the filtered signals.
@@ -524,7 +526,7 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
     """
 
     def __init__(self, bn_metric="gbw", spatial_filters=125, cov_channels=15, kernel_size=None,
-                 dims=None, dropout=0.0, segments=1, normalize_trace=False,
+                 temporal_padding=0, dims=None, dropout=0.0, segments=1, normalize_trace=False,
                  attention_dim=None, *, lr=0.01,
                  max_epochs=200, batch_size=30, patience=40, validation_fraction=0.2,
                  weight_decay=0.0, dtype="float32", random_state=None, progress=None):
@@ -532,6 +534,7 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
         self.spatial_filters = spatial_filters
         self.cov_channels = cov_channels
         self.kernel_size = kernel_size
+        self.temporal_padding = temporal_padding
         self.dims = dims
         self.dropout = dropout
         self.segments = segments
@@ -583,6 +586,12 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
         if not 1 <= kernel < shape[1]:
             raise ValueError(f"kernel_size must be in 1..{shape[1] - 1} (n_times = {shape[1]}), "
                              f"got {kernel}")
+        padding = self.temporal_padding
+        if not isinstance(padding, numbers.Integral) or isinstance(padding, bool) \
+                or not 0 <= padding < kernel:
+            raise ValueError(f"temporal_padding must be an integer in 0..{kernel - 1} (below "
+                             f"kernel_size), got {padding!r}")
+        filtered = shape[1] + 2 * int(padding) - kernel + 1
         dims = self._dims()
         if any(b > a or b < 1 for a, b in zip([self._spd_size(), *dims[:-1]], dims,
                                               strict=True)):
@@ -592,8 +601,8 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
         if not isinstance(self.dropout, numbers.Real) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not isinstance(self.segments, numbers.Integral) or isinstance(self.segments, bool) \
-                or not 1 <= self.segments <= (shape[1] - kernel + 1) // 2:
-            raise ValueError(f"segments must be an integer in 1..{(shape[1] - kernel + 1) // 2} "
+                or not 1 <= self.segments <= filtered // 2:
+            raise ValueError(f"segments must be an integer in 1..{filtered // 2} "
                              f"(each window needs >= 2 filtered samples), got {self.segments!r}")
 
     def _make_module(self, shape, n_classes, dtype):
@@ -603,7 +612,8 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
         return ConvSPDNet(n_channels, n_times, n_classes,
                           spatial_filters=int(self.spatial_filters),
                           cov_channels=int(self.cov_channels),
-                          kernel_size=self._kernel_size(n_times), dims=self._dims(),
+                          kernel_size=self._kernel_size(n_times),
+                          temporal_padding=int(self.temporal_padding), dims=self._dims(),
                           bn_metric=self.bn_metric, dropout=float(self.dropout),
                           segments=int(self.segments),
                           normalize_trace=bool(self.normalize_trace),

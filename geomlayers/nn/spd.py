@@ -753,6 +753,10 @@ class ConvSPDNet(nn.Module):
         spatial_filters: outputs of the spatial convolution.
         cov_channels: outputs of the temporal convolution = covariance size.
         kernel_size: temporal kernel length in samples.
+        temporal_padding: zeros added at both ends before the temporal convolution, so
+            ``T + 2·temporal_padding − kernel_size + 1`` filtered samples remain (MAtt pads
+            36-sample kernels by 18: 126 samples, 18 per window for 7 windows, so each
+            window's 15×15 covariance has full rank).
         dims: BiMap output sizes after ``cov_channels`` (non-increasing).
         bn_metric: ``None``, ``"aim"``, ``"bw"`` or ``"gbw"`` (:class:`SPDBatchNorm`).
         dropout: dropout on the filtered signals before the covariance (0 disables).
@@ -779,7 +783,8 @@ class ConvSPDNet(nn.Module):
 
     def __init__(self, n_channels: int, n_times: int, num_classes: int, *,
                  spatial_filters: int = 125, cov_channels: int = 15, kernel_size: int = 36,
-                 dims=(12,), bn_metric: str | None = "gbw", dropout: float = 0.0,
+                 temporal_padding: int = 0, dims=(12,), bn_metric: str | None = "gbw",
+                 dropout: float = 0.0,
                  cov_eps: float = 1e-4, normalize_trace: bool = False, segments: int = 1,
                  attention_dim: int | None = None, reeig_threshold: float = 1e-4,
                  bn_kwargs: dict | None = None,
@@ -791,11 +796,15 @@ class ConvSPDNet(nn.Module):
         for name, value in sizes.items():
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if n_times - kernel_size + 1 < 2 * segments:
-            raise ValueError(f"kernel_size ({kernel_size}) and segments ({segments}) leave "
-                             f"{n_times - kernel_size + 1} filtered samples for {n_times} input "
-                             f"samples; each segment needs >= 2: use a shorter kernel or fewer "
-                             f"segments")
+        if not (isinstance(temporal_padding, int) and not isinstance(temporal_padding, bool)
+                and temporal_padding >= 0):
+            raise ValueError(f"temporal_padding must be an int >= 0, got {temporal_padding!r}")
+        filtered = n_times + 2 * temporal_padding - kernel_size + 1
+        if filtered < 2 * segments:
+            raise ValueError(f"kernel_size ({kernel_size}), temporal_padding "
+                             f"({temporal_padding}) and segments ({segments}) leave {filtered} "
+                             f"filtered samples for {n_times} input samples; each segment "
+                             f"needs >= 2: use a shorter kernel, more padding or fewer segments")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         _check_attention_dim(attention_dim, segments, cov_channels)
@@ -805,7 +814,8 @@ class ConvSPDNet(nn.Module):
         self.front = nn.Sequential(
             nn.Conv2d(1, spatial_filters, (n_channels, 1), **factory),
             nn.BatchNorm2d(spatial_filters, **factory),
-            nn.Conv2d(spatial_filters, cov_channels, (1, kernel_size), **factory),
+            nn.Conv2d(spatial_filters, cov_channels, (1, kernel_size),
+                      padding=(0, temporal_padding), **factory),
             nn.BatchNorm2d(cov_channels, **factory),
         )
         self.dropout = nn.Dropout(dropout)
