@@ -88,6 +88,8 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
     max readout of every block, one linear head per block, summed; unnormalised products;
     they use batch 5, width 400, lr 1e-4 and 500 epochs on MUTAG). A pilot with the same
     model and no lr decay over 200 epochs gave 88.9 ± 7.5 best-epoch (epoch 55), 86.1 last.
+    The authors' batch of 5 (2026-12-04, otherwise the same, `--batch-size 5`, written
+    outside the table) gives 89.4 ± 6.8 best-epoch (epoch 63), 85.6 last: no gain.
   * MUTAG with our default head: 85.6 ± 6.2 at hidden 32 and lr 0.001, against the published 90.6.
     At lr 0.01 it gets 85.0 at hidden 16 and at hidden 32; hidden 32 raises the last-epoch
     accuracy from 80.6 to 85.0. Hidden 64 at lr 0.001 (2026-12-03, `--hidden 64`, written
