@@ -113,6 +113,18 @@ def methods(seed=0, q=4):
         "ConvSPDNet + GBW-BN + attention, MAtt recipe": ("raw", lambda: ConvSPDNetClassifier(
             segments=7, attention_dim=12, dims=(12,), normalize_trace=True, lr=5e-3,
             weight_decay=0.1, batch_size=64, random_state=seed)),
+        "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs": ("raw", lambda: (
+            ConvSPDNetClassifier(segments=7, attention_dim=12, dims=(12,), normalize_trace=True,
+                                 lr=5e-3, weight_decay=0.1, batch_size=64, max_epochs=180,
+                                 patience=180, random_state=seed))),
+        "ConvSPDNet (no BN) + attention, MAtt recipe, 180 epochs": ("raw", lambda: (
+            ConvSPDNetClassifier(bn_metric=None, segments=7, attention_dim=12, dims=(12,),
+                                 normalize_trace=True, lr=5e-3, weight_decay=0.1, batch_size=64,
+                                 max_epochs=180, patience=180, random_state=seed))),
+        "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs, padding 18": ("raw", lambda: (
+            ConvSPDNetClassifier(segments=7, attention_dim=12, dims=(12,), normalize_trace=True,
+                                 temporal_padding=18, lr=5e-3, weight_decay=0.1, batch_size=64,
+                                 max_epochs=180, patience=180, random_state=seed))),
     }
 
 
@@ -185,8 +197,10 @@ NOTES = """Reading (written by hand after the runs; kept here so `--render` repr
   `--keep-log --methods "ConvSPDNet (no BN)" ... "ConvSPDNet + GBW-BN"` (MAMEM) and
   `--keep-log --subjects --methods ...` (EEGMMIDB), random_state 0; ConvSPDNet + GBW-BN on
   MAMEM also with `--seed 1` and `--seed 2` (its row: per-subject means over the 3 seeds).
-* **Issue goal (GBW-BN network ≥ 65 % on MAMEM) not met: 56.9 %** (3 seeds: 56.6 / 59.1 /
-  55.0; ± 23.2 over subjects). Learning the filters is what matters: the same SPDNet + GBW-BN on
+* **Issue goal (GBW-BN network ≥ 65 % on MAMEM) not met: best 62.8 %** (3 seeds, MAtt's
+  configuration run the full 180 epochs; see "MAtt's recipe, trained the full 180 epochs"
+  below). The default network gets 56.9 % (3 seeds: 56.6 / 59.1 / 55.0; ± 23.2 over
+  subjects). Learning the filters is what matters: the same SPDNet + GBW-BN on
   fixed 32×32 delay-embedded covariances gets 37.1 %, and with the MAtt/GBWBN convolutional
   front-end (ConvSPDNet) 56.9 %, above
   EEGNet's published 53.7 but below SPDNet 62.3 / MAtt 65.2 as reported by MAtt. The batch
@@ -244,14 +258,39 @@ NOTES = """Reading (written by hand after the runs; kept here so `--render` repr
     MAtt's network, and our gap is in the model or its training, not in the data or split.
   * U004, U005 and U008 stay at 23–30 % under MAtt too (on U004 and U008 its rule keeps the
     epoch-1 model), which confirms the weak subjects are weak in the data.
-  * Training length is not it: our GBW-BN network trained the full 180 epochs
-    (`max_epochs=180, patience=180`, seed 0; best validation epoch kept) scores the same as
-    with early stopping on U003 (47 %) and U010 (53 %).
+  * Training length alone is not it for the default network: trained the full 180 epochs
+    (`max_epochs=180, patience=180`, seed 0; best validation epoch kept) it scores the same
+    as with early stopping on U003 (47 %) and U010 (53 %). With MAtt's configuration it is
+    what mattered (next bullet).
   * Raw µV input (the estimator's global scaling switched off, one pilot, seed 0): U003 42 %
     (47 with scaling), U010 60 % (53): mixed, within seed noise; not adopted.
-  * Differences left to test on our side: padding 18 in the temporal convolution; coupled
-    weight decay 0.1; MAtt's per-window trace normalisation and attention without the SPD
-    batch norm. Our earlier "MAtt recipe" row kept GBW-BN and our scaling.
+  * Our earlier "MAtt recipe" row kept GBW-BN and our scaling, and stopped early.
+* **MAtt's recipe, trained the full 180 epochs: 62.8 % (2026-12-04; 3 seeds 63.0 / 62.4 /
+  63.1, ± 0.3 between seeds, ± 23.8 over subjects).** Row "ConvSPDNet + GBW-BN + attention,
+  MAtt recipe, 180 epochs" (`--keep-log --methods "..." --seed 0|1|2`, subjects split over
+  two processes): 7 windows with trace-normalised 15×15 covariances, MAtt's attention
+  15 → 12, BiMap 12 → 12, GBW-BN, ReEig, LogEig, a linear head over the 7 windows; Adam
+  lr 5e-3 with coupled weight decay 0.1, batch 64, 180 epochs, the epoch of lowest
+  validation loss (trials 300–399) kept (`max_epochs=180, patience=180`), as MAtt's code does.
+  * The only change from the earlier "MAtt recipe" row (56.0 %, seed 0) is training length:
+    with patience 40 it stopped after 41–162 epochs (median 58), so under weight decay 0.1 the
+    validation loss reaches a lower minimum after a plateau longer than 40 epochs.
+  * It is 5.9 points above the default network (56.9) and 2.2 short of the goal. The gain is
+    on the responsive subjects (3-seed means, default → this row): U003 47 → 67,
+    U010 55 → 69, U006 68 → 78, U011 77 → 85; U004, U005 and U008 stay at 23–29 %.
+  * Against MAtt's own code on the 7 subjects it ran on (seed 0): 53.9 % vs 55.3 %
+    (U003 72 vs 66, U010 68 vs 69, U001 81 vs 82, U002 87 vs 88; U004 / U005 / U008 24 / 21
+    / 24 vs 29 / 30 / 23). Our GBW-BN network is at parity with MAtt's code here; neither
+    reaches the published 65.2 on these subjects.
+  * Without the SPD batch norm, same recipe and seed (row "ConvSPDNet (no BN) + attention,
+    MAtt recipe, 180 epochs"): 63.8 % against 63.0 % with GBW-BN. Per subject the two
+    differ by up to 9 points either way (U002 93 vs 87, U008 33 vs 24, U003 65 vs 72, U009
+    77 vs 85): at one seed the batch norm neither helps nor hurts measurably, as with the
+    default network (no BN 55.5, GBW-BN 56.6 at seed 0).
+  * MAtt's padding of 18 in the temporal convolution (row "..., padding 18",
+    `temporal_padding=18`: 126 filtered samples, 18 per window, so each window covariance has
+    full rank instead of 12–13 samples for 15 channels): 62.4 % against 63.0 % unpadded at
+    seed 0 (per subject within ± 7): no gain, so the row without padding stays the best.
 * **Grassmann.** On the principal 4-dimensional subspaces of the re-centred 32×32
   covariances, the GrNet baseline (projector + linear head) gets 33.0 ± 8.8 % and the gyro-MLR
   head 26.3 ± 6.1 %: the subspace alone keeps less than the covariance (it drops the
