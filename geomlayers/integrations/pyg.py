@@ -142,6 +142,12 @@ def _node_extent(mask: torch.Tensor) -> torch.Tensor:
 _MIN_GROUP_COST = 1e6  # padded cost under which a batch is not split (n^power units)
 
 
+def _crop(dense: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dense ``(B, C, n, n)`` and mask ``(B, n)`` cut to the last real node of the batch."""
+    size = max(int(_node_extent(mask).max()), 1)
+    return dense[..., :size, :size], mask[:, :size]
+
+
 def _size_groups(extent: torch.Tensor, power: int, max_waste: float = 2.0) -> list[torch.Tensor]:
     """Indices of graphs in groups of similar size (largest first).
 
@@ -171,16 +177,13 @@ def _forward_by_size(forward, dense: torch.Tensor, mask: torch.Tensor,
     cost: a batch padded to one 600-node graph would otherwise spend ``600^power`` on each of
     its small graphs (``power`` = the order of the most expensive operation).
     """
-    extent = _node_extent(mask)
-    groups = _size_groups(extent.cpu(), power)
+    groups = _size_groups(_node_extent(mask).cpu(), power)
     if len(groups) == 1:
-        size = max(int(extent.max()), 1)
-        return forward(dense[..., :size, :size], mask[:, :size])
+        return forward(*_crop(dense, mask))
     outputs = []
     for group in groups:
         group = group.to(dense.device)
-        size = max(int(extent[group].max()), 1)
-        outputs.append(forward(dense[group][..., :size, :size], mask[group][:, :size]))
+        outputs.append(forward(*_crop(dense[group], mask[group])))
     order = torch.cat(groups).to(dense.device)
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=dense.device)
@@ -379,8 +382,7 @@ class InvariantGraphNetwork(nn.Module):
         """
         if self.output == "graph":
             return _forward_by_size(self._forward_padded, dense, mask, max(self.orders))
-        size = max(int(_node_extent(mask).max()), 1)
-        return self._forward_padded(dense[..., :size, :size], mask[:, :size])
+        return self._forward_padded(*_crop(dense, mask))
 
     def _forward_padded(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = dense

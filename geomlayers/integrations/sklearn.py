@@ -526,8 +526,8 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
     """
 
     def __init__(self, bn_metric="gbw", spatial_filters=125, cov_channels=15, kernel_size=None,
-                 temporal_padding=0, dims=None, dropout=0.0, segments=1, normalize_trace=False,
-                 attention_dim=None, *, lr=0.01,
+                 dims=None, dropout=0.0, segments=1, normalize_trace=False,
+                 attention_dim=None, temporal_padding=0, *, lr=0.01,
                  max_epochs=200, batch_size=30, patience=40, validation_fraction=0.2,
                  weight_decay=0.0, dtype="float32", random_state=None, progress=None):
         self.bn_metric = bn_metric
