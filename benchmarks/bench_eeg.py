@@ -84,6 +84,12 @@ class SSVEPCanonicalCorrelation:
         return float(np.mean(self.predict(x) == y))
 
 
+# MAtt's windows, attention and training (Pan et al. 2022, CECNL/MAtt), on ConvSPDNet
+MATT_RECIPE = {"segments": 7, "attention_dim": 12, "dims": (12,), "normalize_trace": True,
+               "lr": 5e-3, "weight_decay": 0.1, "batch_size": 64}
+FULL_180_EPOCHS = {"max_epochs": 180, "patience": 180}  # MAtt: best validation loss of 180
+
+
 def methods(seed=0, q=4):
     """name -> (feature key, estimator factory)."""
     return {
@@ -111,20 +117,15 @@ def methods(seed=0, q=4):
         "ConvSPDNet + GBW-BN + attention (7 windows)": ("raw", lambda: ConvSPDNetClassifier(
             segments=7, attention_dim=12, dims=(12,), random_state=seed)),
         "ConvSPDNet + GBW-BN + attention, MAtt recipe": ("raw", lambda: ConvSPDNetClassifier(
-            segments=7, attention_dim=12, dims=(12,), normalize_trace=True, lr=5e-3,
-            weight_decay=0.1, batch_size=64, random_state=seed)),
+            **MATT_RECIPE, random_state=seed)),
         "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs": ("raw", lambda: (
-            ConvSPDNetClassifier(segments=7, attention_dim=12, dims=(12,), normalize_trace=True,
-                                 lr=5e-3, weight_decay=0.1, batch_size=64, max_epochs=180,
-                                 patience=180, random_state=seed))),
+            ConvSPDNetClassifier(**MATT_RECIPE, **FULL_180_EPOCHS, random_state=seed))),
         "ConvSPDNet (no BN) + attention, MAtt recipe, 180 epochs": ("raw", lambda: (
-            ConvSPDNetClassifier(bn_metric=None, segments=7, attention_dim=12, dims=(12,),
-                                 normalize_trace=True, lr=5e-3, weight_decay=0.1, batch_size=64,
-                                 max_epochs=180, patience=180, random_state=seed))),
+            ConvSPDNetClassifier(bn_metric=None, **MATT_RECIPE, **FULL_180_EPOCHS,
+                                 random_state=seed))),
         "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs, padding 18": ("raw", lambda: (
-            ConvSPDNetClassifier(segments=7, attention_dim=12, dims=(12,), normalize_trace=True,
-                                 temporal_padding=18, lr=5e-3, weight_decay=0.1, batch_size=64,
-                                 max_epochs=180, patience=180, random_state=seed))),
+            ConvSPDNetClassifier(temporal_padding=18, **MATT_RECIPE, **FULL_180_EPOCHS,
+                                 random_state=seed))),
     }
 
 
