@@ -1,15 +1,17 @@
 """ConvSPDNet (learned filters → covariance → SPDNet) and its sklearn classifier."""
 
+import copy
 import pickle
 
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from geomlayers.integrations.sklearn import ConvSPDNetClassifier
-from geomlayers.nn.spd import ConvSPDNet, CovariancePooling
+from geomlayers.nn.spd import ConvSPDNet, CovariancePooling, adapt_batch_norm
 from tests.helpers import SKLEARN_CHECKS_NEEDING_2D_INPUT
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -204,3 +206,28 @@ EXPECTED_FAILED = dict.fromkeys(SKLEARN_CHECKS_NEEDING_2D_INPUT, _TWO_D)
 @parametrize_with_checks([small(max_epochs=2)], expected_failed_checks=lambda est: EXPECTED_FAILED)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_adapt_re_estimates_only_the_spd_batch_norm_statistics():
+    x, y = ssvep_like()
+    est = small(max_epochs=2).fit(x[:64], y[:64])
+    later_session = 3.0 * x[64:]  # a gain change between sessions
+    reference = copy.deepcopy(est.module_)
+    before = copy.deepcopy(est.module_.state_dict())
+    assert est.adapt(later_session) is est
+    after = est.module_.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {f"spdnet.spd.1.{b}" for b in ("running_mean", "running_var",
+                                                      "num_batches_tracked")}
+    adapt_batch_norm(reference, est._to_input(est._prepare(later_session)))
+    for k, v in reference.state_dict().items():
+        torch.testing.assert_close(after[k], v, rtol=0, atol=0)
+    assert np.isfinite(est.predict_proba(later_session)).all()
+    with pytest.raises(ValueError, match="at least 2 trials"):
+        est.adapt(x[:1])
+    with pytest.raises(ValueError, match="shape"):
+        est.adapt(x[:, :2])
+    with pytest.raises(ValueError, match="no SPD batch norm"):
+        small(bn_metric=None, max_epochs=1).fit(x[:64], y[:64]).adapt(x[64:])
+    with pytest.raises(NotFittedError):
+        small().adapt(x)

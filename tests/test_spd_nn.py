@@ -19,6 +19,7 @@ from geomlayers.nn.spd import (
     ReEig,
     SPDBatchNorm,
     SPDNet,
+    adapt_batch_norm,
     sym_to_vec,
     vec_to_sym,
 )
@@ -368,3 +369,24 @@ def test_bn_official_gbwbn_settings(seed):
                                          ** 2) for xi in x])
     assert float(bn.running_var) == pytest.approx(var_about_identity, rel=1e-8)
     assert bn.bias is None and "variance='identity'" in repr(bn)
+
+
+@pytest.mark.parametrize(("metric", "theta", "kw"), CASES, ids=IDS)
+def test_adapt_batch_norm_recentres_a_new_domain(metric, theta, kw, seed):
+    """After adaptation, the BN output on the new domain has its barycentre at the bias."""
+    bn = bn_with_params(metric, theta=theta, n_iter=200, tol=1e-14, **kw)
+    net = torch.nn.Sequential(BiMap(5, 4, dtype=D), bn, torch.nn.Dropout(0.5))
+    net(spd(12, n=5, seed=6))  # training-mode statistics of a first domain
+    shift = torch.randn(5, 5, generator=torch.Generator().manual_seed(7), dtype=D)
+    domain = sym(shift @ spd(16, n=5, seed=8) @ shift.T)  # another domain: a congruence away
+    params = {k: v.detach().clone() for k, v in net.named_parameters()}
+    assert adapt_batch_norm(net, domain) is net
+    assert not net.training and not bn.training and bn.momentum == 0.1
+    for k, v in net.named_parameters():
+        torch.testing.assert_close(v.detach(), params[k], rtol=0, atol=0)
+    y = net(domain).detach()  # eval mode: the adapted running statistics, no dropout
+    mean = output_manifold(bn).frechet_mean(y, tol=1e-13, max_iter=500)
+    torch.testing.assert_close(mean, bn.bias.detach(), rtol=1e-7, atol=1e-8)
+    torch.testing.assert_close(net(domain), y)  # eval really is deterministic
+    with pytest.raises(ValueError, match="no SPDBatchNorm"):
+        adapt_batch_norm(BiMap(5, 4, dtype=D), domain)

@@ -298,6 +298,37 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
         self.best_val_loss_ = best if len(val) else None
         module.eval()
 
+    def adapt(self, X):
+        """Re-estimate the SPD batch-norm statistics on unlabelled trials of a new domain.
+
+        For a session (or subject) shift: the fitted network's :class:`SPDBatchNorm` running
+        means and variances become those of ``X`` (all its trials as one batch), so the new
+        data are re-centred like the training data were; weights and every other layer are
+        unchanged.  This is :func:`geomlayers.nn.spd.adapt_batch_norm` (Kobler et al. 2022's
+        domain-specific batch norm) and is transductive: it reads the new trials, not their
+        labels.  It changes the fitted model in place; refit (or keep a ``copy.deepcopy``) to
+        return to the training statistics.
+
+        Args:
+            X: trials of the new domain, as for :meth:`predict`, at least 2.
+
+        Returns:
+            self.
+
+        """
+        from geomlayers.nn.spd import SPDBatchNorm, adapt_batch_norm
+
+        check_is_fitted(self)
+        x = self._validate(X, fitted=True)
+        if x.shape[0] < 2:
+            raise ValueError(f"X must hold at least 2 trials to estimate batch statistics, "
+                             f"got {x.shape[0]}")
+        if not any(isinstance(m, SPDBatchNorm) for m in self.module_.modules()):
+            raise ValueError(f"this {type(self).__name__} has no SPD batch norm to adapt; only "
+                             f"networks fitted with bn_metric='aim', 'bw' or 'gbw' have one")
+        adapt_batch_norm(self.module_, self._to_input(self._prepare(x)))
+        return self
+
     # -- predict ------------------------------------------------------------------------------
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self)

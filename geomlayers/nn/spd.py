@@ -41,6 +41,7 @@ __all__ = [
     "LogEig",
     "ExpEig",
     "SPDBatchNorm",
+    "adapt_batch_norm",
     "SPDNet",
     "SPDGyroMLR",
     "CovariancePooling",
@@ -465,6 +466,49 @@ class SPDBatchNorm(nn.Module):
         if self.metric != "aim":
             parts.append(f"variance={self.variance!r}")
         return ", ".join(parts)
+
+
+def adapt_batch_norm(module: nn.Module, *inputs: torch.Tensor) -> nn.Module:
+    """Re-estimate every :class:`SPDBatchNorm`'s running statistics on unlabelled inputs.
+
+    Domain-specific batch norm (Kobler et al., "SPD domain-specific batch normalization to
+    crack interpretable unsupervised domain adaptation in EEG", NeurIPS 2022; AdaBN, Li et
+    al. 2016, for Euclidean BN): after training, the SPD batch norms' means and variances are
+    replaced by those of a new domain (e.g. a later recording session), so its data are
+    re-centred at the learned bias.  One forward pass over ``inputs`` (all trials of the new
+    domain as one batch) with the SPD batch norms in training mode and ``momentum = 1``; every
+    other layer (Euclidean ``BatchNorm``, dropout) stays in eval mode, and no parameter changes.
+    This is transductive: it uses the new domain's inputs, never its labels.
+
+    Args:
+        module: a network holding :class:`SPDBatchNorm` layers.
+        *inputs: its forward arguments for the new domain, e.g. ``(N, d, d)`` SPD batches
+            with ``N >= 2``.
+
+    Returns:
+        ``module``, in eval mode.
+
+    Raises:
+        ValueError: ``module`` has no :class:`SPDBatchNorm`.
+
+    """
+    norms = [m for m in module.modules() if isinstance(m, SPDBatchNorm)]
+    if not norms:
+        raise ValueError("module has no SPDBatchNorm layer to adapt (a network built with "
+                         "bn_metric=None has nothing to re-estimate)")
+    module.eval()
+    momenta = [bn.momentum for bn in norms]
+    try:
+        for bn in norms:
+            bn.momentum = 1.0
+            bn.train()
+        with torch.no_grad():
+            module(*inputs)
+    finally:
+        for bn, momentum in zip(norms, momenta, strict=True):
+            bn.momentum = momentum
+        module.eval()
+    return module
 
 
 class SPDNet(nn.Module):
