@@ -84,6 +84,29 @@ class SSVEPCanonicalCorrelation:
         return float(np.mean(self.predict(x) == y))
 
 
+class AdaptedToTestSession:
+    """Fit a network, then score it after ``adapt(X_test)``: its SPD batch-norm statistics are
+    re-estimated on the unlabelled test trials (a later session) before predicting.
+
+    Transductive (Kobler et al. 2022's domain-specific BN): it reads the test trials, never
+    their labels; the weights are those of the wrapped estimator fitted as usual.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, x, y, **fit_params):
+        self.estimator.fit(x, y, **fit_params)
+        return self
+
+    def score(self, x, y):
+        return self.estimator.adapt(x).score(x, y)
+
+    @property
+    def n_epochs_(self):
+        return self.estimator.n_epochs_
+
+
 # MAtt's windows, attention and training (Pan et al. 2022, CECNL/MAtt), on ConvSPDNet
 MATT_RECIPE = {"segments": 7, "attention_dim": 12, "dims": (12,), "normalize_trace": True,
                "lr": 5e-3, "weight_decay": 0.1, "batch_size": 64}
@@ -126,6 +149,9 @@ def methods(seed=0, q=4):
         "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs, padding 18": ("raw", lambda: (
             ConvSPDNetClassifier(temporal_padding=18, **MATT_RECIPE, **FULL_180_EPOCHS,
                                  random_state=seed))),
+        "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs, BN adapted to the test "
+        "session (transductive)": ("raw", lambda: AdaptedToTestSession(
+            ConvSPDNetClassifier(**MATT_RECIPE, **FULL_180_EPOCHS, random_state=seed))),
     }
 
 
@@ -200,7 +226,8 @@ NOTES = """Reading (written by hand after the runs; kept here so `--render` repr
   MAMEM also with `--seed 1` and `--seed 2` (its row: per-subject means over the 3 seeds).
 * **Issue goal (GBW-BN network ≥ 65 % on MAMEM) not met: best 62.8 %** (3 seeds, MAtt's
   configuration run the full 180 epochs; see "MAtt's recipe, trained the full 180 epochs"
-  below). The default network gets 56.9 % (3 seeds: 56.6 / 59.1 / 55.0; ± 23.2 over
+  below; 63.9 % when the batch norm is re-estimated on the unlabelled test trials, a
+  transductive protocol). The default network gets 56.9 % (3 seeds: 56.6 / 59.1 / 55.0; ± 23.2 over
   subjects). Learning the filters is what matters: the same SPDNet + GBW-BN on
   fixed 32×32 delay-embedded covariances gets 37.1 %, and with the MAtt/GBWBN convolutional
   front-end (ConvSPDNet) 56.9 %, above
@@ -292,6 +319,29 @@ NOTES = """Reading (written by hand after the runs; kept here so `--render` repr
     `temporal_padding=18`: 126 filtered samples, 18 per window, so each window covariance has
     full rank instead of 12–13 samples for 15 channels): 62.4 % against 63.0 % unpadded at
     seed 0 (per subject within ± 7): no gain, so the row without padding stays the best.
+* **The batch norm re-estimated on the test session: 63.9 % (transductive; 2026-12-04, 3
+  seeds 63.7 / 63.2 / 64.8).** Row "..., BN adapted to the test session (transductive)": the
+  180-epoch network above, fitted identically (same seeds), then `adapt(X_test)` re-estimates
+  the GBW-BN statistics on the 100 unlabelled test trials before predicting (Kobler et al.
+  2022's domain-specific batch norm; `ConvSPDNetClassifier.adapt`,
+  `geomlayers.nn.spd.adapt_batch_norm`).
+  * +1.1 points over the same networks unadapted (62.8 %); per seed +0.7 / +0.8 / +1.7.
+    Largest gains where the test block drifts from training: seed 2 U003 60 → 69, U006
+    76 → 85. It still leaves the goal 1.1 points short, and it reads the test trials (not
+    their labels), so it is a different protocol from the anchors' and does not count for
+    the goal.
+  * Seed 0 was logged from a scratch run of the identical estimator and adaptation (its
+    unadapted scores equal the 180-epoch row's seed 0 on every subject); seeds 1 and 2 ran
+    through this script (`--keep-log --seed 1|2 --methods "..."`).
+  * In the same scratch run (seed 0, all 11 subjects): adapting the front end's Euclidean
+    BatchNorm2d statistics as well gives 63.9 %, adapting them alone 62.1 % (unadapted 63.0,
+    SPD batch norm alone 63.7): the gain is in the SPD batch norm.
+* **Two training variants, seed 0, scratch script, not adopted (no row):** cosine decay of
+  the learning rate to 0 over the 180 epochs scored 9 points lower summed over the six
+  responsive subjects run first (U001–U003, U006, U007, U010; 445 vs 454) and was stopped;
+  an exponential moving average of the weights (decay 0.98 per step, validation loss and
+  selection on the average) gave 63.5 % on all 11 subjects against 63.0 %, within the
+  seed-to-seed spread.
 * **Grassmann.** On the principal 4-dimensional subspaces of the re-centred 32×32
   covariances, the GrNet baseline (projector + linear head) gets 33.0 ± 8.8 % and the gyro-MLR
   head 26.3 ± 6.1 %: the subspace alone keeps less than the covariance (it drops the
