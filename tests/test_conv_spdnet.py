@@ -227,7 +227,7 @@ def test_adapt_re_estimates_only_the_spd_batch_norm_statistics():
         est.adapt(x[:1])
     with pytest.raises(ValueError, match="shape"):
         est.adapt(x[:, :2])
-    with pytest.raises(ValueError, match="no SPD batch norm"):
+    with pytest.raises(ValueError, match="no SPDBatchNorm"):
         small(bn_metric=None, max_epochs=1).fit(x[:64], y[:64]).adapt(x[64:])
     with pytest.raises(NotFittedError):
         small().adapt(x)

@@ -315,17 +315,18 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
         Returns:
             self.
 
+        Raises:
+            ValueError: fewer than 2 trials, or a network without SPD batch norm
+                (``bn_metric=None``).
+
         """
-        from geomlayers.nn.spd import SPDBatchNorm, adapt_batch_norm
+        from geomlayers.nn.spd import adapt_batch_norm
 
         check_is_fitted(self)
         x = self._validate(X, fitted=True)
         if x.shape[0] < 2:
             raise ValueError(f"X must hold at least 2 trials to estimate batch statistics, "
                              f"got {x.shape[0]}")
-        if not any(isinstance(m, SPDBatchNorm) for m in self.module_.modules()):
-            raise ValueError(f"this {type(self).__name__} has no SPD batch norm to adapt; only "
-                             f"networks fitted with bn_metric='aim', 'bw' or 'gbw' have one")
         adapt_batch_norm(self.module_, self._to_input(self._prepare(x)))
         return self
 
