@@ -213,12 +213,26 @@ def classify(spec, args, log):
     for name in args.models:
         curves, times = [], []
         for fold, (train, test) in enumerate(splits):
-            accuracies, epoch_time = run_fold(name, graphs, sizes, train, test, args,
-                                              fold + 100 * args.seed, epochs)
+            cached = fold_cache_path(args, dataset, name, fold, len(splits), epochs)
+            if cached is not None and cached.exists():
+                saved = json.loads(cached.read_text())
+                accuracies, epoch_time = saved["accuracies"], saved["epoch_s"]
+            elif args.only_folds and fold + 1 not in args.only_folds:
+                continue
+            else:
+                accuracies, epoch_time = run_fold(name, graphs, sizes, train, test, args,
+                                                  fold + 100 * args.seed, epochs)
+                if cached is not None:
+                    cached.write_text(json.dumps({"accuracies": accuracies,
+                                                  "epoch_s": epoch_time}))
             curves.append(accuracies)
             times.append(epoch_time)
             log(f"{dataset} {name} fold {fold + 1}: final {accuracies[-1]:.1f}% "
                 f"({epoch_time:.2f} s/epoch)")
+        if len(curves) < len(splits):
+            log(f"{dataset} {name}: {len(curves)} of {len(splits)} folds done; the row is "
+                "written once a run finds every fold in --fold-cache")
+            continue
         final = [c[-1] for c in curves]
         mean_curve = [statistics.mean(c[e] for c in curves) for e in range(epochs)]
         best_epoch = max(range(epochs), key=mean_curve.__getitem__)
@@ -232,6 +246,27 @@ def classify(spec, args, log):
             "batch_size": args.batch_size,
         }
     return row
+
+
+def fold_cache_path(args, dataset, name, fold, folds, epochs):
+    """Where one fold's accuracy curve is kept with ``--fold-cache`` (None without it): the
+    name holds every setting that changes the curve, so a cached fold is only reused as is."""
+    if args.fold_cache is None:
+        return None
+    hidden = args.gin_hidden if name == "GIN" else args.hidden
+    key = (f"{dataset}-{name}-fold{fold + 1}of{folds}-epochs{epochs}-seed{args.seed}-"
+           f"lr{args.lr:g}-hidden{hidden}-batch{args.batch_size}.json")
+    Path(args.fold_cache).mkdir(parents=True, exist_ok=True)
+    return Path(args.fold_cache) / key
+
+
+def fold_numbers(text):
+    """``"1-5"`` -> {1, 2, 3, 4, 5}; ``"2,7"`` -> {2, 7} (1-based fold numbers)."""
+    numbers = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        numbers.update(range(int(first), int(last or first) + 1))
+    return numbers
 
 
 def merge_row(previous, row):
@@ -363,6 +398,13 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     parser.add_argument("--seed", type=int, default=0,
                         help="fold k trains with torch seed k + 100 * seed (default 0: seed k)")
+    parser.add_argument("--fold-cache", default=None,
+                        help="folder keeping each fold's accuracy curve: folds found there "
+                             "are read, not retrained")
+    parser.add_argument("--only-folds", type=fold_numbers, default=None,
+                        help="train only these folds (e.g. 1-5), for splitting one "
+                             "cross-validation over processes with --fold-cache; a row is "
+                             "written by the run that finds all its folds")
     parser.add_argument("--no-expressivity", action="store_true")
     parser.add_argument("--out", default=str(RESULTS / "pyg.md"))
     parser.add_argument("--merge", action="store_true",
@@ -370,6 +412,8 @@ def main(argv=None):
                              "(a data set's other models only at the same folds and epochs), "
                              "and the expressivity table unless rerun")
     args = parser.parse_args(argv)
+    if args.only_folds and args.fold_cache is None:
+        parser.error("--only-folds needs --fold-cache, where the other folds' runs meet")
     torch.set_num_threads(1)
     command = ".venv/bin/python benchmarks/bench_pyg.py " + " ".join(argv or sys.argv[1:])
 
@@ -383,7 +427,8 @@ def main(argv=None):
         row["command"] = command
         for result in row["models"].values():
             result["command"] = command
-        classification.append(row)
+        if row["models"]:
+            classification.append(row)
         save(args, command, classification, separation)
     save(args, command, classification, separation)
 
