@@ -269,14 +269,31 @@ def fold_numbers(text):
     return numbers
 
 
-def merge_row(previous, row):
-    """``row`` plus the models of ``previous`` (same data set, folds and epochs) not rerun."""
-    if previous is None or (previous["folds"], previous["epochs"]) != (row["folds"],
-                                                                        row["epochs"]):
-        return row
-    models = {k: row["models"].get(k, {"command": previous.get("command"), **v})
-              for k, v in previous["models"].items()}  # the previous order, rerun ones replaced
-    return {**row, "models": {**models, **row["models"]}}
+def merged_rows(saved, fresh):
+    """The saved classification rows with this run's rows in: a rerun model replaces its
+    saved result; the data set's other models stay, in the same row when they ran at the same
+    folds and epochs as this run, else in a row of their own (the table names each row's
+    budget). A fresh row takes the place of its data set's saved row."""
+    fresh = {row["dataset"]: row for row in fresh}
+    rows, placed = [], set()
+    for row in saved:
+        new = fresh.get(row["dataset"])
+        if new is None:
+            rows.append(row)
+            continue
+        kept = {k: {"command": row.get("command"), **v} for k, v in row["models"].items()
+                if k not in new["models"]}
+        same_budget = (row["folds"], row["epochs"]) == (new["folds"], new["epochs"])
+        if kept and not same_budget:
+            rows.append({**row, "models": kept})
+        if row["dataset"] not in placed:
+            rows.append({**new, "models": {**(kept if same_budget else {}), **new["models"]}})
+            placed.add(row["dataset"])
+        elif same_budget:  # a second saved row at this run's budget joins the placed one
+            index = next(i for i, r in enumerate(rows) if r["dataset"] == row["dataset"]
+                         and (r["folds"], r["epochs"]) == (new["folds"], new["epochs"]))
+            rows[index] = {**rows[index], "models": {**kept, **rows[index]["models"]}}
+    return rows + [row for name, row in fresh.items() if name not in placed]
 
 
 def undistinguished_pairs(outputs, pairs=None, rel_tol=1e-9):
@@ -408,8 +425,7 @@ def main(argv=None):
     parser.add_argument("--no-expressivity", action="store_true")
     parser.add_argument("--out", default=str(RESULTS / "pyg.md"))
     parser.add_argument("--merge", action="store_true",
-                        help="keep the existing results of the data sets and models not rerun "
-                             "(a data set's other models only at the same folds and epochs), "
+                        help="keep the existing results of the data sets and models not rerun, "
                              "and the expressivity table unless rerun")
     args = parser.parse_args(argv)
     if args.only_folds and args.fold_cache is None:
@@ -443,14 +459,12 @@ def merged_with_saved(out, classification, separation):
     if not path.exists():
         return classification, separation
     saved = json.loads(path.read_text())
-    fresh = {row["dataset"]: row for row in classification}
-    rows = [merge_row(r, fresh.pop(r["dataset"])) if r["dataset"] in fresh else r
-            for r in saved["classification"]]
+    rows = merged_rows(saved["classification"], classification)
     rerun = {row["dataset"]: row for row in separation}
     kept_separation = saved["expressivity"]
     for row in kept_separation:  # models rerun now replace or join the saved ones
         row["models"].update(rerun.get(row["dataset"], {"models": {}})["models"])
-    return rows + list(fresh.values()), kept_separation
+    return rows, kept_separation
 
 
 def save(args, command, classification, separation):
