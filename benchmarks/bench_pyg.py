@@ -47,7 +47,8 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
   `--only-folds 6-10` with `--fold-cache`, then the row's command read all ten folds back;
   IGN took 1 h 40 min on two cores), IMDB-B and IMDB-M × 30, PROTEINS × 15 (IGN took
   24 s an epoch, 6 min a fold, 1 h in all on the shared CPU; an earlier 3 × 10 run gave IGN
-  71.5 and GIN 74.2).
+  71.5 and GIN 74.2). Re-timed 2026-12-04 with size-grouped batches: IGN takes 17 s an
+  epoch on PROTEINS alone on a core, so 10 × 50 epochs would take 2.4 h of a core.
   PPGN is not in the NCI1 rows: an earlier run of 3 folds × 10 epochs gave it 64.7 ± 3.5
   (IGN 66.0, GIN 72.6 in that run); 10 × 50 would take 1.7 h of a core, not spent this time.
   PROTEINS ran without PPGN: its n³ channel products on graphs of up to 620 nodes take
