@@ -280,25 +280,22 @@ def merged_rows(saved, fresh):
     folds and epochs as this run, else in a row of their own (the table names each row's
     budget). A fresh row takes the place of its data set's saved row."""
     fresh = {row["dataset"]: row for row in fresh}
-    rows, placed = [], set()
+    layout = []  # saved rows kept, and the names of the data sets whose fresh row goes there
     for row in saved:
-        new = fresh.get(row["dataset"])
-        if new is None:
-            rows.append(row)
+        name = row["dataset"]
+        if name not in fresh:
+            layout.append(row)
             continue
         kept = {k: {"command": row.get("command"), **v} for k, v in row["models"].items()
-                if k not in new["models"]}
-        same_budget = (row["folds"], row["epochs"]) == (new["folds"], new["epochs"])
-        if kept and not same_budget:
-            rows.append({**row, "models": kept})
-        if row["dataset"] not in placed:
-            rows.append({**new, "models": {**(kept if same_budget else {}), **new["models"]}})
-            placed.add(row["dataset"])
-        elif same_budget:  # a second saved row at this run's budget joins the placed one
-            index = next(i for i, r in enumerate(rows) if r["dataset"] == row["dataset"]
-                         and (r["folds"], r["epochs"]) == (new["folds"], new["epochs"]))
-            rows[index] = {**rows[index], "models": {**kept, **rows[index]["models"]}}
-    return rows + [row for name, row in fresh.items() if name not in placed]
+                if k not in fresh[name]["models"]}
+        if (row["folds"], row["epochs"]) == (fresh[name]["folds"], fresh[name]["epochs"]):
+            fresh[name] = {**fresh[name], "models": {**kept, **fresh[name]["models"]}}
+        elif kept:
+            layout.append({**row, "models": kept})
+        if name not in layout:
+            layout.append(name)
+    rows = [fresh.pop(entry) if isinstance(entry, str) else entry for entry in layout]
+    return rows + list(fresh.values())
 
 
 def undistinguished_pairs(outputs, pairs=None, rel_tol=1e-9):
