@@ -247,10 +247,15 @@ def classify(spec, args, log):
             "best_epoch": best_epoch + 1,
             "best": (statistics.mean(best), statistics.pstdev(best)),
             "epoch_s": statistics.mean(times),
-            "lr": args.lr, "hidden": args.gin_hidden if name == "GIN" else args.hidden,
+            "lr": args.lr, "hidden": hidden_channels(args, name),
             "batch_size": args.batch_size,
         }
     return row
+
+
+def hidden_channels(args, name):
+    """The width ``name`` trains at: ``--gin-hidden`` for GIN, ``--hidden`` for the others."""
+    return args.gin_hidden if name == "GIN" else args.hidden
 
 
 def fold_cache_path(args, dataset, name, fold, folds, epochs):
@@ -258,9 +263,8 @@ def fold_cache_path(args, dataset, name, fold, folds, epochs):
     name holds every setting that changes the curve, so a cached fold is only reused as is."""
     if args.fold_cache is None:
         return None
-    hidden = args.gin_hidden if name == "GIN" else args.hidden
     key = (f"{dataset}-{name}-fold{fold + 1}of{folds}-epochs{epochs}-seed{args.seed}-"
-           f"lr{args.lr:g}-hidden{hidden}-batch{args.batch_size}.json")
+           f"lr{args.lr:g}-hidden{hidden_channels(args, name)}-batch{args.batch_size}.json")
     Path(args.fold_cache).mkdir(parents=True, exist_ok=True)
     return Path(args.fold_cache) / key
 
