@@ -231,3 +231,20 @@ def test_adapt_re_estimates_only_the_spd_batch_norm_statistics():
         small(bn_metric=None, max_epochs=1).fit(x[:64], y[:64]).adapt(x[64:])
     with pytest.raises(NotFittedError):
         small().adapt(x)
+
+
+def test_adapt_re_estimates_every_checkpoint_of_an_ensemble():
+    x, y = ssvep_like()
+    est = small(max_epochs=3, validation_fraction=0.0, checkpoint_ensemble=2).fit(x[:64], y[:64])
+    later_session = 3.0 * x[64:]
+    inputs = est._to_input(est._prepare(later_session))
+    expected = []
+    for state in est.checkpoints_:
+        member = copy.deepcopy(est.module_)
+        member.load_state_dict(state)
+        with torch.no_grad():
+            expected.append(torch.softmax(adapt_batch_norm(member, inputs)(inputs).double(), 1))
+    before = est.predict_proba(later_session)
+    after = est.adapt(later_session).predict_proba(later_session)
+    np.testing.assert_allclose(after, torch.stack(expected).mean(0).numpy(), atol=1e-12)
+    assert not np.allclose(before, after)

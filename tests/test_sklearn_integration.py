@@ -131,6 +131,56 @@ def test_early_stopping_and_validation_fraction():
     assert tiny.n_epochs_ == 3 and "val_loss" not in tiny.history_[0]
 
 
+def _member_outputs(est, states, x):
+    """Logits (k, n, classes) of each state dict loaded into a copy of the fitted network."""
+    import copy
+
+    member = copy.deepcopy(est.module_)
+    inputs = est._to_input(est._prepare(x))
+    outputs = []
+    for state in states:
+        member.load_state_dict(state)
+        with torch.no_grad():
+            outputs.append(member.eval()(inputs).double())
+    return torch.stack(outputs)
+
+
+def test_checkpoint_ensemble_averages_the_lowest_validation_loss_epochs():
+    x, y = toy_covariances(n=60, seed=6)
+    kw = {"bn_metric": "gbw", "max_epochs": 12, "lr": 0.05, "random_state": 0,
+          "dtype": "float64"}
+    est = SPDNetClassifier(**kw, checkpoint_ensemble=4).fit(x[:40], y[:40], X_val=x[40:],
+                                                                y_val=y[40:])
+    assert len(est.checkpoints_) == 4
+    # each kept state reproduces one of the 4 lowest validation losses, in order
+    codes = torch.as_tensor(np.searchsorted(est.classes_, y[40:]))
+    logits = _member_outputs(est, est.checkpoints_, x[40:])
+    member_losses = [float(torch.nn.functional.cross_entropy(m, codes)) for m in logits]
+    lowest = sorted(h["val_loss"] for h in est.history_)[:4]
+    np.testing.assert_allclose(member_losses, lowest, rtol=1e-6)
+    # predictions: the members' mean probabilities
+    np.testing.assert_allclose(est.predict_proba(x), torch.softmax(
+        _member_outputs(est, est.checkpoints_, x), -1).mean(0).numpy(), atol=1e-12)
+    assert np.array_equal(est.predict(x), est.classes_[est.predict_proba(x).argmax(1)])
+    # same training trajectory as the single best epoch
+    single = SPDNetClassifier(**kw).fit(x[:40], y[:40], X_val=x[40:], y_val=y[40:])
+    assert single.checkpoints_ is None
+    assert [h["val_loss"] for h in single.history_] == [h["val_loss"] for h in est.history_]
+    assert member_losses[0] == pytest.approx(single.best_val_loss_, abs=1e-4)
+
+
+def test_checkpoint_ensemble_without_validation_keeps_the_last_epochs():
+    x, y = toy_covariances(n=30, seed=7)
+    est = SPDNetClassifier(max_epochs=5, validation_fraction=0.0, checkpoint_ensemble=3,
+                           random_state=0).fit(x, y)
+    assert len(est.checkpoints_) == 3
+    # the newest kept state is the last epoch's, which module_ holds without validation
+    for key, value in est.module_.state_dict().items():
+        assert torch.equal(est.checkpoints_[0][key], value)
+    assert not all(torch.equal(est.checkpoints_[0][k], est.checkpoints_[2][k])
+                   for k in est.checkpoints_[0])
+
+
 def test_float32_and_recenter_option():
     x, y = toy_covariances(seed=5)
     est = fast(SPDNetClassifier, dtype="float32").fit(x, y)
@@ -148,7 +198,8 @@ def test_float32_and_recenter_option():
     ("kwargs", "match"),
     [({"bn_metric": "lem"}, "bn_metric"), ({"lr": -1.0}, "lr"), ({"max_epochs": 0}, "max_epochs"),
      ({"batch_size": 1}, "batch_size"), ({"validation_fraction": 1.0}, "validation_fraction"),
-     ({"dims": (8,)}, "dims"), ({"dtype": "float16"}, "dtype")],
+     ({"dims": (8,)}, "dims"), ({"dtype": "float16"}, "dtype"),
+     ({"checkpoint_ensemble": 0}, "checkpoint_ensemble")],
 )
 def test_bad_hyper_parameters(kwargs, match):
     x, y = toy_covariances()

@@ -18,6 +18,11 @@ Shared training recipe (chosen for 8-64-channel EEG covariances, used without tu
 3. Early stopping on a stratified internal validation split (``validation_fraction``), keeping
    the weights with the lowest validation loss; skipped when the training set is too small to
    hold one validation trial per class.
+4. Optionally (``checkpoint_ensemble = k > 1``) a checkpoint ensemble: ``predict`` averages the
+   class probabilities of the ``k`` epochs of lowest validation loss (the last ``k`` epochs
+   without a validation set) — one training run, ``k`` forward passes at prediction (Chen,
+   Lundberg & Lee, "Checkpoint ensembles: ensemble methods from a single training process",
+   2017).  It pays off when the validation loss jumps between epochs, as in MAtt's EEG recipe.
 """
 
 from __future__ import annotations
@@ -95,6 +100,29 @@ def _floor_eigenvalues(x: np.ndarray, rel: float) -> np.ndarray:
     return (v * w[:, None, :]) @ np.swapaxes(v, 1, 2)
 
 
+class _KeptCheckpoints:
+    """The ``size`` network states of lowest rank seen so far (rank: validation loss)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: list[tuple[float, int, dict]] = []
+        self._offered = 0
+
+    def offer(self, rank: float, module: torch.nn.Module) -> None:
+        """Keep a copy of ``module``'s state if it ranks among the ``size`` lowest."""
+        self._offered += 1
+        if self.size == 1 or (len(self._entries) == self.size
+                              and rank >= self._entries[-1][0]):
+            return
+        self._entries.append((rank, self._offered, copy.deepcopy(module.state_dict())))
+        self._entries.sort(key=lambda entry: entry[:2])  # ties: the earlier epoch first
+        del self._entries[self.size:]
+
+    def states(self) -> list[dict]:
+        """The kept states, lowest rank first."""
+        return [state for _, _, state in self._entries]
+
+
 class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
     """Fit / predict machinery shared by the SPD-input torch classifiers (not public)."""
 
@@ -144,6 +172,8 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
             ("validation_fraction", self.validation_fraction, numbers.Real,
              lambda v: 0 <= v < 1, "in [0, 1)"),
             ("weight_decay", self.weight_decay, numbers.Real, lambda v: v >= 0, ">= 0"),
+            ("checkpoint_ensemble", self.checkpoint_ensemble, numbers.Integral,
+             lambda v: v >= 1, ">= 1"),
         ]
         for name, value, kind, ok, text in checks:
             if not isinstance(value, kind) or isinstance(value, bool) or not ok(value):
@@ -260,6 +290,7 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
                                                 weight_decay=self.weight_decay)
         loss_fn = torch.nn.CrossEntropyLoss()
         best, best_state, stale = math.inf, None, 0
+        kept = _KeptCheckpoints(int(self.checkpoint_ensemble))
         self.history_ = []
         n_batches = max(1, math.ceil(len(train) / self.batch_size))
         epochs = progress_bar(range(self.max_epochs), desc=f"{type(self).__name__}.fit",
@@ -286,6 +317,8 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
                     best_state = copy.deepcopy(module.state_dict())
                 else:
                     stale += 1
+            # ranked by validation loss; without validation the latest epochs rank first
+            kept.offer(record.get("val_loss", -epoch), module)
             self.history_.append(record)
             if not math.isfinite(record["train_loss"]):
                 raise FloatingPointError(f"training diverged at epoch {epoch} (loss "
@@ -294,6 +327,7 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
                 break
         if best_state is not None:
             module.load_state_dict(best_state)
+        self.checkpoints_ = kept.states() if kept.size > 1 else None
         self.n_epochs_ = len(self.history_)
         self.best_val_loss_ = best if len(val) else None
         module.eval()
@@ -327,16 +361,36 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
         if x.shape[0] < 2:
             raise ValueError(f"X must hold at least 2 trials to estimate batch statistics, "
                              f"got {x.shape[0]}")
-        adapt_batch_norm(self.module_, self._to_input(self._prepare(x)))
+        inputs = self._to_input(self._prepare(x))
+        adapt_batch_norm(self.module_, inputs)
+        if self.checkpoints_ is not None:
+            member = copy.deepcopy(self.module_)
+            for index, state in enumerate(self.checkpoints_):
+                member.load_state_dict(state)
+                self.checkpoints_[index] = copy.deepcopy(
+                    adapt_batch_norm(member, inputs).state_dict())
         return self
 
     # -- predict ------------------------------------------------------------------------------
     def _logits(self, X) -> torch.Tensor:
+        """Logits ``(n_trials, n_classes)``.
+
+        For a checkpoint ensemble: the log of the members' mean class probabilities, so that
+        softmax gives that mean.
+        """
         check_is_fitted(self)
         x = self._validate(X, fitted=True)
+        inputs = self._to_input(self._prepare(x))
         self.module_.eval()
         with torch.no_grad():
-            return self.module_(self._to_input(self._prepare(x)))
+            if self.checkpoints_ is None:
+                return self.module_(inputs)
+            member = copy.deepcopy(self.module_)
+            probs = []
+            for state in self.checkpoints_:
+                member.load_state_dict(state)
+                probs.append(torch.softmax(member(inputs).double(), dim=1))
+            return torch.stack(probs).mean(0).log()
 
     def decision_function(self, X) -> np.ndarray:
         """Logits ``(n_trials, n_classes)``; with two classes ``logit_1 − logit_0`` ``(n,)``."""
@@ -378,6 +432,9 @@ class SPDNetClassifier(_SPDTorchClassifier):
         validation_fraction: share of the training trials held out for early stopping
             (0 disables it).
         weight_decay: of the optimiser.
+        checkpoint_ensemble: predict with the mean class probabilities of this many epochs'
+            weights, those of lowest validation loss (the last ones without validation);
+            1: the best epoch alone (module docstring, step 4).
         recenter: re-centre the inputs at the training mean (module docstring, step 1).
         dtype: "float64" (default) or "float32" for the network.
         random_state: int, ``np.random.RandomState`` or None; seeds initialisation, the
@@ -386,7 +443,9 @@ class SPDNetClassifier(_SPDTorchClassifier):
             ``True`` or ``False``; ``GEOMLAYERS_PROGRESS=0`` silences it globally.
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (matrix size d), ``module_``,
-    ``reference_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``.
+    ``reference_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``,
+    ``checkpoints_`` (the ensemble's state dicts, lowest validation loss first; ``None`` when
+    ``checkpoint_ensemble`` is 1).
 
     >>> import numpy as np
     >>> from geomlayers.data.eeg import load_bundled
@@ -398,8 +457,8 @@ class SPDNetClassifier(_SPDTorchClassifier):
     """
 
     def __init__(self, dims=None, bn_metric=None, *, lr=0.01, max_epochs=100, batch_size=32,
-                 patience=15, validation_fraction=0.2, weight_decay=0.0, recenter=True,
-                 dtype="float64", random_state=None, progress=None):
+                 patience=15, validation_fraction=0.2, weight_decay=0.0, checkpoint_ensemble=1,
+                 recenter=True, dtype="float64", random_state=None, progress=None):
         self.dims = dims
         self.bn_metric = bn_metric
         self.lr = lr
@@ -408,6 +467,7 @@ class SPDNetClassifier(_SPDTorchClassifier):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.weight_decay = weight_decay
+        self.checkpoint_ensemble = checkpoint_ensemble
         self.recenter = recenter
         self.dtype = dtype
         self.random_state = random_state
@@ -460,8 +520,8 @@ class GrassmannClassifier(_SPDTorchClassifier):
 
     def __init__(self, q=3, dims=None, channels=8, pool=2, head="gyro", *, lr=0.01,
                  max_epochs=100, batch_size=32, patience=15, validation_fraction=0.2,
-                 weight_decay=0.0, recenter=True, dtype="float64", random_state=None,
-                 progress=None):
+                 weight_decay=0.0, checkpoint_ensemble=1, recenter=True, dtype="float64",
+                 random_state=None, progress=None):
         self.q = q
         self.dims = dims
         self.channels = channels
@@ -473,6 +533,7 @@ class GrassmannClassifier(_SPDTorchClassifier):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.weight_decay = weight_decay
+        self.checkpoint_ensemble = checkpoint_ensemble
         self.recenter = recenter
         self.dtype = dtype
         self.random_state = random_state
@@ -553,7 +614,7 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
             always runs in float64).
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (channels), ``n_times_``, ``scale_``,
-    ``module_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``.
+    ``module_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``, ``checkpoints_``.
 
     """
 
@@ -561,7 +622,8 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
                  dims=None, dropout=0.0, segments=1, normalize_trace=False,
                  attention_dim=None, temporal_padding=0, *, lr=0.01,
                  max_epochs=200, batch_size=30, patience=40, validation_fraction=0.2,
-                 weight_decay=0.0, dtype="float32", random_state=None, progress=None):
+                 weight_decay=0.0, checkpoint_ensemble=1, dtype="float32", random_state=None,
+                 progress=None):
         self.bn_metric = bn_metric
         self.spatial_filters = spatial_filters
         self.cov_channels = cov_channels
@@ -578,6 +640,7 @@ class ConvSPDNetClassifier(_SPDTorchClassifier):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.weight_decay = weight_decay
+        self.checkpoint_ensemble = checkpoint_ensemble
         self.dtype = dtype
         self.random_state = random_state
         self.progress = progress
