@@ -149,6 +149,9 @@ def methods(seed=0, q=4):
         "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs, padding 18": ("raw", lambda: (
             ConvSPDNetClassifier(temporal_padding=18, **MATT_RECIPE, **FULL_180_EPOCHS,
                                  random_state=seed))),
+        "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs, checkpoint ensemble of 20": (
+            "raw", lambda: ConvSPDNetClassifier(**MATT_RECIPE, **FULL_180_EPOCHS,
+                                                checkpoint_ensemble=20, random_state=seed)),
         "ConvSPDNet + GBW-BN + attention, MAtt recipe, 180 epochs, BN adapted to the test "
         "session (transductive)": ("raw", lambda: AdaptedToTestSession(
             ConvSPDNetClassifier(**MATT_RECIPE, **FULL_180_EPOCHS, random_state=seed))),
