@@ -363,13 +363,18 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
                              f"got {x.shape[0]}")
         inputs = self._to_input(self._prepare(x))
         adapt_batch_norm(self.module_, inputs)
-        if self.checkpoints_ is not None:
-            member = copy.deepcopy(self.module_)
-            for index, state in enumerate(self.checkpoints_):
-                member.load_state_dict(state)
-                self.checkpoints_[index] = copy.deepcopy(
-                    adapt_batch_norm(member, inputs).state_dict())
+        for index, member in self._checkpoint_members():
+            self.checkpoints_[index] = copy.deepcopy(adapt_batch_norm(member, inputs).state_dict())
         return self
+
+    def _checkpoint_members(self):
+        """Yield ``(index, network)`` for each kept checkpoint, loaded in turn into one copy."""
+        if self.checkpoints_ is None:
+            return
+        member = copy.deepcopy(self.module_)
+        for index, state in enumerate(self.checkpoints_):
+            member.load_state_dict(state)
+            yield index, member.eval()
 
     # -- predict ------------------------------------------------------------------------------
     def _logits(self, X) -> torch.Tensor:
@@ -385,11 +390,8 @@ class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             if self.checkpoints_ is None:
                 return self.module_(inputs)
-            member = copy.deepcopy(self.module_)
-            probs = []
-            for state in self.checkpoints_:
-                member.load_state_dict(state)
-                probs.append(torch.softmax(member(inputs).double(), dim=1))
+            probs = [torch.softmax(member(inputs).double(), dim=1)
+                     for _, member in self._checkpoint_members()]
             return torch.stack(probs).mean(0).log()
 
     def decision_function(self, X) -> np.ndarray:
