@@ -105,22 +105,20 @@ class _KeptCheckpoints:
 
     def __init__(self, size: int):
         self.size = size
-        self._entries: list[tuple[float, int, dict]] = []
-        self._offered = 0
+        self._entries: list[tuple[float, dict]] = []
 
     def offer(self, rank: float, module: torch.nn.Module) -> None:
         """Keep a copy of ``module``'s state if it ranks among the ``size`` lowest."""
-        self._offered += 1
         if self.size == 1 or (len(self._entries) == self.size
                               and rank >= self._entries[-1][0]):
             return
-        self._entries.append((rank, self._offered, copy.deepcopy(module.state_dict())))
-        self._entries.sort(key=lambda entry: entry[:2])  # ties: the earlier epoch first
+        self._entries.append((rank, copy.deepcopy(module.state_dict())))
+        self._entries.sort(key=lambda entry: entry[0])  # stable: ties keep the earlier epoch first
         del self._entries[self.size:]
 
     def states(self) -> list[dict]:
         """The kept states, lowest rank first."""
-        return [state for _, _, state in self._entries]
+        return [state for _, state in self._entries]
 
 
 class _SPDTorchClassifier(ClassifierMixin, BaseEstimator):
