@@ -191,12 +191,16 @@ class EquivariantLinear(nn.Module):
         """
         n = self._input_size(x, mask)
         batch = x.shape[0]
+        bias_done = False
         if self._plan is not None:
             weight = self.weight
             if len(self._partition_indices) < len(self.basis):
                 weight = weight[self._partition_indices]
+            bias = None
+            if self.bias is not None and self._bias_plan is not None:
+                bias, bias_done = (self.bias.T.unsqueeze(-1), self._bias_plan), True
             out = diagram_layer(x, weight, self._plan, n, mask=mask, normalize=True,
-                                backend=self.backend)
+                                backend=self.backend, bias=bias)
         else:
             out = x.new_zeros(batch, self.out_channels, *([n] * self.l))
         if self._sparse_indices:
@@ -205,7 +209,7 @@ class EquivariantLinear(nn.Module):
             elements = [self.basis[i] for i in self._applied_indices]
             weight = self.weight[self._applied_indices]
             out = out + apply_elements(elements, weight, x, n, backend=self.backend)
-        if self.bias is not None:
+        if self.bias is not None and not bias_done:
             out = out + self._bias_term(x, n, mask)
         return out
 

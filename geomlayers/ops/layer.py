@@ -253,8 +253,9 @@ def diagram_layer(
     mask: torch.Tensor | None = None,
     normalize: bool = False,
     backend: str = "torch",
+    bias: tuple[torch.Tensor, LayerPlan] | None = None,
 ) -> torch.Tensor:
-    """``Y[b, o] = Σ_i Σ_c weight[i, o, c] · s_i · D_i X[b, c]``.
+    """``Y[b, o] = Σ_i Σ_c weight[i, o, c] · s_i · D_i X[b, c]`` (``+ Σ_j bias[j, o] · E_j``).
 
     Args:
         x: ``(B, C_in, n, …, n)`` with ``plan.k`` axes of size ``n``.
@@ -267,6 +268,9 @@ def diagram_layer(
             otherwise ``s_i = 1``.
         backend: ``"torch"`` (reference) or ``"cpp"`` (custom ops of
             :mod:`geomlayers.ops.extension`).
+        bias: optional ``(weight (J, C_out, 1), plan of J diagrams 0 → l)``: the invariant
+            tensors ``E_j`` of the bias, added at the reduced size of their pattern (a
+            constant joins a row term before broadcasting), so no full-size bias is built.
 
     Returns:
         ``(B, C_out, n, …, n)`` with ``plan.l`` axes.
@@ -281,8 +285,8 @@ def diagram_layer(
         x = x * _node_weights(mask, k, x.dtype) if k else x
         counts = mask.sum(dim=1).clamp(min=1).to(x.dtype)
     reduced = []
-    for reduction in plan.reductions:
-        r = reduce(x, reduction, n)
+    for reduction, r in zip(plan.reductions, _all_reductions(x, plan.reductions, n, reduce),
+                            strict=True):
         if normalize and reduction.summed:
             if counts is None:
                 r = r * float(n) ** -reduction.summed
@@ -290,28 +294,135 @@ def diagram_layer(
                 scale = counts.pow(-reduction.summed)
                 r = r * scale.reshape(batch, *([1] * (r.dim() - 1)))
         reduced.append(r)
-    order = [t.element for _, terms in plan.outputs for t in terms]
-    if order != list(range(len(order))):
-        weight = weight[order]  # one gather, then contiguous slices per output pattern
-    full = (x.shape[0], out_channels, *([n] * l))
-    out, diagonal, start = None, [], 0
-    for embedding, terms in plan.outputs:
-        mixed = _mix(reduced, terms, weight[start : start + len(terms)])
-        start += len(terms)
+    patterns = _mixed_patterns(reduced, weight, plan, n)
+    if bias is not None:
+        bias_weight, bias_plan = bias
+        patterns += _mixed_patterns([x.new_ones(1, 1)], bias_weight, bias_plan, n)
+    full = (batch, out_channels, *([n] * l))
+    out = None
+    diagonal = []
+    for embedding, term in _merge_patterns(patterns):
         if embedding.is_diagonal:
-            diagonal.append((mixed, embedding))
-            continue
-        term = mixed.reshape(*full[:2], *[n if flag else 1 for flag in embedding.keep])
-        if out is None:
-            out = _owned(term, full)
+            diagonal.append((embedding, term))
         else:
-            out.add_(term)  # broadcast over top-only blocks, in place on our own tensor
-    out = x.new_zeros(full) if out is None else out
-    for mixed, embedding in diagonal:
-        out = add_diagonal(out, mixed, embedding, n)
+            # out of place: an in-place add on the matmul output (a view) would make
+            # autograd copy the whole gradient once per add (CopySlices)
+            out = term if out is None else out + term
+    out = x.new_zeros(full) if out is None else out.expand(full).contiguous()
+    for embedding, term in diagonal:
+        values = term.reshape(*term.shape[:2], *([n] * sum(embedding.keep)))
+        out = add_diagonal(out, values.expand(batch, *values.shape[1:]), embedding, n)
     if mask is not None and l:
         out = out * _node_weights(mask, l, out.dtype)
     return out
+
+
+def _all_reductions(x: torch.Tensor, reductions: tuple[Reduction, ...], n: int,
+                    reduce) -> list[torch.Tensor]:
+    """``reduce(x, r, n)`` for each reduction, in order.
+
+    A reduction that sums more blocks of the same diagonal as another is summed from the
+    smallest such result instead of from ``x`` (e.g. the total from the row sums): fewer
+    passes over ``x`` forward and backward.
+    """
+    done: dict[int, torch.Tensor] = {}
+    for index, parent, axes in _reduction_schedule(reductions):
+        if parent is None:
+            done[index] = reduce(x, reductions[index], n)
+        else:
+            lead = done[parent].dim() - sum(reductions[parent].keep)
+            done[index] = done[parent].sum([lead + axis for axis in axes])
+    return [done[i] for i in range(len(reductions))]
+
+
+def _reduction_schedule(reductions: tuple[Reduction, ...]) -> tuple:
+    if torch.compiler.is_compiling():
+        return _build_reduction_schedule(reductions)
+    return _cached_reduction_schedule(reductions)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_reduction_schedule(reductions: tuple[Reduction, ...]) -> tuple:
+    return _build_reduction_schedule(reductions)
+
+
+def _build_reduction_schedule(reductions: tuple[Reduction, ...]) -> tuple:
+    """``(index, parent, axes)`` per reduction, most kept blocks first.
+
+    Reduction ``index`` is ``x`` reduced directly (``parent`` None) or ``parent``'s result
+    summed over ``axes`` (positions among its kept blocks); the parent is the smallest
+    earlier reduction it refines.
+    """
+    kept = [sum(r.keep) for r in reductions]
+    order = sorted(range(len(reductions)), key=lambda i: -kept[i])
+    schedule = []
+    for position, index in enumerate(order):
+        parent = None
+        for earlier in order[:position]:
+            if _sums_further(reductions[earlier], reductions[index]) and (
+                    parent is None or kept[earlier] < kept[parent]):
+                parent = earlier
+        axes = ()
+        if parent is not None:
+            blocks = [b for b, flag in enumerate(reductions[parent].keep) if flag]
+            axes = tuple(a for a, b in enumerate(blocks) if not reductions[index].keep[b])
+        schedule.append((index, parent, axes))
+    return tuple(schedule)
+
+
+def _sums_further(parent: Reduction, target: Reduction) -> bool:
+    """``target`` is ``parent`` with some more kept blocks summed."""
+    return (parent.labels == target.labels and parent.keep != target.keep
+            and all(p or not t for p, t in zip(parent.keep, target.keep, strict=True)))
+
+
+def _mixed_patterns(reduced: list[torch.Tensor], weight: torch.Tensor, plan: LayerPlan,
+                    n: int) -> list[tuple[Embedding, torch.Tensor]]:
+    """Each output pattern's mixed values, shaped ``(B, C_out, n or 1 per block)``."""
+    order = [t.element for _, terms in plan.outputs for t in terms]
+    if order != list(range(len(order))):
+        weight = weight[order]  # one gather, then contiguous slices per output pattern
+    patterns, start = [], 0
+    for embedding, terms in plan.outputs:
+        mixed = _mix(reduced, terms, weight[start : start + len(terms)])
+        start += len(terms)
+        blocks = [n if flag else 1 for flag in embedding.keep]
+        patterns.append((embedding, mixed.reshape(*mixed.shape[:2], *blocks)))
+    return patterns
+
+
+def _merge_patterns(
+    patterns: list[tuple[Embedding, torch.Tensor]],
+) -> list[tuple[Embedding, torch.Tensor]]:
+    """Patterns summed at the smallest size that holds them, largest first.
+
+    A pattern whose kept blocks are a subset of another's on the same diagonal is added to
+    that one before it is written out (a constant into a row term, a diagonal constant into
+    the diagonal): one full-size pass fewer per merge. Largest first, so a full-size matmul
+    output can become the layer's output without a copy.
+    """
+    ranked = sorted(patterns, key=lambda p: -p[1][0, 0].numel())  # stable among equals
+    merged: list[tuple[Embedding, torch.Tensor]] = []
+    for embedding, term in ranked:
+        host = next((i for i, (kept, values) in enumerate(merged)
+                     if _can_host(kept, values, embedding)), None)
+        if host is None:
+            merged.append((embedding, term))
+        else:
+            merged[host] = (merged[host][0], merged[host][1] + term)
+    return merged
+
+
+def _can_host(host: Embedding, values: torch.Tensor, guest: Embedding) -> bool:
+    """Whether ``guest`` is added to ``host`` before either is written out.
+
+    It must broadcast into ``host`` (same diagonal, a subset of its kept blocks), and the
+    merge must save a pass (``host`` is a diagonal or has a broadcast block).
+    """
+    if host.labels != guest.labels:
+        return False
+    subset = all(h or not g for h, g in zip(host.keep, guest.keep, strict=True))
+    return subset and (host.is_diagonal or not all(host.keep) or values.dim() == 2)
 
 
 def _mix(reduced: list[torch.Tensor], terms: tuple[Term, ...], rows: torch.Tensor) -> torch.Tensor:
@@ -324,7 +435,8 @@ def _mix(reduced: list[torch.Tensor], terms: tuple[Term, ...], rows: torch.Tenso
     direct = [i for i, t in enumerate(terms) if t.permutation == tuple(range(len(t.permutation)))]
     mixed = None
     if direct:
-        stacked = torch.cat([reduced[terms[i].reduction] for i in direct], dim=1)
+        inputs = [reduced[terms[i].reduction] for i in direct]
+        stacked = inputs[0] if len(inputs) == 1 else torch.cat(inputs, dim=1)
         mixed = _matmul_channels(rows[direct], stacked)
     for i, term in enumerate(terms):
         if i in direct:
@@ -347,18 +459,6 @@ def _matmul_channels(rows: torch.Tensor, stacked: torch.Tensor) -> torch.Tensor:
     mixing = mixing.expand(batch, *mixing.shape)
     out = torch.bmm(mixing, stacked.reshape(batch, mixing.shape[2], -1))
     return out.reshape(batch, rows.shape[1], *stacked.shape[2:])
-
-
-def _owned(term: torch.Tensor, full: tuple) -> torch.Tensor:
-    """A full-shape tensor we may update in place.
-
-    Every term is computed fresh by :func:`_mix` (a matmul output or a sum), never an input
-    or a saved tensor, so a contiguous full-shape term is used as is; otherwise it is copied.
-    """
-    if tuple(term.shape) == full and term.is_contiguous():
-        return term
-    return term.expand(full).contiguous() if tuple(term.shape) != full else term.clone(
-        memory_format=torch.contiguous_format)
 
 
 def _torch_reduce(x: torch.Tensor, reduction: Reduction, n: int) -> torch.Tensor:
