@@ -359,3 +359,22 @@ def test_automorphism_network_shapes_and_invariance():
     assert per_node(node_major).shape == (5 * n, 3)
     with pytest.raises(ValueError, match="node-major"):
         net(torch.randn(5, 2, n + 1))
+
+
+def test_pair_mlp_equals_linear_layers_on_each_pair():
+    """PPGN's channel-first MLP (batched matmuls, list input) is nn.Linear + ReLU per pair."""
+    torch.manual_seed(0)
+    mlp = pyg_module._PairMLP([5, 4, 3], {"dtype": torch.float64})
+    with torch.no_grad():
+        for linear in mlp.linears:
+            linear.bias.normal_()
+    x = torch.randn(2, 3, 6, 6, dtype=torch.float64)
+    y = torch.randn(2, 2, 6, 6, dtype=torch.float64)
+    pairs = pyg_module.pair_mask(torch.tensor([[True] * 6, [True] * 4 + [False] * 2]))
+    h = torch.cat([x, y], dim=1).movedim(1, -1)
+    for linear in mlp.linears:
+        h = torch.relu(linear(h))
+    expected = h.movedim(-1, 1) * pairs[:, None]
+    torch.testing.assert_close(mlp([x, y], pairs.double()), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(mlp(torch.cat([x, y], dim=1), pairs.double()), expected,
+                               rtol=1e-12, atol=1e-12)

@@ -413,11 +413,29 @@ class _PairMLP(nn.Module):
             nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")
             nn.init.zeros_(linear.bias)
 
-    def forward(self, x: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-        h = x.movedim(1, -1)
-        for linear in self.linears:
-            h = torch.relu(linear(h))
-        return h.movedim(-1, 1) * pairs[:, None]
+    def forward(self, inputs: torch.Tensor | list[torch.Tensor],
+                pairs: torch.Tensor) -> torch.Tensor:
+        """``(B, C_in, n, n)`` → ``(B, C_out, n, n)``, zero on padded pairs.
+
+        ``inputs`` may be a list whose channels add up to ``C_in``, read as their
+        concatenation and mixed part by part (no concatenated copy). Channels stay first:
+        each layer is one batched matmul on ``(B, C, n²)`` (moving the channels last for
+        ``nn.Linear`` would copy the tensor before and after every MLP).
+        """
+        parts = [inputs] if isinstance(inputs, torch.Tensor) else inputs
+        batch, n = parts[0].shape[0], parts[0].shape[-1]
+        first, *rest = self.linears
+        h, start = first.bias[:, None], 0
+        for part in parts:
+            weight = first.weight[:, start : start + part.shape[1]]
+            start += part.shape[1]
+            h = torch.baddbmm(h, weight.expand(batch, *weight.shape),
+                              part.reshape(batch, part.shape[1], n * n))
+        h = torch.relu(h)
+        for linear in rest:
+            weight = linear.weight.expand(batch, *linear.weight.shape)
+            h = torch.relu(torch.baddbmm(linear.bias[:, None], weight, h))
+        return h.reshape(batch, -1, n, n) * pairs[:, None]
 
 
 _PRODUCT_NORMS = ("n", "sqrt", "none")
@@ -433,10 +451,13 @@ class _PPGNBlock(nn.Module):
         self.mlp2 = _PairMLP(sizes, factory)
         self.mlp3 = _PairMLP([in_channels + out_channels, out_channels], factory)
 
-    def forward(self, x: torch.Tensor, pairs: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, pairs: torch.Tensor,
+                scale: torch.Tensor | None) -> torch.Tensor:
+        """``scale`` ``(B,)``: ``s(n)`` of each graph, or None for 1 (no division pass)."""
         product = torch.matmul(self.mlp1(x, pairs), self.mlp2(x, pairs))
-        product = product / scale[:, None, None, None]
-        return self.mlp3(torch.cat([x, product], dim=1), pairs)
+        if scale is not None:
+            product = product / scale[:, None, None, None]
+        return self.mlp3([x, product], pairs)
 
 
 class PPGN(nn.Module):
@@ -522,7 +543,7 @@ class PPGN(nn.Module):
         pairs = pair_mask(mask).to(dense.dtype)
         scale = mask.sum(1).clamp(min=1).to(dense.dtype)
         if self.product_norm != "n":
-            scale = scale.sqrt() if self.product_norm == "sqrt" else torch.ones_like(scale)
+            scale = scale.sqrt() if self.product_norm == "sqrt" else None
         h, readouts = dense * pairs[:, None], []
         for block in self.blocks:
             h = block(h, pairs, scale)
