@@ -128,6 +128,8 @@ def models(dtype=torch.float64):
                                             dtype=dtype),
         "ign-order3-mean": InvariantGraphNetwork(3, 4, 4, orders=(1, 3), readout="mean",
                                                  dtype=dtype),
+        "ign-widths": InvariantGraphNetwork(3, (4, 5, 7), 4, edge_channels=2,
+                                            mlp_channels=(8, 6), dtype=dtype),
         "ppgn-max": PPGN(3, 6, 4, num_blocks=2, edge_channels=2, dtype=dtype),
         "ppgn-sum": PPGN(3, 6, 4, num_blocks=2, readout="sum", dtype=dtype),
     }
@@ -378,3 +380,15 @@ def test_pair_mlp_equals_linear_layers_on_each_pair():
     torch.testing.assert_close(mlp([x, y], pairs.double()), expected, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(mlp(torch.cat([x, y], dim=1), pairs.double()), expected,
                                rtol=1e-12, atol=1e-12)
+
+
+def test_ign_layer_widths():
+    """A sequence of widths (Maron et al.'s (16, 32, 256)) sets each layer and their number."""
+    model = InvariantGraphNetwork(3, (4, 5, 7), 2, orders=(2, 3, 2))
+    assert [layer.out_channels for layer in model.layers] == [4, 5, 7]
+    assert model.head[0].in_features == 14
+    assert len(InvariantGraphNetwork(3, (4, 5), 2).layers) == 2
+    with pytest.raises(ValueError, match="2 widths for 3 layers"):
+        InvariantGraphNetwork(3, (4, 5), 2, orders=(2, 2, 2))
+    with pytest.raises(ValueError, match="hidden_channels"):
+        InvariantGraphNetwork(3, (4, 0), 2)

@@ -23,6 +23,8 @@ same numbers as each graph run alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch_geometric.nn import MessagePassing
@@ -243,6 +245,20 @@ def _mlp(sizes: list[int], dropout: float, factory: dict) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _layer_widths(hidden_channels: int | Sequence[int], layers: int) -> list[int]:
+    """``hidden_channels`` (one width, or one per layer) → ``layers`` widths."""
+    if isinstance(hidden_channels, int):
+        _check_channels(hidden_channels=hidden_channels)
+        return [hidden_channels] * layers
+    widths = list(hidden_channels)
+    if len(widths) != layers:
+        raise ValueError(f"hidden_channels has {len(widths)} widths for {layers} layers "
+                         f"(orders has one entry per layer)")
+    for width in widths:
+        _check_channels(hidden_channels=width)
+    return widths
+
+
 def _check_channels(**values: int) -> None:
     for name, value in values.items():
         if not isinstance(value, int) or value < 0 or (value == 0 and name != "edge_channels"):
@@ -269,7 +285,8 @@ class InvariantGraphNetwork(nn.Module):
 
     Args:
         in_channels: node features ``F``.
-        hidden_channels: channels of the hidden layers.
+        hidden_channels: channels of the hidden layers, or one width per layer (a sequence,
+            e.g. Maron et al.'s ``(16, 32, 256)``; its length is then the number of layers).
         out_channels: outputs per graph (or per node).
         num_layers: number of ``2 → 2`` layers (when ``orders`` is ``None``).
         orders: tensor order (1, 2 or 3) after each layer; ``None`` is ``(2,) * num_layers``.
@@ -291,7 +308,7 @@ class InvariantGraphNetwork(nn.Module):
     def __init__(
         self,
         in_channels: int,
-        hidden_channels: int,
+        hidden_channels: int | Sequence[int],
         out_channels: int,
         num_layers: int = 3,
         *,
@@ -306,20 +323,23 @@ class InvariantGraphNetwork(nn.Module):
         dtype=None,
     ):
         super().__init__()
-        _check_channels(in_channels=in_channels, hidden_channels=hidden_channels,
-                        out_channels=out_channels, num_layers=num_layers,
-                        edge_channels=edge_channels)
+        if not isinstance(hidden_channels, int) and orders is None:
+            num_layers = len(hidden_channels)
+        _check_channels(in_channels=in_channels, out_channels=out_channels,
+                        num_layers=num_layers, edge_channels=edge_channels)
         if readout not in _READOUTS:
             raise ValueError(f"readout must be one of {_READOUTS}, got {readout!r}")
         if output not in ("graph", "node"):
             raise ValueError(f"output must be 'graph' or 'node', got {output!r}")
         self.orders = self._check_orders(orders, num_layers, readout, output)
+        hidden = _layer_widths(hidden_channels, len(self.orders))
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
         self.out_channels, self.edge_channels = out_channels, edge_channels
         self.readout, self.output = readout, output
         factory = {"device": device, "dtype": dtype}
         orders = (2, *self.orders)
-        widths = [1 + edge_channels + in_channels] + [hidden_channels] * len(self.orders)
+        widths = [1 + edge_channels + in_channels, *hidden]
+        hidden_channels = hidden[-1]  # the width the pooling and the head read
         # S_n with n >= k + l has every (k, l) diagram; the layers then run on any n
         self.layers = nn.ModuleList(
             EquivariantLinear(SymmetricGroup(orders[i] + orders[i + 1]), orders[i],
