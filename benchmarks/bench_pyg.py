@@ -84,8 +84,11 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
   On the last epoch, IGN reaches 80.6 / 59.1 / 71.1 / 51.7 on MUTAG, PTC, IMDB-B and IMDB-M.
   *NCI1 needed epochs*: 10 × 50 gave 69.9 ± 2.6; 10 × 150 (lr halved at 75) gives 74.0 ±
   2.8 at epoch 148 (last 73.1). Its fold-averaged curve is 69.1 / 71.2 / 72.4 % at epochs 50 /
-  75 / 100 and still climbs at 150, so more epochs may close the last 0.3 points; not run (the
-  150 epochs took 2.9 h of a core). Fold 8 peaks at 67.6, the others at 74.2–78.3.
+  75 / 100 and still climbs at 150. More epochs do not close the last 0.3 points: a 10 × 180
+  run (lr halved at 90; 2026-12-04, faster layers, 5.6–8.5 s an epoch on the shared CPU) was
+  stopped for time after 6 folds (1–3, 6–8); on those folds its fold-averaged curve peaks at
+  72.6 (epoch 176), against 73.1 for the 150-epoch run on the same folds, and no row is
+  written. Fold 8 peaks at 67.6 in both runs, the others at 73.5–78.3.
   *PROTEINS*: 10 × 50 (lr halved at 25) peaks at the last epoch, 74.9 ± 5.0; the
   fold-averaged curve reads 74.2 / 74.1 / 74.3 / 74.9 % at epochs 9 / 15 / 40 / 50 and
   swings by up to 8 points between neighbouring epochs before the lr halves at 25 and by up
