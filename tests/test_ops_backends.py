@@ -247,11 +247,11 @@ def test_brauer_type_elements_agree_on_both_backends(group, k, l):
 @pytest.mark.parametrize("k, l", [(2, 2), (3, 3), (3, 1), (1, 2)])
 def test_reductions_summed_from_smaller_ones_equal_direct_reductions(k, l):
     """diagram_layer sums e.g. the total from the row sums: same values as from the input."""
-    from geomlayers.ops.layer import _all_reductions, _build_reduction_schedule, plan_layer
+    from geomlayers.ops.layer import _all_reductions, _reduction_schedule, plan_layer
 
     basis = equivariant_basis(SymmetricGroup(k + l), k, l)
     plan = plan_layer(tuple(basis), k, l)
-    derived = [parent for _, parent, _ in _build_reduction_schedule(plan.reductions)]
+    derived = [parent for _, parent, _ in _reduction_schedule(plan.reductions)]
     assert any(parent is not None for parent in derived)
     x = torch.randn(2, 3, *[5] * k, dtype=torch.float64)
     got = _all_reductions(x, plan.reductions, 5, lambda t, r, n: diagonal_reduce(t, r))

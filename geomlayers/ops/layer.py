@@ -179,19 +179,23 @@ def diagonal_reduce(x: torch.Tensor, reduction: Reduction) -> torch.Tensor:
     return torch.einsum(x, [*prefix, *[lead + b for b in reduction.labels]], [*prefix, *kept])
 
 
+def _memoised_outside_compile(build):
+    """``build`` behind an LRU cache, called directly while ``torch.compile`` traces.
+
+    The tracer does not follow the cache; the arguments must be hashable.
+    """
+    cached = functools.lru_cache(maxsize=512)(build)
+
+    @functools.wraps(build)
+    def call(*args):
+        return build(*args) if torch.compiler.is_compiling() else cached(*args)
+
+    return call
+
+
+@_memoised_outside_compile
 def _diagonal_index(embedding: Embedding, n: int, device: torch.device) -> torch.Tensor:
     """Flat output positions ``(n^t,)`` of every assignment of values to the ``t`` blocks."""
-    if torch.compiler.is_compiling():
-        return _build_diagonal_index(embedding, n, device)
-    return _cached_diagonal_index(embedding, n, str(device))
-
-
-@functools.lru_cache(maxsize=512)
-def _cached_diagonal_index(embedding: Embedding, n: int, device: str) -> torch.Tensor:
-    return _build_diagonal_index(embedding, n, torch.device(device))
-
-
-def _build_diagonal_index(embedding: Embedding, n: int, device: torch.device) -> torch.Tensor:
     l = len(embedding.labels)
     flat = torch.zeros((), dtype=torch.int64, device=device)
     blocks = len(embedding.keep)
@@ -335,18 +339,8 @@ def _all_reductions(x: torch.Tensor, reductions: tuple[Reduction, ...], n: int,
     return [done[i] for i in range(len(reductions))]
 
 
+@_memoised_outside_compile
 def _reduction_schedule(reductions: tuple[Reduction, ...]) -> tuple:
-    if torch.compiler.is_compiling():
-        return _build_reduction_schedule(reductions)
-    return _cached_reduction_schedule(reductions)
-
-
-@functools.lru_cache(maxsize=512)
-def _cached_reduction_schedule(reductions: tuple[Reduction, ...]) -> tuple:
-    return _build_reduction_schedule(reductions)
-
-
-def _build_reduction_schedule(reductions: tuple[Reduction, ...]) -> tuple:
     """``(index, parent, axes)`` per reduction, most kept blocks first.
 
     Reduction ``index`` is ``x`` reduced directly (``parent`` None) or ``parent``'s result
