@@ -367,7 +367,12 @@ def _reduction_schedule(reductions: tuple[Reduction, ...]) -> tuple:
 def _sums_further(parent: Reduction, target: Reduction) -> bool:
     """``target`` is ``parent`` with some more kept blocks summed."""
     return (parent.labels == target.labels and parent.keep != target.keep
-            and all(p or not t for p, t in zip(parent.keep, target.keep, strict=True)))
+            and _kept_within(target.keep, parent.keep))
+
+
+def _kept_within(inner: tuple[bool, ...], outer: tuple[bool, ...]) -> bool:
+    """Every block kept in ``inner`` is kept in ``outer`` (same blocks, same order)."""
+    return all(o or not i for i, o in zip(inner, outer, strict=True))
 
 
 def _mixed_patterns(reduced: list[torch.Tensor], weight: torch.Tensor, plan: LayerPlan,
@@ -413,10 +418,9 @@ def _can_host(host: Embedding, values: torch.Tensor, guest: Embedding) -> bool:
     It must broadcast into ``host`` (same diagonal, a subset of its kept blocks), and the
     merge must save a pass (``host`` is a diagonal or has a broadcast block).
     """
-    if host.labels != guest.labels:
+    if host.labels != guest.labels or not _kept_within(guest.keep, host.keep):
         return False
-    subset = all(h or not g for h, g in zip(host.keep, guest.keep, strict=True))
-    return subset and (host.is_diagonal or not all(host.keep) or values.dim() == 2)
+    return host.is_diagonal or not all(host.keep) or values.dim() == 2
 
 
 def _mix(reduced: list[torch.Tensor], terms: tuple[Term, ...], rows: torch.Tensor) -> torch.Tensor:
