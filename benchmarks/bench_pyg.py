@@ -200,8 +200,8 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs):
     classes = int(max(int(g.y) for g in graphs)) + 1
     model = make_model(name, graphs[0].x.shape[1], classes, args.hidden, args.gin_hidden)
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.StepLR(optimiser, step_size=max(1, epochs // 2),
-                                               gamma=0.5)
+    schedule = torch.optim.lr_scheduler.StepLR(optimiser, step_size=lr_step(args, epochs),
+                                               gamma=args.lr_gamma)
     test_batches = [Batch.from_data_list([graphs[i] for i in b])
                     for b in torch.split(test[torch.argsort(sizes[test])], 64)]
     accuracies, epoch_times = [], []
@@ -266,9 +266,14 @@ def classify(spec, args, log):
             "best": (statistics.mean(best), statistics.pstdev(best)),
             "epoch_s": statistics.mean(times),
             "lr": args.lr, "hidden": hidden_channels(args, name),
-            "batch_size": args.batch_size,
+            "batch_size": args.batch_size, "lr_step": args.lr_step, "lr_gamma": args.lr_gamma,
         }
     return row
+
+
+def lr_step(args, epochs):
+    """Epochs between learning-rate decays: ``--lr-step``, or half of the epochs."""
+    return args.lr_step or max(1, epochs // 2)
 
 
 def hidden_channels(args, name):
@@ -282,7 +287,10 @@ def fold_cache_path(args, dataset, name, fold, folds, epochs):
     if args.fold_cache is None:
         return None
     key = (f"{dataset}-{name}-fold{fold + 1}of{folds}-epochs{epochs}-seed{args.seed}-"
-           f"lr{args.lr:g}-hidden{hidden_channels(args, name)}-batch{args.batch_size}.json")
+           f"lr{args.lr:g}-hidden{hidden_channels(args, name)}-batch{args.batch_size}")
+    if args.lr_step is not None or args.lr_gamma != 0.5:  # older caches: the default schedule
+        key += f"-step{lr_step(args, epochs)}-gamma{args.lr_gamma:g}"
+    key += ".json"
     Path(args.fold_cache).mkdir(parents=True, exist_ok=True)
     return Path(args.fold_cache) / key
 
@@ -395,6 +403,8 @@ def markdown(command, args, classification, separation):
                         ("batch_size", DEFAULTS["batch_size"]))
             changed = [f"{key.replace('_size', '')} {r[key]}" for key, default in settings
                        if r.get(key, default) != default]
+            if r.get("lr_step") or r.get("lr_gamma", 0.5) != 0.5:
+                changed.append(f"lr ×{r['lr_gamma']:g} every {r['lr_step'] or 'half'} epochs")
             label = f"{name} ({', '.join(changed)})" if changed else name
             lines.append(
                 f"| {row['dataset']} | {row['graphs']} | {row['folds']} | {row['epochs']} | "
@@ -437,6 +447,10 @@ def main(argv=None):
     parser.add_argument("--gin-hidden", type=int, default=DEFAULTS["gin_hidden"])
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    parser.add_argument("--lr-step", type=int, default=None,
+                        help="epochs between learning-rate decays (default: half of the epochs)")
+    parser.add_argument("--lr-gamma", type=float, default=0.5,
+                        help="learning-rate factor at each decay (default 0.5)")
     parser.add_argument("--seed", type=int, default=0,
                         help="fold k trains with torch seed k + 100 * seed (default 0: seed k)")
     parser.add_argument("--fold-cache", default=None,
