@@ -10,6 +10,7 @@ import torch
 from geomlayers.clifford import CliffordAlgebra
 from geomlayers.groups import SpecialOrthogonalGroup, SymmetricGroup, SymplecticGroup
 from geomlayers.nn import CliffordLinear, EquivariantLinear, FrameAveraging, SPDNet
+from geomlayers.pyg import PPGN, InvariantGraphNetwork
 
 pytestmark = [
     pytest.mark.cuda,
@@ -20,6 +21,16 @@ pytestmark = [
 def _random_spd(batch: int, d: int) -> torch.Tensor:
     a = torch.randn(batch, d, d, dtype=torch.float64)
     return a @ a.mT + d * torch.eye(d, dtype=torch.float64)
+
+
+def _graph_batch():
+    """Two random graphs of 5 and 7 nodes with 3 float64 node features, as one PyG Batch."""
+    from torch_geometric.data import Batch, Data
+    from torch_geometric.utils import erdos_renyi_graph
+
+    graphs = [Data(x=torch.randn(n, 3, dtype=torch.float64),
+                   edge_index=erdos_renyi_graph(n, 0.5)) for n in (5, 7)]
+    return Batch.from_data_list(graphs)
 
 
 def _cases():
@@ -37,6 +48,9 @@ def _cases():
         lambda: (_random_spd(5, 8),)
     yield "Clifford", lambda: CliffordLinear(CliffordAlgebra(3, 0, 0), 4, 5), \
         lambda: (torch.randn(2, 4, 8, dtype=torch.float64),)
+    yield "IGN", lambda: InvariantGraphNetwork(3, 8, 2, num_layers=2), \
+        lambda: (_graph_batch(),)
+    yield "PPGN", lambda: PPGN(3, 8, 2, num_blocks=2), lambda: (_graph_batch(),)
     yield "FrameAveraging", lambda: FrameAveraging(
         torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(15, 2)), frame="E3",
         mode="invariant"), lambda: (torch.randn(2, 5, 3, dtype=torch.float64),)
