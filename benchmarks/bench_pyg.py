@@ -240,7 +240,7 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
             loss.backward()
             optimiser.step()
         schedule.step()
-        if args.device != "cpu":
+        if torch.device(args.device).type == "cuda":  # time the epoch's kernels, not launches
             torch.cuda.synchronize(args.device)
         epoch_times.append(time.perf_counter() - start)
         model.eval()
