@@ -87,7 +87,12 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
   run (lr halved at 90; 2026-12-04, faster layers, 5.6–8.5 s an epoch on the shared CPU) was
   stopped for time after 6 folds (1–3, 6–8); on those folds its fold-averaged curve peaks at
   72.6 (epoch 176), against 73.1 for the 150-epoch run on the same folds, and no row is
-  written. Fold 8 peaks at 67.6 in both runs, the others at 73.5–78.3.
+  written. Fold 8 peaks at 67.6 in both runs, the others at 73.5–78.3. Maron et al.'s NCI1
+  learning rate and decay (2.56e-3, ×0.7 every 20 epochs; `--lr 0.00256 --lr-step 20
+  --lr-gamma 0.7`) with our model and batch 32 over 100 epochs (2026-12-04) was stopped after
+  7 folds (1–3, 6–9) once it was clearly behind: its fold-averaged curve reaches 70.5 at
+  epoch 100 (best 71.3, epoch 97) against 73.6 for the 150-epoch row on the same folds (72.0
+  within its first 100 epochs). No row is written.
   *PROTEINS*, two recipes, both with our small IGN (hidden 16, sum readout), 10 folds:
   * ours (batch 32, lr 0.001 halved at 25, 50 epochs): peaks at the last epoch, 74.9 ± 5.0;
     the fold-averaged curve reads 74.2 / 74.1 / 74.3 / 74.9 % at epochs 9 / 15 / 40 / 50
