@@ -102,6 +102,9 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
     --lr-step 20 --lr-gamma 0.7`), run for 40 epochs where their config stops at 20:
     76.2 ± 4.0 at epoch 37 (last 74.0 ± 5.7); 75.2 at epoch 20, where their config stops.
     Second recipe tried, not tuned further; the schedule is theirs, not chosen on our folds.
+    Seed 1 (`--seed 1`, 2026-12-04, written outside the table) gives 76.4 ± 5.8 at epoch 36
+    (last 75.1 ± 4.4; 74.8 at epoch 20), so the row is not a lucky seed, and both seeds stay
+    0.2–0.4 under 76.6.
   Their model (widths 16 / 32 / 256, max readout, fully connected 512 / 256;
   `hidden_channels=(16, 32, 256)` builds the layers) was timed at 186 s an epoch here (40
   batches of fold 1, shared CPU): 10 h of a core for 10 × 20, not run.
