@@ -51,3 +51,25 @@ SKLEARN_CHECKS_NEEDING_2D_INPUT = (
     "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
     "check_supervised_y_2d",
 )
+
+
+def random_graph(n, features, edge_features, generator, dtype=torch.float64):
+    """Undirected Erdős-Rényi graph (PyG ``Data``) with random node and edge features,
+    coalesced: ``x (n, features)``, ``edge_attr (E, edge_features)``, both directions."""
+    from torch_geometric.data import Data
+    from torch_geometric.utils import coalesce, to_undirected
+
+    if n > 1:
+        upper = torch.triu_indices(n, n, 1)
+        keep = torch.rand(upper.shape[1], generator=generator) < 0.5
+        edge_index = to_undirected(upper[:, keep], num_nodes=n)
+    else:
+        edge_index = torch.zeros(2, 0, dtype=torch.int64)
+    attr = torch.randn(edge_index.shape[1] // 2, edge_features, generator=generator, dtype=dtype)
+    edge_index, edge_attr = coalesce(
+        torch.cat([edge_index[:, edge_index[0] < edge_index[1]],
+                   edge_index[:, edge_index[0] < edge_index[1]].flip(0)], 1),
+        torch.cat([attr, attr]), num_nodes=n,
+    )
+    x = torch.randn(n, features, generator=generator, dtype=dtype)
+    return Data(x=x, edge_index=edge_index, edge_attr=edge_attr, num_nodes=n)

@@ -11,6 +11,7 @@ from geomlayers.clifford import CliffordAlgebra
 from geomlayers.groups import SpecialOrthogonalGroup, SymmetricGroup, SymplecticGroup
 from geomlayers.nn import CliffordLinear, EquivariantLinear, FrameAveraging, SPDNet
 from geomlayers.pyg import PPGN, InvariantGraphNetwork
+from tests.helpers import random_graph
 
 pytestmark = [
     pytest.mark.cuda,
@@ -25,12 +26,10 @@ def _random_spd(batch: int, d: int) -> torch.Tensor:
 
 def _graph_batch():
     """Two random graphs of 5 and 7 nodes with 3 float64 node features, as one PyG Batch."""
-    from torch_geometric.data import Batch, Data
-    from torch_geometric.utils import erdos_renyi_graph
+    from torch_geometric.data import Batch
 
-    graphs = [Data(x=torch.randn(n, 3, dtype=torch.float64),
-                   edge_index=erdos_renyi_graph(n, 0.5)) for n in (5, 7)]
-    return Batch.from_data_list(graphs)
+    generator = torch.Generator().manual_seed(0)
+    return Batch.from_data_list([random_graph(n, 3, 0, generator) for n in (5, 7)])
 
 
 def _cases():

@@ -3,7 +3,7 @@
 import networkx as nx
 import pytest
 import torch
-from helpers import burnside_dimension
+from helpers import burnside_dimension, random_graph
 from networkx.algorithms.isomorphism import GraphMatcher
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv
@@ -22,24 +22,6 @@ from geomlayers.pyg import (
 )
 
 SIZES = (5, 1, 8, 3, 6)
-
-
-def random_graph(n, features, edge_features, generator, dtype=torch.float64):
-    """Undirected Erdős-Rényi graph with random features, coalesced."""
-    if n > 1:
-        upper = torch.triu_indices(n, n, 1)
-        keep = torch.rand(upper.shape[1], generator=generator) < 0.5
-        edge_index = to_undirected(upper[:, keep], num_nodes=n)
-    else:
-        edge_index = torch.zeros(2, 0, dtype=torch.int64)
-    attr = torch.randn(edge_index.shape[1] // 2, edge_features, generator=generator, dtype=dtype)
-    edge_index, edge_attr = coalesce(
-        torch.cat([edge_index[:, edge_index[0] < edge_index[1]],
-                   edge_index[:, edge_index[0] < edge_index[1]].flip(0)], 1),
-        torch.cat([attr, attr]), num_nodes=n,
-    )
-    x = torch.randn(n, features, generator=generator, dtype=dtype)
-    return Data(x=x, edge_index=edge_index, edge_attr=edge_attr, num_nodes=n)
 
 
 def relabel(graph, perm):
