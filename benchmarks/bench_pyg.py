@@ -284,8 +284,7 @@ def classify(spec, args, log):
                                                   fold + 100 * args.seed, epochs,
                                                   partial_saver(cached))
                 if cached is not None:
-                    cached.write_text(json.dumps({"accuracies": accuracies,
-                                                  "epoch_s": epoch_time}))
+                    write_curve(cached, accuracies, epoch_time)
             curves.append(accuracies)
             times.append(epoch_time)
             log(f"{dataset} {name} fold {fold + 1}: final {accuracies[-1]:.1f}% "
@@ -316,10 +315,12 @@ def partial_saver(cached):
     if cached is None:
         return None
     partial = cached.with_suffix(".partial")
+    return lambda accuracies, epoch_s: write_curve(partial, accuracies, epoch_s)
 
-    def save(accuracies, epoch_s):
-        partial.write_text(json.dumps({"accuracies": accuracies, "epoch_s": epoch_s}))
-    return save
+
+def write_curve(path, accuracies, epoch_s):
+    """One fold's accuracy curve and seconds per epoch, as the fold cache keeps them."""
+    path.write_text(json.dumps({"accuracies": accuracies, "epoch_s": epoch_s}))
 
 
 def lr_step(args, epochs):
