@@ -567,7 +567,13 @@ def merged_with_saved(out, classification, separation):
 
 
 def save(args, command, classification, separation):
-    """Write the markdown table and the JSON that ``--merge`` reads back."""
+    """Write the markdown table and the JSON that ``--merge`` reads back.
+
+    A run with no finished row (``--only-folds`` before the last fold) writes nothing: it
+    would otherwise replace the saved results with an empty table.
+    """
+    if not classification and not separation:
+        return
     if args.merge:
         classification, separation = merged_with_saved(args.out, classification, separation)
     Path(args.out).write_text(markdown(command, args, classification, separation))
