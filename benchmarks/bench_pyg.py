@@ -105,6 +105,13 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
     Seed 1 (`--seed 1`, 2026-12-04, written outside the table) gives 76.4 ± 5.8 at epoch 36
     (last 75.1 ± 4.4; 74.8 at epoch 20), so the row is not a lucky seed, and both seeds stay
     0.2–0.4 under 76.6.
+  * Training on with the same schedule (60 epochs, a third decay at 40; 2026-12-04, both
+    seeds, `--epochs`-only change) does not close it: the first 40 epochs repeat the 40-epoch
+    runs exactly, and epochs 41–60 are steadier but lower at their peak: fold-averaged mean
+    75.0 (seed 0) / 75.9 (seed 1) over 41–60, peak 75.7 / 76.3, so the best epoch stays 37
+    (76.2) / 36 (76.4); last epoch 74.9 ± 4.7 / 76.1 ± 4.6. No row is changed.
+  * The 0.4-point gap is 0.3 of the standard error of the 10-fold mean (sample std 4.2 over
+    10 folds: t = −0.3), well inside fold noise, but it is a shortfall as measured.
   Their model (widths 16 / 32 / 256, max readout, fully connected 512 / 256;
   `hidden_channels=(16, 32, 256)` builds the layers) was timed at 186 s an epoch here (40
   batches of fold 1, shared CPU): 10 h of a core for 10 × 20, not run.
