@@ -231,9 +231,15 @@ def bucketed_batches(indices, sizes, batch_size, generator):
     return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
 
 
-def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None):
+def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None,
+             checkpoint=None):
     """One fold's training: the test accuracy (%) after each epoch and the mean training
-    seconds per epoch; ``progress(accuracies, epoch_s)`` is called after every epoch."""
+    seconds per epoch; ``progress(accuracies, epoch_s)`` is called after every epoch.
+
+    With ``checkpoint`` (a path), the whole training state is saved there after every epoch
+    and a run finding it resumes from it: a fold stopped and restarted gives the same curve as
+    one run straight through (same device and versions), so long folds can span several runs.
+    """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     classes = int(max(int(g.y) for g in graphs)) + 1
@@ -242,10 +248,14 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
     schedule = torch.optim.lr_scheduler.StepLR(optimiser, step_size=lr_step(args, epochs),
                                                gamma=args.lr_gamma)
+    state = {"model": model, "optimiser": optimiser, "schedule": schedule,
+             "generator": generator, "accuracies": [], "epoch_times": []}
+    if checkpoint is not None and checkpoint.exists():
+        load_training_state(checkpoint, state, args.device)
+    accuracies, epoch_times = state["accuracies"], state["epoch_times"]
     test_batches = [Batch.from_data_list([graphs[i] for i in b]).to(args.device)
                     for b in torch.split(test[torch.argsort(sizes[test])], 64)]
-    accuracies, epoch_times = [], []
-    for _ in range(epochs):
+    while len(accuracies) < epochs:
         model.train()
         start = time.perf_counter()
         for chunk in bucketed_batches(train, sizes, args.batch_size, generator):
@@ -262,9 +272,38 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
         with torch.no_grad():
             correct = sum(int((model(b).argmax(1) == b.y).sum()) for b in test_batches)
         accuracies.append(100.0 * correct / len(test))
+        if checkpoint is not None:
+            save_training_state(checkpoint, state, args.device)
         if progress is not None:
             progress(accuracies, statistics.mean(epoch_times))
     return accuracies, statistics.mean(epoch_times)
+
+
+def save_training_state(path, state, device):
+    """Write ``state`` (model, optimiser, schedule, batch-order generator, curve so far) and
+    the global RNG states to ``path``, atomically (a stop mid-write keeps the previous one)."""
+    saved = {key: value.state_dict() if hasattr(value, "state_dict") else value
+             for key, value in state.items() if key != "generator"}
+    saved["generator"] = state["generator"].get_state()
+    saved["torch_rng"] = torch.get_rng_state()
+    if torch.device(device).type == "cuda":
+        saved["cuda_rng"] = torch.cuda.get_rng_state(device)
+    scratch = path.with_suffix(".tmp")
+    torch.save(saved, scratch)
+    scratch.replace(path)
+
+
+def load_training_state(path, state, device):
+    """Restore into ``state`` what :func:`save_training_state` wrote to ``path``."""
+    saved = torch.load(path, map_location=device, weights_only=False)
+    for key in ("model", "optimiser", "schedule"):
+        state[key].load_state_dict(saved[key])
+    state["generator"].set_state(saved["generator"])
+    state["accuracies"].extend(saved["accuracies"])
+    state["epoch_times"].extend(saved["epoch_times"])
+    torch.set_rng_state(saved["torch_rng"])
+    if "cuda_rng" in saved:
+        torch.cuda.set_rng_state(saved["cuda_rng"], device)
 
 
 def classify(spec, args, log):
@@ -287,11 +326,13 @@ def classify(spec, args, log):
             elif args.only_folds and fold + 1 not in args.only_folds:
                 continue
             else:
+                checkpoint = None if cached is None else cached.with_suffix(".ckpt")
                 accuracies, epoch_time = run_fold(name, graphs, sizes, train, test, args,
                                                   fold + 100 * args.seed, epochs,
-                                                  partial_saver(cached))
+                                                  partial_saver(cached), checkpoint)
                 if cached is not None:
                     write_curve(cached, accuracies, epoch_time)
+                    checkpoint.unlink(missing_ok=True)
             curves.append(accuracies)
             times.append(epoch_time)
             log(f"{dataset} {name} fold {fold + 1}: final {accuracies[-1]:.1f}% "
@@ -523,7 +564,8 @@ def main(argv=None):
                         help="fold k trains with torch seed k + 100 * seed (default 0: seed k)")
     parser.add_argument("--fold-cache", default=None,
                         help="folder keeping each fold's accuracy curve: folds found there "
-                             "are read, not retrained")
+                             "are read, not retrained; an unfinished fold's training state "
+                             "(*.ckpt, saved every epoch) is resumed")
     parser.add_argument("--only-folds", type=fold_numbers, default=None,
                         help="train only these folds (e.g. 1-5), for splitting one "
                              "cross-validation over processes with --fold-cache; a row is "

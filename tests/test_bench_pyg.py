@@ -1,0 +1,67 @@
+"""The TU benchmark script's fold runner: a fold stopped and resumed from its checkpoint
+trains exactly as one run straight through."""
+
+import argparse
+import importlib
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+class _Stop(Exception):
+    """Raised by the progress callback to stop a fold mid-training."""
+
+
+@pytest.fixture
+def bench_pyg(monkeypatch, shared_data):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module("bench_pyg")
+
+
+def _fold_inputs(bench_pyg):
+    graphs = bench_pyg.load_s2v("MUTAG")
+    sizes = torch.tensor([g.num_nodes for g in graphs])
+    train, test = bench_pyg.s2v_splits("MUTAG")[0]
+    args = argparse.Namespace(hidden=8, gin_hidden=8, device="cpu", lr=0.01, lr_step=2,
+                              lr_gamma=0.5, batch_size=32)
+    return graphs, sizes, train, test, args
+
+
+@pytest.mark.parametrize("name", ["GIN", "IGN"])  # GIN has dropout: the global RNG matters
+def test_resumed_fold_matches_straight_run(bench_pyg, tmp_path, name):
+    graphs, sizes, train, test, args = _fold_inputs(bench_pyg)
+    straight = tmp_path / "straight.ckpt"
+    curve, _ = bench_pyg.run_fold(name, graphs, sizes, train, test, args, 3, 4,
+                                  checkpoint=straight)
+
+    def stop_after_two(accuracies, _):
+        if len(accuracies) == 2:
+            raise _Stop
+
+    resumed = tmp_path / "resumed.ckpt"
+    with pytest.raises(_Stop):
+        bench_pyg.run_fold(name, graphs, sizes, train, test, args, 3, 4, stop_after_two,
+                           checkpoint=resumed)
+    assert len(torch.load(resumed, weights_only=False)["accuracies"]) == 2
+    torch.manual_seed(12345)  # the resumed run must restore the RNG, not inherit it
+    resumed_curve, _ = bench_pyg.run_fold(name, graphs, sizes, train, test, args, 3, 4,
+                                          checkpoint=resumed)
+    assert resumed_curve == curve
+    final, final_resumed = (torch.load(p, weights_only=False) for p in (straight, resumed))
+    for key, tensor in final["model"].items():
+        assert torch.equal(tensor, final_resumed["model"][key]), key
+    assert final["optimiser"]["state"].keys() == final_resumed["optimiser"]["state"].keys()
+    for index, moments in final["optimiser"]["state"].items():
+        for key, tensor in moments.items():
+            assert torch.equal(tensor, final_resumed["optimiser"]["state"][index][key])
+
+
+def test_without_checkpoint_nothing_is_written(bench_pyg, tmp_path, monkeypatch):
+    graphs, sizes, train, test, args = _fold_inputs(bench_pyg)
+    monkeypatch.chdir(tmp_path)
+    curve, epoch_s = bench_pyg.run_fold("GIN", graphs, sizes, train, test, args, 0, 2)
+    assert len(curve) == 2 and epoch_s > 0
+    assert list(tmp_path.iterdir()) == []
