@@ -374,3 +374,36 @@ def test_ign_layer_widths():
         InvariantGraphNetwork(3, (4, 5), 2, orders=(2, 2, 2))
     with pytest.raises(ValueError, match="hidden_channels"):
         InvariantGraphNetwork(3, (4, 0), 2)
+
+
+def _amax_readout(x, mask, reduce="max"):
+    """Reference max readout with ``amax`` (its gradient is spread evenly over ties)."""
+    n = x.shape[-1]
+    pairs = pyg_module.pair_mask(mask)
+    eye = torch.eye(n, dtype=torch.bool)
+    stats = []
+    for selection in (pairs & eye, pairs & ~eye):
+        value = x.masked_fill(~selection[:, None], float("-inf")).amax((-2, -1))
+        stats.append(torch.where(selection.any((-2, -1))[:, None], value, 0.0))
+    return torch.cat(stats, dim=1)
+
+
+def test_max_readout_gradient_matches_amax_on_undirected_graphs(graphs, monkeypatch):
+    """Symmetric features tie at (i, j) and (j, i): torch.max gives one of them the whole
+    gradient, amax half each; the parameter gradient must be the same."""
+    torch.manual_seed(0)
+    model = InvariantGraphNetwork(3, 4, 2, num_layers=2, readout="max", edge_channels=2,
+                                  dtype=torch.float64)
+    batch = Batch.from_data_list(graphs)
+
+    def parameter_gradient():
+        model.zero_grad()
+        model(batch).square().sum().backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    ours = parameter_gradient()
+    monkeypatch.setattr(pyg_module, "dense_readout", _amax_readout)
+    reference = parameter_gradient()
+    assert any(g.abs().max() > 1e-3 for g in ours)
+    for mine, theirs in zip(ours, reference, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12)
