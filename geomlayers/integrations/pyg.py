@@ -212,28 +212,49 @@ def dense_readout(x: torch.Tensor, mask: torch.Tensor, reduce: str = "max") -> t
 
     ``reduce='max'`` is Maron et al.'s ``diag_offdiag_maxpool`` (IGN §5, PPGN §7); ``'sum'``
     and ``'mean'`` sum or average instead. Empty sets (graphs of one node have no off-diagonal
-    pair) give 0. The max sends its gradient to one maximising entry (``torch.max``), not
-    spread over ties as ``amax`` would: the same parameter gradient for the symmetric
-    features of undirected graphs, at a fraction of ``amax``'s backward cost.
+    pair) give 0.
     """
     if reduce not in _READOUTS:
         raise ValueError(f"reduce must be one of {_READOUTS}, got {reduce!r}")
     n = x.shape[-1]
     nodes = mask[:, None]  # (B, 1, n)
-    off_diagonal = (pair_mask(mask) & ~torch.eye(n, dtype=torch.bool, device=x.device))
-    off_diagonal = off_diagonal[:, None].flatten(-2)  # (B, 1, n²)
+    off_diagonal = (pair_mask(mask) & ~torch.eye(n, dtype=torch.bool, device=x.device))[:, None]
+    if reduce == "max":
+        return _diag_offdiag_max(x, nodes, off_diagonal)
     stats = []
-    for values, keep in ((x.diagonal(dim1=-2, dim2=-1), nodes), (x.flatten(-2), off_diagonal)):
-        count = keep.sum(-1)  # (B, 1)
-        if reduce == "max":
-            value = values.masked_fill(~keep, float("-inf")).max(-1).values
-            value = torch.where(count > 0, value, torch.zeros_like(value))
-        else:
-            value = (values * keep.to(values.dtype)).sum(-1)
-            if reduce == "mean":
-                value = value / count.clamp(min=1).to(values.dtype)
+    for values, keep in ((x.diagonal(dim1=-2, dim2=-1), nodes), (x, off_diagonal)):
+        keep = keep.flatten(2)
+        value = (values.flatten(2) * keep.to(x.dtype)).sum(-1)
+        if reduce == "mean":
+            value = value / keep.sum(-1).clamp(min=1).to(x.dtype)
         stats.append(value)
     return torch.cat(stats, dim=1)
+
+
+def _diag_offdiag_max(x: torch.Tensor, nodes: torch.Tensor,
+                      off_diagonal: torch.Tensor) -> torch.Tensor:
+    """``(B, C, n, n)`` → ``(B, 2C)``: diagonal and off-diagonal maxima, 0 for an empty set.
+
+    ``nodes (B, 1, n)`` selects the diagonal entries, ``off_diagonal (B, 1, n, n)`` the pairs.
+
+    The maximisers are found without autograd and the maxima read by indexing, so the
+    backward pass writes one entry per statistic: the gradient goes to one maximiser (as with
+    ``torch.max``), not spread over ties as ``amax`` would spread it. For the symmetric
+    features of undirected graphs, whose maxima tie at ``(i, j)`` and ``(j, i)``, the
+    parameter gradient is the same either way.
+    """
+    batch, channels, n, _ = x.shape
+    with torch.no_grad():
+        diagonal = x.diagonal(dim1=-2, dim2=-1).masked_fill(~nodes, float("-inf")).argmax(-1)
+        pair = x.masked_fill(~off_diagonal, float("-inf")).flatten(2).argmax(-1)
+    rows = torch.stack([diagonal, pair // n], dim=1)  # (B, 2, C)
+    cols = torch.stack([diagonal, pair % n], dim=1)
+    graphs = torch.arange(batch, device=x.device)[:, None, None]
+    channel = torch.arange(channels, device=x.device)[None, None, :]
+    value = x[graphs, channel, rows, cols]  # (B, 2, C)
+    count = torch.stack([nodes.sum(-1), off_diagonal.sum((-2, -1))], dim=1)  # (B, 2, 1)
+    value = torch.where(count > 0, value, torch.zeros_like(value))
+    return value.flatten(1)
 
 
 def _mlp(sizes: list[int], dropout: float, factory: dict) -> nn.Sequential:
