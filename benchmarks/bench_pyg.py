@@ -121,8 +121,10 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
     model and schedule, run through our layers and splits, also stay under 76.6, by 0.7.
     The shortfall is as measured, but it is not a defect of our smaller model.
     The run took 1 h 40 min as two processes (`--only-folds 1-5` / `6-10`), 50 s an epoch.
-    It was timed at 186 s an epoch before the max readout was rewritten to read its maxima
-    by index (`dense_readout`; amax's backward had made full-size passes).
+    With the earlier amax readout it had been timed at 186 s an epoch (40 batches, an
+    earlier session) and 138 s (fold 1's first epoch, beside another run), before the max
+    readout was rewritten to read its maxima by index (`dense_readout`; amax's backward had
+    made full-size passes); the timings shared the CPU, so the ratio is rough.
     Folds 1 and 6 were stopped after epochs 1 and 2 and resumed from their checkpoints
     (`--fold-cache` keeps `*.ckpt`) under the new readout. Its forward values are the same,
     and its parameter gradient equals amax's (tested), up to rounding.
