@@ -344,8 +344,7 @@ def classify(spec, args, log):
                                                   fold + 100 * args.seed, epochs,
                                                   partial_saver(cached), checkpoint)
                 if cached is not None:
-                    write_curve(cached, accuracies, epoch_time)
-                    checkpoint.unlink(missing_ok=True)
+                    store_finished_fold(cached, accuracies, epoch_time)
             curves.append(accuracies)
             times.append(epoch_time)
             log(f"{dataset} {name} fold {fold + 1}: final {accuracies[-1]:.1f}% "
@@ -377,6 +376,14 @@ def partial_saver(cached):
         return None
     partial = cached.with_suffix(".partial")
     return lambda accuracies, epoch_s: write_curve(partial, accuracies, epoch_s)
+
+
+def store_finished_fold(cached, accuracies, epoch_s):
+    """Keep a finished fold's curve in ``cached`` and drop its training state and running
+    curve (``*.ckpt``, ``*.partial``), which only served to resume it."""
+    write_curve(cached, accuracies, epoch_s)
+    for suffix in (".ckpt", ".partial"):
+        cached.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def write_curve(path, accuracies, epoch_s):

@@ -65,3 +65,13 @@ def test_without_checkpoint_nothing_is_written(bench_pyg, tmp_path, monkeypatch)
     curve, epoch_s = bench_pyg.run_fold("GIN", graphs, sizes, train, test, args, 0, 2)
     assert len(curve) == 2 and epoch_s > 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_finished_fold_keeps_only_its_curve(bench_pyg, tmp_path):
+    cached = tmp_path / "MUTAG-IGN-fold1of10.json"
+    for suffix in (".ckpt", ".partial"):
+        cached.with_suffix(suffix).write_text("resume state")
+    bench_pyg.store_finished_fold(cached, [50.0, 62.5], 1.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cached.name]
+    assert bench_pyg.json.loads(cached.read_text()) == {"accuracies": [50.0, 62.5],
+                                                        "epoch_s": 1.5}
