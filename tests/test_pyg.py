@@ -80,6 +80,17 @@ def test_dense_bad_input():
         to_dense_order2(torch.ones(3, 2), torch.zeros(3, 1, dtype=torch.int64))
     with pytest.raises(ValueError, match="dense must have shape"):
         from_dense_order2(torch.zeros(1, 4, 3, 3), torch.ones(1, 3, dtype=torch.bool), 3, 2)
+    with pytest.raises(TypeError, match="edge_index must be an int64/int32"):
+        to_dense_order2(torch.ones(3, 2), torch.zeros(2, 1))
+    with pytest.raises(ValueError, match=r"outside \[0, N = 3\)"):
+        to_dense_order2(torch.ones(3, 2), torch.tensor([[0, 1], [1, 3]]))
+    with pytest.raises(ValueError, match=r"outside \[0, N = 3\)"):
+        to_dense_order2(torch.ones(3, 2), torch.tensor([[0, -1], [1, 2]]))
+    with pytest.raises(ValueError, match="x holds NaN or inf"):
+        to_dense_order2(torch.tensor([[1.0], [float("nan")], [0.0]]), torch.tensor([[0], [1]]))
+    with pytest.raises(ValueError, match="edge_attr holds NaN or inf"):
+        to_dense_order2(torch.ones(3, 2), torch.tensor([[0], [1]]),
+                        edge_attr=torch.tensor([float("inf")]))
 
 
 def test_readout_ignores_padding():
@@ -219,6 +230,8 @@ def test_model_bad_channels(graphs):
         PPGN(3, 4, 2, readout="median")
     with pytest.raises(ValueError, match="in_channels"):
         InvariantGraphNetwork(5, 4, 2, dtype=torch.float64)(Batch.from_data_list(graphs))
+    with pytest.raises(TypeError, match="Data or Batch"):
+        InvariantGraphNetwork(3, 4, 2)(torch.ones(4, 3))
 
 
 def _cycles():
@@ -278,6 +291,14 @@ def test_diagram_conv_equivariant(graphs):
         torch.testing.assert_close(moved_out[offset + perm], out[offset : offset + g.num_nodes],
                                    rtol=0, atol=1e-12)
 
+
+
+def test_diagram_conv_bad_input():
+    conv = DiagramConv(3, 5)
+    with pytest.raises(ValueError, match=r"x must have shape \[N, 3\]"):
+        conv(torch.ones(4, 2), torch.tensor([[0], [1]]))
+    with pytest.raises(ValueError, match=r"outside \[0, N = 4\)"):
+        conv(torch.ones(4, 3), torch.tensor([[0], [4]]))
 
 # -- Aut(G) on a fixed graph ------------------------------------------------------------------
 def _automorphisms(graph: nx.Graph) -> list[torch.Tensor]:

@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 _READOUTS = ("max", "sum", "mean")
+_INDEX_DTYPES = (torch.int64, torch.int32)
 
 
 # -- dense conversion -------------------------------------------------------------------------
@@ -78,8 +79,8 @@ def to_dense_order2(
     """
     if not torch.is_floating_point(x) or x.dim() != 2:
         raise TypeError(f"x must be a floating [N, F] tensor, got {x.dtype} {tuple(x.shape)}")
-    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
-        raise ValueError(f"edge_index must have shape [2, E], got {tuple(edge_index.shape)}")
+    _check_edge_index(edge_index, x.shape[0])
+    _check_finite(x=x, edge_attr=edge_attr)
     if batch is None:
         batch = x.new_zeros(x.shape[0], dtype=torch.int64)
     if num_graphs is None:
@@ -97,6 +98,28 @@ def to_dense_order2(
         parts.append(dense_attr.permute(0, 3, 1, 2))
     parts.append(torch.diag_embed(nodes.transpose(1, 2)))
     return torch.cat(parts, dim=1), mask
+
+
+def _check_edge_index(edge_index: torch.Tensor, num_nodes: int) -> None:
+    """``edge_index`` must be an integer ``[2, E]`` tensor of node indices in ``[0, N)``."""
+    if not isinstance(edge_index, torch.Tensor) or edge_index.dtype not in _INDEX_DTYPES:
+        raise TypeError("edge_index must be an int64/int32 tensor [2, E], got "
+                        f"{getattr(edge_index, 'dtype', type(edge_index).__name__)}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape [2, E], got {tuple(edge_index.shape)}")
+    if edge_index.numel() and not (0 <= int(edge_index.min()) and
+                                   int(edge_index.max()) < num_nodes):
+        raise ValueError(f"edge_index holds node indices in [{int(edge_index.min())}, "
+                         f"{int(edge_index.max())}], outside [0, N = {num_nodes}) of x: "
+                         "index the nodes of x (PyG's Batch offsets each graph's indices)")
+
+
+def _check_finite(**tensors: torch.Tensor | None) -> None:
+    """Graph features must be finite: a NaN or inf would spread over the whole graph."""
+    for name, tensor in tensors.items():
+        if tensor is not None and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{name} holds NaN or inf entries; clean or impute the graph "
+                             "features first")
 
 
 def from_dense_order2(
@@ -193,6 +216,9 @@ def _forward_by_size(forward, dense: torch.Tensor, mask: torch.Tensor,
 
 
 def _node_features(data) -> torch.Tensor:
+    if not hasattr(data, "edge_index") or not hasattr(data, "x"):
+        raise TypeError("data must be a torch_geometric Data or Batch (with x and edge_index), "
+                        f"got {type(data).__name__}; for dense inputs call forward_dense")
     if data.x is not None:
         return data.x if torch.is_floating_point(data.x) else data.x.float()
     return torch.ones(data.num_nodes, 1, device=data.edge_index.device)
@@ -413,7 +439,8 @@ class InvariantGraphNetwork(nn.Module):
             raise ValueError(
                 f"the graph gives {dense.shape[1]} dense channels (1 adjacency + edge_attr + "
                 f"x); the model expects {expected} = 1 + edge_channels "
-                f"({self.edge_channels}) + in_channels ({self.in_channels})"
+                f"({self.edge_channels}) + in_channels ({self.in_channels}); a graph without "
+                "x gets one constant node feature"
             )
 
     def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -642,6 +669,7 @@ class DiagramConv(MessagePassing):
         """``[N, C_in]`` → ``[N, C_out]`` (see the class doc)."""
         if x.dim() != 2 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape [N, {self.in_channels}], got {tuple(x.shape)}")
+        _check_edge_index(edge_index, x.shape[0])
         if batch is None:
             batch = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
         means = scatter(x, batch, dim=0, reduce="mean")[batch]
