@@ -299,6 +299,8 @@ def test_diagram_conv_bad_input():
         conv(torch.ones(4, 2), torch.tensor([[0], [1]]))
     with pytest.raises(ValueError, match=r"outside \[0, N = 4\)"):
         conv(torch.ones(4, 3), torch.tensor([[0], [4]]))
+    with pytest.raises(ValueError, match="edge_weight holds NaN"):
+        conv(torch.ones(4, 3), torch.tensor([[0], [1]]), edge_weight=torch.tensor([float("nan")]))
 
 # -- Aut(G) on a fixed graph ------------------------------------------------------------------
 def _automorphisms(graph: nx.Graph) -> list[torch.Tensor]:

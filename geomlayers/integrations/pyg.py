@@ -670,6 +670,7 @@ class DiagramConv(MessagePassing):
         if x.dim() != 2 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape [N, {self.in_channels}], got {tuple(x.shape)}")
         _check_edge_index(edge_index, x.shape[0])
+        _check_finite(x=x, edge_weight=edge_weight)
         if batch is None:
             batch = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
         means = scatter(x, batch, dim=0, reduce="mean")[batch]
