@@ -92,7 +92,12 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
   --lr-gamma 0.7`) with our model and batch 32 over 100 epochs (2026-12-04) was stopped after
   7 folds (1–3, 6–9) once it was clearly behind: its fold-averaged curve reaches 70.5 at
   epoch 100 (best 71.3, epoch 97) against 73.6 for the 150-epoch row on the same folds (72.0
-  within its first 100 epochs). No row is written.
+  within its first 100 epochs). No row is written. Their whole NCI1 set-up, batch 5 as well
+  and 99 epochs (`--batch-size 5`, 2026-12-04, all 10 folds, 8.4 s an epoch), does worse:
+  69.4 ± 7.2 at epoch 98 (last 69.0), against 72.9 within the first 99 epochs of the row's
+  recipe. At this step size our model gets stuck on some folds: fold 4 never leaves one class
+  (48–52 % for all 99 epochs) and folds 3 and 8 stay at 62–66 %; without fold 4 the curve
+  peaks at 71.3. No row is written; `--fold-cache /tmp/s17/fc` kept the curves.
   *PROTEINS*, two recipes, both with our small IGN (hidden 16, sum readout), 10 folds:
   * ours (batch 32, lr 0.001 halved at 25, 50 epochs): peaks at the last epoch, 74.9 ± 5.0;
     the fold-averaged curve reads 74.2 / 74.1 / 74.3 / 74.9 % at epochs 9 / 15 / 40 / 50
