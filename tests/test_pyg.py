@@ -7,7 +7,12 @@ from helpers import burnside_dimension, random_graph
 from networkx.algorithms.isomorphism import GraphMatcher
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import GINConv
-from torch_geometric.utils import coalesce, to_undirected
+from torch_geometric.utils import (
+    coalesce,
+    to_torch_coo_tensor,
+    to_torch_csr_tensor,
+    to_undirected,
+)
 
 import geomlayers.integrations.pyg as pyg_module
 from geomlayers.pyg import (
@@ -291,6 +296,22 @@ def test_diagram_conv_equivariant(graphs):
         torch.testing.assert_close(moved_out[offset + perm], out[offset : offset + g.num_nodes],
                                    rtol=0, atol=1e-12)
 
+
+
+def test_diagram_conv_takes_sparse_adjacency():
+    torch.manual_seed(0)
+    conv = DiagramConv(3, 4, dtype=torch.float64)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    edge_index = torch.tensor([[0, 1, 2, 3, 3], [1, 2, 3, 4, 0]])
+    weight = torch.rand(5, dtype=torch.float64)
+    expected = conv(x, edge_index, edge_weight=weight)
+    for to_sparse in (to_torch_csr_tensor, to_torch_coo_tensor):  # adj_t: [target, source]
+        adj_t = to_sparse(edge_index.flip(0), weight, size=(5, 5))
+        torch.testing.assert_close(conv(x, adj_t), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"sparse adjacency must have shape \(N, N\)"):
+        conv(x, to_torch_coo_tensor(edge_index, size=(6, 6)))
+    with pytest.raises(TypeError, match="to_edge_index"):
+        to_dense_order2(x, to_torch_coo_tensor(edge_index, size=(5, 5)))
 
 
 def test_diagram_conv_bad_input():

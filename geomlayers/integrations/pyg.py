@@ -100,8 +100,21 @@ def to_dense_order2(
     return torch.cat(parts, dim=1), mask
 
 
-def _check_edge_index(edge_index: torch.Tensor, num_nodes: int) -> None:
-    """``edge_index`` must be an integer ``[2, E]`` tensor of node indices in ``[0, N)``."""
+def _check_edge_index(edge_index: torch.Tensor, num_nodes: int,
+                      allow_sparse: bool = False) -> None:
+    """Refuse an ``edge_index`` that is not an integer ``[2, E]`` tensor of node indices.
+
+    The indices must lie in ``[0, N)``; with ``allow_sparse`` a sparse ``(N, N)`` adjacency
+    (PyG's transposed ``adj_t``) is taken as well.
+    """
+    if isinstance(edge_index, torch.Tensor) and edge_index.layout != torch.strided:
+        if not allow_sparse:
+            raise TypeError("edge_index must be a [2, E] index tensor here, got a sparse "
+                            "adjacency: convert it with torch_geometric.utils.to_edge_index")
+        if edge_index.shape != (num_nodes, num_nodes):
+            raise ValueError(f"a sparse adjacency must have shape (N, N) = ({num_nodes}, "
+                             f"{num_nodes}), got {tuple(edge_index.shape)}")
+        return
     if not isinstance(edge_index, torch.Tensor) or edge_index.dtype not in _INDEX_DTYPES:
         raise TypeError("edge_index must be an int64/int32 tensor [2, E], got "
                         f"{getattr(edge_index, 'dtype', type(edge_index).__name__)}")
@@ -669,7 +682,7 @@ class DiagramConv(MessagePassing):
         """``[N, C_in]`` → ``[N, C_out]`` (see the class doc)."""
         if x.dim() != 2 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape [N, {self.in_channels}], got {tuple(x.shape)}")
-        _check_edge_index(edge_index, x.shape[0])
+        _check_edge_index(edge_index, x.shape[0], allow_sparse=True)
         _check_finite(x=x, edge_weight=edge_weight)
         if batch is None:
             batch = torch.zeros(x.shape[0], dtype=torch.int64, device=x.device)
