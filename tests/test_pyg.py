@@ -237,6 +237,16 @@ def test_model_bad_channels(graphs):
         InvariantGraphNetwork(5, 4, 2, dtype=torch.float64)(Batch.from_data_list(graphs))
     with pytest.raises(TypeError, match="Data or Batch"):
         InvariantGraphNetwork(3, 4, 2)(torch.ones(4, 3))
+    dense, mask = to_dense_order2(torch.ones(3, 3), torch.tensor([[0], [1]]))
+    for model in (InvariantGraphNetwork(3, 4, 2), PPGN(3, 4, 2)):
+        with pytest.raises(ValueError, match=r"dense must have shape \(B, 4, n, n\)"):
+            model.forward_dense(dense[..., :2], mask)
+        with pytest.raises(ValueError, match=r"mask must be a bool tensor of shape \(B, n\)"):
+            model.forward_dense(dense, mask[:, :2])
+        with pytest.raises(ValueError, match="mask must be a bool"):
+            model.forward_dense(dense, mask.float())
+        with pytest.raises(ValueError, match="dense holds NaN"):
+            model.forward_dense(dense * float("nan"), mask)
 
 
 def _cycles():

@@ -206,6 +206,28 @@ def _size_groups(extent: torch.Tensor, power: int, max_waste: float = 2.0) -> li
     return groups
 
 
+def _check_dense_input(dense: torch.Tensor, mask: torch.Tensor, in_channels: int,
+                       edge_channels: int) -> None:
+    """Refuse a dense model input unlike :func:`to_dense_order2`'s output.
+
+    That is finite ``(B, 1 + D + F, n, n)`` features and a bool ``(B, n)`` node mask.
+    """
+    expected = 1 + edge_channels + in_channels
+    if dense.dim() != 4 or dense.shape[2] != dense.shape[3]:
+        raise ValueError(f"dense must have shape (B, {expected}, n, n), got {tuple(dense.shape)}")
+    if dense.shape[1] != expected:
+        raise ValueError(
+            f"the graph gives {dense.shape[1]} dense channels (1 adjacency + edge_attr + x); "
+            f"the model expects {expected} = 1 + edge_channels ({edge_channels}) + "
+            f"in_channels ({in_channels}); a graph without x gets one constant node feature"
+        )
+    expected_mask = (dense.shape[0], dense.shape[2])
+    if mask.dtype != torch.bool or tuple(mask.shape) != expected_mask:
+        raise ValueError(f"mask must be a bool tensor of shape (B, n) = {expected_mask}, got "
+                         f"{mask.dtype} {tuple(mask.shape)}")
+    _check_finite(dense=dense)
+
+
 def _forward_by_size(forward, dense: torch.Tensor, mask: torch.Tensor,
                      power: int) -> torch.Tensor:
     """Per-graph ``forward(dense, mask) → (B, ...)`` run on groups of graphs of similar size.
@@ -443,18 +465,7 @@ class InvariantGraphNetwork(nn.Module):
         """PyG ``Data``/``Batch`` → ``(num_graphs, out)`` (or ``(num_nodes, out)``)."""
         dtype = self.head[0].weight.dtype
         dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
-        self._check_dense(dense)
         return self.forward_dense(dense, mask)
-
-    def _check_dense(self, dense: torch.Tensor) -> None:
-        expected = 1 + self.edge_channels + self.in_channels
-        if dense.shape[1] != expected:
-            raise ValueError(
-                f"the graph gives {dense.shape[1]} dense channels (1 adjacency + edge_attr + "
-                f"x); the model expects {expected} = 1 + edge_channels "
-                f"({self.edge_channels}) + in_channels ({self.in_channels}); a graph without "
-                "x gets one constant node feature"
-            )
 
     def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → outputs (see class doc).
@@ -463,6 +474,7 @@ class InvariantGraphNetwork(nn.Module):
         graph), node outputs on the batch cropped to its largest graph: the same numbers as
         the padded batch at a fraction of the cost on batches of mixed sizes.
         """
+        _check_dense_input(dense, mask, self.in_channels, self.edge_channels)
         if self.output == "graph":
             return _forward_by_size(self._forward_padded, dense, mask, max(self.orders))
         return self._forward_padded(*_crop(dense, mask))
@@ -611,7 +623,6 @@ class PPGN(nn.Module):
         """PyG ``Data``/``Batch`` → ``(num_graphs, out_channels)``."""
         dtype = self.head[0].weight.dtype
         dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
-        InvariantGraphNetwork._check_dense(self, dense)
         return self.forward_dense(dense, mask)
 
     def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -620,6 +631,7 @@ class PPGN(nn.Module):
         Runs on groups of graphs of similar size, each cropped to its largest graph (the
         channel products cost ``n³`` per graph): the same numbers as the padded batch.
         """
+        _check_dense_input(dense, mask, self.in_channels, self.edge_channels)
         return _forward_by_size(self._forward_padded, dense, mask, 3)
 
     def _forward_padded(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
