@@ -208,9 +208,9 @@ def _size_groups(extent: torch.Tensor, power: int, max_waste: float = 2.0) -> li
 
 def _check_dense_input(dense: torch.Tensor, mask: torch.Tensor, in_channels: int,
                        edge_channels: int) -> None:
-    """Refuse a dense model input unlike :func:`to_dense_order2`'s output.
+    """Refuse a dense model input shaped unlike :func:`to_dense_order2`'s output.
 
-    That is finite ``(B, 1 + D + F, n, n)`` features and a bool ``(B, n)`` node mask.
+    That is ``(B, 1 + D + F, n, n)`` features and a bool ``(B, n)`` node mask.
     """
     expected = 1 + edge_channels + in_channels
     if dense.dim() != 4 or dense.shape[2] != dense.shape[3]:
@@ -225,7 +225,6 @@ def _check_dense_input(dense: torch.Tensor, mask: torch.Tensor, in_channels: int
     if mask.dtype != torch.bool or tuple(mask.shape) != expected_mask:
         raise ValueError(f"mask must be a bool tensor of shape (B, n) = {expected_mask}, got "
                          f"{mask.dtype} {tuple(mask.shape)}")
-    _check_finite(dense=dense)
 
 
 def _forward_by_size(forward, dense: torch.Tensor, mask: torch.Tensor,
@@ -465,7 +464,7 @@ class InvariantGraphNetwork(nn.Module):
         """PyG ``Data``/``Batch`` → ``(num_graphs, out)`` (or ``(num_nodes, out)``)."""
         dtype = self.head[0].weight.dtype
         dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
-        return self.forward_dense(dense, mask)
+        return self._forward_finite(dense, mask)
 
     def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → outputs (see class doc).
@@ -474,6 +473,11 @@ class InvariantGraphNetwork(nn.Module):
         graph), node outputs on the batch cropped to its largest graph: the same numbers as
         the padded batch at a fraction of the cost on batches of mixed sizes.
         """
+        _check_finite(dense=dense)
+        return self._forward_finite(dense, mask)
+
+    def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward_dense` on features known to be finite (``forward`` checked them)."""
         _check_dense_input(dense, mask, self.in_channels, self.edge_channels)
         if self.output == "graph":
             return _forward_by_size(self._forward_padded, dense, mask, max(self.orders))
@@ -623,7 +627,7 @@ class PPGN(nn.Module):
         """PyG ``Data``/``Batch`` → ``(num_graphs, out_channels)``."""
         dtype = self.head[0].weight.dtype
         dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
-        return self.forward_dense(dense, mask)
+        return self._forward_finite(dense, mask)
 
     def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → ``(B, out_channels)``.
@@ -631,6 +635,11 @@ class PPGN(nn.Module):
         Runs on groups of graphs of similar size, each cropped to its largest graph (the
         channel products cost ``n³`` per graph): the same numbers as the padded batch.
         """
+        _check_finite(dense=dense)
+        return self._forward_finite(dense, mask)
+
+    def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward_dense` on features known to be finite (``forward`` checked them)."""
         _check_dense_input(dense, mask, self.in_channels, self.edge_channels)
         return _forward_by_size(self._forward_padded, dense, mask, 3)
 
