@@ -32,6 +32,7 @@ from torch_geometric.utils import scatter, to_dense_adj, to_dense_batch
 
 from geomlayers.groups import AutomorphismGroup, SymmetricGroup
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
+from geomlayers.ops.layer import check_mask
 
 __all__ = [
     "AutomorphismLinear",
@@ -143,15 +144,8 @@ def from_dense_order2(
     Edges are the nonzero adjacency entries between real nodes, in coalesced (row-major per
     graph) order; ``edge_attr`` is ``[E, D]`` or None when ``num_edge_features == 0``.
     """
-    expected = 1 + num_edge_features + num_node_features
-    if dense.dim() != 4 or dense.shape[1] != expected or dense.shape[2] != dense.shape[3]:
-        raise ValueError(
-            f"dense must have shape (B, {expected}, n, n) for {num_node_features} node and "
-            f"{num_edge_features} edge features, got {tuple(dense.shape)}"
-        )
-    if mask.shape != dense.shape[:1] + dense.shape[2:3]:
-        expected_mask = (dense.shape[0], dense.shape[2])
-        raise ValueError(f"mask must have shape (B, n) = {expected_mask}, got {tuple(mask.shape)}")
+    _check_dense_pair(dense, mask, 1 + num_edge_features + num_node_features,
+                      f"{num_node_features} node and {num_edge_features} edge features")
     counts = mask.sum(1)
     batch = torch.repeat_interleave(torch.arange(dense.shape[0], device=dense.device), counts)
     diagonal = dense[:, dense.shape[1] - num_node_features:].diagonal(dim1=-2, dim2=-1)
@@ -206,25 +200,25 @@ def _size_groups(extent: torch.Tensor, power: int, max_waste: float = 2.0) -> li
     return groups
 
 
-def _check_dense_input(dense: torch.Tensor, mask: torch.Tensor, in_channels: int,
-                       edge_channels: int) -> None:
-    """Refuse a dense model input shaped unlike :func:`to_dense_order2`'s output.
+def _check_dense_pair(dense: torch.Tensor, mask: torch.Tensor, channels: int,
+                      channels_meaning: str) -> None:
+    """Refuse dense order-2 features and a node mask shaped unlike :func:`to_dense_order2`'s.
 
-    That is ``(B, 1 + D + F, n, n)`` features and a bool ``(B, n)`` node mask.
+    That is ``(B, channels, n, n)`` features and a bool ``(B, n)`` node mask;
+    ``channels_meaning`` says in the error where the channel count comes from.
     """
-    expected = 1 + edge_channels + in_channels
-    if dense.dim() != 4 or dense.shape[2] != dense.shape[3]:
-        raise ValueError(f"dense must have shape (B, {expected}, n, n), got {tuple(dense.shape)}")
-    if dense.shape[1] != expected:
-        raise ValueError(
-            f"the graph gives {dense.shape[1]} dense channels (1 adjacency + edge_attr + x); "
-            f"the model expects {expected} = 1 + edge_channels ({edge_channels}) + "
-            f"in_channels ({in_channels}); a graph without x gets one constant node feature"
-        )
-    expected_mask = (dense.shape[0], dense.shape[2])
-    if mask.dtype != torch.bool or tuple(mask.shape) != expected_mask:
-        raise ValueError(f"mask must be a bool tensor of shape (B, n) = {expected_mask}, got "
-                         f"{mask.dtype} {tuple(mask.shape)}")
+    if dense.dim() != 4 or dense.shape[1] != channels or dense.shape[2] != dense.shape[3]:
+        raise ValueError(f"dense must have shape (B, {channels}, n, n) for {channels_meaning}, "
+                         f"got {tuple(dense.shape)}")
+    check_mask(mask, dense.shape[0], dense.shape[2])
+
+
+def _check_model_input(dense: torch.Tensor, mask: torch.Tensor, in_channels: int,
+                       edge_channels: int) -> None:
+    """:func:`_check_dense_pair` for a model taking ``in_channels`` and ``edge_channels``."""
+    _check_dense_pair(dense, mask, 1 + edge_channels + in_channels,
+                      f"1 + edge_channels ({edge_channels}) + in_channels ({in_channels}) "
+                      "(a graph without x gets one constant node feature)")
 
 
 def _forward_by_size(forward, dense: torch.Tensor, mask: torch.Tensor,
@@ -478,7 +472,7 @@ class InvariantGraphNetwork(nn.Module):
 
     def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """:meth:`forward_dense` on features known to be finite (``forward`` checked them)."""
-        _check_dense_input(dense, mask, self.in_channels, self.edge_channels)
+        _check_model_input(dense, mask, self.in_channels, self.edge_channels)
         if self.output == "graph":
             return _forward_by_size(self._forward_padded, dense, mask, max(self.orders))
         return self._forward_padded(*_crop(dense, mask))
@@ -640,7 +634,7 @@ class PPGN(nn.Module):
 
     def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """:meth:`forward_dense` on features known to be finite (``forward`` checked them)."""
-        _check_dense_input(dense, mask, self.in_channels, self.edge_channels)
+        _check_model_input(dense, mask, self.in_channels, self.edge_channels)
         return _forward_by_size(self._forward_padded, dense, mask, 3)
 
     def _forward_padded(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
