@@ -98,7 +98,7 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
   recipe. At this step size our model gets stuck on some folds: fold 4 never leaves one class
   (48–52 % for all 99 epochs) and folds 3 and 8 stay at 62–66 %; without fold 4 the curve
   peaks at 71.3. No row is written; `--fold-cache /tmp/s17/fc` kept the curves.
-  A second seed of the row's recipe (`--seed 1`, 10 × 150, 2026-12-04, 4.7 s an epoch,
+  A second seed of the row's recipe (`--seed 1`, 10 × 150, 2026-12-04, 4.8 s an epoch,
   written outside the table) gives 72.9 ± 3.4 at epoch 144 (last 72.6 ± 3.9), 1.1 under
   seed 0: so NCI1 falls short of the published 74.3 by 0.3 (seed 0) to 1.4 (seed 1) points.
   *PROTEINS*, two recipes, both with our small IGN (hidden 16, sum readout), 10 folds:
