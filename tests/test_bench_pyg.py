@@ -75,3 +75,16 @@ def test_finished_fold_keeps_only_its_curve(bench_pyg, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [cached.name]
     assert bench_pyg.json.loads(cached.read_text()) == {"accuracies": [50.0, 62.5],
                                                         "epoch_s": 1.5}
+
+
+@pytest.mark.parametrize("name", ["GIN", "IGN"])
+def test_training_batches_cover_the_training_set_once(bench_pyg, name):
+    sizes = torch.tensor([5, 40, 6, 38, 7, 41, 5, 39] * 5)
+    indices = torch.arange(2, 40)
+    batches = bench_pyg.training_batches(name, indices, sizes, 8, torch.Generator().manual_seed(0))
+    assert sorted(torch.cat(batches).tolist()) == indices.tolist()
+    mixed = sum(int(sizes[b].max() - sizes[b].min()) > 30 for b in batches)
+    if name == "GIN":  # uniformly random: batches mix small and large graphs
+        assert mixed >= 2
+    else:  # size-bucketed (less padding): only the batch at the boundary mixes them
+        assert mixed <= 1
