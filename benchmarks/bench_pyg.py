@@ -243,13 +243,21 @@ def make_model(name, in_channels, classes, hidden, gin_hidden=None, dtype=torch.
     raise ValueError(name)
 
 
-def training_batches(name, indices, sizes, batch_size, generator):
-    """One epoch's batches of ``indices``: uniformly random for GIN (its paper's batches; a
-    sparse model has no padding to save), of similar size for the dense models."""
+def training_batches(name, indices, sizes, args, generator):
+    """One epoch's batches of ``indices``.
+
+    With ``args.iters_per_epoch`` = K: K batches, each a fresh uniform sample of
+    ``args.batch_size`` graphs (Xu et al.'s GIN code, whose epoch is 50 such batches).
+    Otherwise one pass over ``indices``: uniformly random batches for GIN (a sparse model has
+    no padding to save), batches of similar size for the dense models.
+    """
+    if args.iters_per_epoch:
+        return [indices[torch.randperm(len(indices), generator=generator)[:args.batch_size]]
+                for _ in range(args.iters_per_epoch)]
     if name == "GIN":
         return list(torch.split(indices[torch.randperm(len(indices), generator=generator)],
-                                batch_size))
-    return bucketed_batches(indices, sizes, batch_size, generator)
+                                args.batch_size))
+    return bucketed_batches(indices, sizes, args.batch_size, generator)
 
 
 def bucketed_batches(indices, sizes, batch_size, generator):
@@ -288,7 +296,7 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
     while len(accuracies) < epochs:
         model.train()
         start = time.perf_counter()
-        for chunk in training_batches(name, train, sizes, args.batch_size, generator):
+        for chunk in training_batches(name, train, sizes, args, generator):
             batch = Batch.from_data_list([graphs[i] for i in chunk]).to(args.device)
             loss = nn.functional.cross_entropy(model(batch), batch.y)
             optimiser.zero_grad()
@@ -381,7 +389,7 @@ def classify(spec, args, log):
             "epoch_s": statistics.mean(times),
             "lr": args.lr, "hidden": hidden_channels(args, name),
             "batch_size": args.batch_size, "lr_step": args.lr_step, "lr_gamma": args.lr_gamma,
-            "device": args.device,
+            "device": args.device, "iters_per_epoch": args.iters_per_epoch,
         }
     return row
 
@@ -430,6 +438,8 @@ def fold_cache_path(args, dataset, name, fold, folds, epochs):
            f"lr{args.lr:g}-hidden{hidden_channels(args, name)}-batch{args.batch_size}")
     if args.lr_step is not None or args.lr_gamma != 0.5:  # older caches: the default schedule
         key += f"-step{lr_step(args, epochs)}-gamma{args.lr_gamma:g}"
+    if args.iters_per_epoch:
+        key += f"-iters{args.iters_per_epoch}"
     if args.device != "cpu":
         key += f"-{args.device.replace(':', '')}"
     key += ".json"
@@ -549,6 +559,8 @@ def markdown(command, args, classification, separation):
                        if r.get(key, default) != default]
             if r.get("lr_step") or r.get("lr_gamma", 0.5) != 0.5:
                 changed.append(f"lr ×{r['lr_gamma']:g} every {r['lr_step'] or 'half'} epochs")
+            if r.get("iters_per_epoch"):
+                changed.append(f"{r['iters_per_epoch']} sampled batches an epoch")
             if r.get("device", "cpu") != "cpu":
                 changed.append(f"on {r['device']}")
             label = f"{name} ({', '.join(changed)})" if changed else name
@@ -597,6 +609,9 @@ def main(argv=None):
                         help="epochs between learning-rate decays (default: half of the epochs)")
     parser.add_argument("--lr-gamma", type=float, default=0.5,
                         help="learning-rate factor at each decay (default 0.5)")
+    parser.add_argument("--iters-per-epoch", type=int, default=None,
+                        help="an epoch is this many batches, each a fresh random sample of "
+                             "the training graphs (Xu et al.'s GIN: 50); default: one pass")
     parser.add_argument("--device", default="cpu",
                         help="torch device to train on (e.g. cuda); default cpu")
     parser.add_argument("--seed", type=int, default=0,

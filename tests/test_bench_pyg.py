@@ -26,7 +26,7 @@ def _fold_inputs(bench_pyg):
     sizes = torch.tensor([g.num_nodes for g in graphs])
     train, test = bench_pyg.s2v_splits("MUTAG")[0]
     args = argparse.Namespace(hidden=8, gin_hidden=8, device="cpu", lr=0.01, lr_step=2,
-                              lr_gamma=0.5, batch_size=32)
+                              lr_gamma=0.5, batch_size=32, iters_per_epoch=None)
     return graphs, sizes, train, test, args
 
 
@@ -81,10 +81,23 @@ def test_finished_fold_keeps_only_its_curve(bench_pyg, tmp_path):
 def test_training_batches_cover_the_training_set_once(bench_pyg, name):
     sizes = torch.tensor([5, 40, 6, 38, 7, 41, 5, 39] * 5)
     indices = torch.arange(2, 40)
-    batches = bench_pyg.training_batches(name, indices, sizes, 8, torch.Generator().manual_seed(0))
+    args = argparse.Namespace(batch_size=8, iters_per_epoch=None)
+    batches = bench_pyg.training_batches(name, indices, sizes, args,
+                                         torch.Generator().manual_seed(0))
     assert sorted(torch.cat(batches).tolist()) == indices.tolist()
     mixed = sum(int(sizes[b].max() - sizes[b].min()) > 30 for b in batches)
     if name == "GIN":  # uniformly random: batches mix small and large graphs
         assert mixed >= 2
     else:  # size-bucketed (less padding): only the batch at the boundary mixes them
         assert mixed <= 1
+
+
+def test_sampled_epochs_draw_fresh_batches(bench_pyg):
+    indices = torch.arange(10, 50)
+    args = argparse.Namespace(batch_size=8, iters_per_epoch=30)
+    batches = bench_pyg.training_batches("GIN", indices, torch.ones(60), args,
+                                         torch.Generator().manual_seed(0))
+    assert len(batches) == 30
+    for batch in batches:  # each batch: distinct training graphs
+        assert len(set(batch.tolist())) == 8 and set(batch.tolist()) <= set(indices.tolist())
+    assert len(set(torch.cat(batches).tolist())) > 35  # nearly every graph drawn at least once
