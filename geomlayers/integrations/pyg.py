@@ -343,7 +343,29 @@ def _check_channels(**values: int) -> None:
 
 
 # -- IGN --------------------------------------------------------------------------------------
-class InvariantGraphNetwork(nn.Module):
+class _DenseGraphModel(nn.Module):
+    """The entry points shared by the dense order-2 graph models (IGN, PPGN).
+
+    A subclass sets ``in_channels``, ``edge_channels`` and an MLP ``head`` and defines
+    ``_forward_finite(dense, mask)``, the model on dense features known to be finite.
+    """
+
+    def forward(self, data) -> torch.Tensor:
+        """PyG ``Data``/``Batch`` → one row per graph (or per node; see the class doc)."""
+        dtype = self.head[0].weight.dtype
+        dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
+        return self._forward_finite(dense, mask)  # to_dense_order2 checked x and edge_attr
+
+    def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Dense ``(B, 1 + D + F, n, n)`` and bool mask ``(B, n)`` → :meth:`forward`'s outputs.
+
+        The inputs are :func:`to_dense_order2`'s; one row per graph (or per real node).
+        """
+        _check_finite(dense=dense)
+        return self._forward_finite(dense, mask)
+
+
+class InvariantGraphNetwork(_DenseGraphModel):
     """IGN (Maron et al., ICLR 2019, §5): masked ``2 → 2`` S_n layers, ReLU, invariant readout.
 
     The input graph goes to dense order-2 features (:func:`to_dense_order2`,
@@ -454,24 +476,13 @@ class InvariantGraphNetwork(nn.Module):
         return (f"in_channels={self.in_channels}, edge_channels={self.edge_channels}, "
                 f"orders={self.orders}, readout={self.readout!r}, output={self.output!r}")
 
-    def forward(self, data) -> torch.Tensor:
-        """PyG ``Data``/``Batch`` → ``(num_graphs, out)`` (or ``(num_nodes, out)``)."""
-        dtype = self.head[0].weight.dtype
-        dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
-        return self._forward_finite(dense, mask)
-
-    def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → outputs (see class doc).
+    def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward_dense` on finite features.
 
         Graph outputs run on groups of graphs of similar size (each cropped to its largest
         graph), node outputs on the batch cropped to its largest graph: the same numbers as
         the padded batch at a fraction of the cost on batches of mixed sizes.
         """
-        _check_finite(dense=dense)
-        return self._forward_finite(dense, mask)
-
-    def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward_dense` on features known to be finite (``forward`` checked them)."""
         _check_model_input(dense, mask, self.in_channels, self.edge_channels)
         if self.output == "graph":
             return _forward_by_size(self._forward_padded, dense, mask, max(self.orders))
@@ -553,7 +564,7 @@ class _PPGNBlock(nn.Module):
         return self.mlp3([x, product], pairs)
 
 
-class PPGN(nn.Module):
+class PPGN(_DenseGraphModel):
     """Provably Powerful Graph Network (Maron et al., NeurIPS 2019, §5 and §7): 3-WL power.
 
     Dense order-2 input (:func:`to_dense_order2`); ``num_blocks`` blocks
@@ -617,23 +628,12 @@ class PPGN(nn.Module):
         return (f"in_channels={self.in_channels}, edge_channels={self.edge_channels}, "
                 f"readout={self.readout!r}, product_norm={self.product_norm!r}")
 
-    def forward(self, data) -> torch.Tensor:
-        """PyG ``Data``/``Batch`` → ``(num_graphs, out_channels)``."""
-        dtype = self.head[0].weight.dtype
-        dense, mask = _dense_from_data(data, self.edge_channels > 0, dtype)
-        return self._forward_finite(dense, mask)
-
-    def forward_dense(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Dense ``(B, 1 + D + F, n, n)`` and mask ``(B, n)`` → ``(B, out_channels)``.
+    def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward_dense` on finite features → ``(B, out_channels)``.
 
         Runs on groups of graphs of similar size, each cropped to its largest graph (the
         channel products cost ``n³`` per graph): the same numbers as the padded batch.
         """
-        _check_finite(dense=dense)
-        return self._forward_finite(dense, mask)
-
-    def _forward_finite(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward_dense` on features known to be finite (``forward`` checked them)."""
         _check_model_input(dense, mask, self.in_channels, self.edge_channels)
         return _forward_by_size(self._forward_padded, dense, mask, 3)
 
