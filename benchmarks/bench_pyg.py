@@ -292,9 +292,11 @@ def bucketed_batches(indices, sizes, batch_size, generator):
 
 
 def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None,
-             checkpoint=None):
+             checkpoint=None, stop_epoch=None):
     """One fold's training: the test accuracy (%) after each epoch and the mean training
     seconds per epoch; ``progress(accuracies, epoch_s)`` is called after every epoch.
+    ``stop_epoch`` (with ``checkpoint``) stops after that epoch of the ``epochs``-epoch
+    schedule, for a later run to resume.
 
     With ``checkpoint`` (a path), the whole training state is saved there after every epoch
     and a run finding it resumes from it: a fold stopped and restarted gives the same curve as
@@ -315,7 +317,7 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
     accuracies, epoch_times = state["accuracies"], state["epoch_times"]
     test_batches = [Batch.from_data_list([graphs[i] for i in b]).to(args.device)
                     for b in torch.split(test[torch.argsort(sizes[test])], 64)]
-    while len(accuracies) < epochs:
+    while len(accuracies) < min(epochs, stop_epoch or epochs):
         model.train()
         start = time.perf_counter()
         for chunk in training_batches(name, train, sizes, args, generator):
@@ -374,8 +376,9 @@ def classify(spec, args, log):
     graphs = load_s2v(dataset)
     sizes = torch.tensor([g.num_nodes for g in graphs])
     splits = s2v_splits(dataset)[:folds]
+    row_epochs = min(epochs, args.until_epoch or epochs)
     row = {"dataset": dataset, "graphs": len(graphs), "folds": len(splits),
-           "epochs": epochs, "models": {}}
+           "epochs": row_epochs, "models": {}}
     for name in args.models:
         curves, times = [], []
         for fold, (train, test) in enumerate(splits):
@@ -389,9 +392,11 @@ def classify(spec, args, log):
                 checkpoint = None if cached is None else cached.with_suffix(".ckpt")
                 accuracies, epoch_time = run_fold(name, graphs, sizes, train, test, args,
                                                   fold + 100 * args.seed, epochs,
-                                                  partial_saver(cached), checkpoint)
-                if cached is not None:
+                                                  partial_saver(cached), checkpoint,
+                                                  stop_epoch=row_epochs)
+                if cached is not None and len(accuracies) == epochs:
                     store_finished_fold(cached, accuracies, epoch_time)
+            accuracies = accuracies[:row_epochs]
             curves.append(accuracies)
             times.append(epoch_time)
             log(f"{dataset} {name} fold {fold + 1}: final {accuracies[-1]:.1f}% "
@@ -401,8 +406,8 @@ def classify(spec, args, log):
                 "written once a run finds every fold in --fold-cache")
             continue
         final = [c[-1] for c in curves]
-        mean_curve = [statistics.mean(c[e] for c in curves) for e in range(epochs)]
-        best_epoch = max(range(epochs), key=mean_curve.__getitem__)
+        mean_curve = [statistics.mean(c[e] for c in curves) for e in range(row_epochs)]
+        best_epoch = max(range(row_epochs), key=mean_curve.__getitem__)
         best = [c[best_epoch] for c in curves]
         row["models"][name] = {
             "final": (statistics.mean(final), statistics.pstdev(final)),
@@ -413,6 +418,8 @@ def classify(spec, args, log):
             "batch_size": args.batch_size, "lr_step": args.lr_step, "lr_gamma": args.lr_gamma,
             "device": args.device, "iters_per_epoch": args.iters_per_epoch,
         }
+        if row_epochs < epochs:
+            row["models"][name]["schedule_epochs"] = epochs
     return row
 
 
@@ -585,6 +592,8 @@ def markdown(command, args, classification, separation):
                 changed.append(f"lr ×{r['lr_gamma']:g} every {r['lr_step'] or 'half'} epochs")
             if r.get("iters_per_epoch"):
                 changed.append(f"{r['iters_per_epoch']} sampled batches an epoch")
+            if r.get("schedule_epochs"):
+                changed.append(f"stopped at epoch {row['epochs']} of {r['schedule_epochs']}")
             if r.get("device", "cpu") != "cpu":
                 changed.append(f"on {r['device']}")
             label = f"{name} ({', '.join(changed)})" if changed else name
@@ -648,6 +657,10 @@ def main(argv=None):
                         help="train only these folds (e.g. 1-5), for splitting one "
                              "cross-validation over processes with --fold-cache; a row is "
                              "written by the run that finds all its folds")
+    parser.add_argument("--until-epoch", type=int, default=None,
+                        help="train each fold only up to this epoch of its schedule (resumed "
+                             "from --fold-cache by a later run) and write the row of these "
+                             "epochs, which are a run of this many epochs (needs --lr-step)")
     parser.add_argument("--no-expressivity", action="store_true")
     parser.add_argument("--out", default=str(RESULTS / "pyg.md"))
     parser.add_argument("--merge", action="store_true",
@@ -656,6 +669,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.only_folds and args.fold_cache is None:
         parser.error("--only-folds needs --fold-cache, where the other folds' runs meet")
+    if args.until_epoch is not None and (args.fold_cache is None or args.lr_step is None
+                                         or args.until_epoch < 1):
+        parser.error("--until-epoch K needs K >= 1, --fold-cache (to resume from) and "
+                     "--lr-step (so that the first K epochs do not depend on the total)")
     torch.set_num_threads(1)
     command = ".venv/bin/python benchmarks/bench_pyg.py " + " ".join(argv or sys.argv[1:])
 

@@ -101,3 +101,36 @@ def test_sampled_epochs_draw_fresh_batches(bench_pyg):
     for batch in batches:  # each batch: distinct training graphs
         assert len(set(batch.tolist())) == 8 and set(batch.tolist()) <= set(indices.tolist())
     assert len(set(torch.cat(batches).tolist())) > 35  # nearly every graph drawn at least once
+
+
+def _row(bench_pyg, tmp_path, argv):
+    out = tmp_path / "out.md"
+    bench_pyg.main(["--datasets", "MUTAG:2:4", "--models", "IGN", "--hidden", "8",
+                    "--lr-step", "2", "--no-expressivity", "--out", str(out), *argv])
+    return bench_pyg.json.loads(out.with_suffix(".json").read_text())["classification"][0]
+
+
+def test_until_epoch_rows_equal_shorter_runs_and_resume(bench_pyg, tmp_path):
+    """``--until-epoch K`` writes the first K epochs of each fold (a K-epoch run's numbers,
+    since the lr steps are fixed) and leaves the folds to resume; reaching the last epoch
+    finishes them as a straight run would."""
+    cache = ["--fold-cache", str(tmp_path / "fc")]
+    stopped = _row(bench_pyg, tmp_path, [*cache, "--until-epoch", "2"])
+    assert stopped["epochs"] == 2 and stopped["models"]["IGN"]["schedule_epochs"] == 4
+    short = _row(bench_pyg, tmp_path, ["--datasets", "MUTAG:2:2"])
+    for key in ("final", "best", "best_epoch"):
+        assert stopped["models"]["IGN"][key] == short["models"]["IGN"][key], key
+    assert len(list((tmp_path / "fc").glob("*.ckpt"))) == 2
+    finished = _row(bench_pyg, tmp_path, [*cache, "--until-epoch", "4"])
+    assert list((tmp_path / "fc").glob("*.ckpt")) == []
+    straight = _row(bench_pyg, tmp_path, [])
+    assert finished["epochs"] == 4 and "schedule_epochs" not in finished["models"]["IGN"]
+    for key in ("final", "best", "best_epoch"):
+        assert finished["models"]["IGN"][key] == straight["models"]["IGN"][key], key
+
+
+def test_until_epoch_needs_a_cache_and_fixed_lr_steps(bench_pyg):
+    for argv in (["--until-epoch", "2", "--lr-step", "2"],
+                 ["--until-epoch", "2", "--fold-cache", "fc"]):
+        with pytest.raises(SystemExit):
+            bench_pyg.main(["--datasets", "MUTAG:2:4", *argv])
