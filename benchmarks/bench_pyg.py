@@ -313,7 +313,8 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
     """One fold's training: the test accuracy (%) after each epoch and the mean training
     seconds per epoch; ``progress(accuracies, epoch_s)`` is called after every epoch.
     ``stop_epoch`` (with ``checkpoint``) stops after that epoch of the ``epochs``-epoch
-    schedule, for a later run to resume.
+    schedule, for a later run to resume; the curve and time are then those of its first
+    ``stop_epoch`` epochs, even when the checkpoint had gone further.
 
     With ``checkpoint`` (a path), the whole training state is saved there after every epoch
     and a run finding it resumes from it: a fold stopped and restarted gives the same curve as
@@ -334,7 +335,8 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
     accuracies, epoch_times = state["accuracies"], state["epoch_times"]
     test_batches = [Batch.from_data_list([graphs[i] for i in b]).to(args.device)
                     for b in torch.split(test[torch.argsort(sizes[test])], 64)]
-    while len(accuracies) < min(epochs, stop_epoch or epochs):
+    last = min(epochs, stop_epoch or epochs)
+    while len(accuracies) < last:
         model.train()
         start = time.perf_counter()
         for chunk in training_batches(name, train, sizes, args, generator):
@@ -355,7 +357,7 @@ def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None
             save_training_state(checkpoint, state, args.device)
         if progress is not None:
             progress(accuracies, statistics.mean(epoch_times))
-    return accuracies, statistics.mean(epoch_times)
+    return accuracies[:last], statistics.mean(epoch_times[:last])
 
 
 def save_training_state(path, state, device):
