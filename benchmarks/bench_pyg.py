@@ -150,11 +150,11 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
     epochs), declared before the run and run once (seed 0). It is above our IGN (76.2) and
     PPGN-paper (75.5) here, 0.7 under the published 77.2. The fold-averaged curve reads
     72.6 / 74.4 / 76.0 / 76.5 % at epochs 10 / 20 / 30 / 38. Two processes (`--only-folds
-    1-5` / `6-10`) took about 35 min on two cores; 10.8 s an epoch, on a new machine (Intel
+    1-5` / `6-10`) took 39 min on two cores; 10.8 s an epoch, on a new machine (Intel
     Xeon with AVX-512) with jemalloc preloaded (`LD_PRELOAD=libjemalloc.so.2`,
     `MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1,retain:true`: one epoch of fold 1 took
-    17 s with it and 20 s without, the difference being the kernel's work on freshly mapped
-    pages), so its s/epoch is not comparable with the rows above.
+    17 s with it and 20 s without, 4.4 s of system time against 7.3 s), so its s/epoch is
+    not comparable with the rows above.
   * MUTAG: **PPGN-paper 92.2 ± 7.5** best-epoch (epoch 372), last epoch 90.6 ± 8.3, against
     the published 90.6 (2026-12-04; the row: hidden 32, lr 1e-4, batch 5, 400 epochs with lr
     halved at 200; the two halves of the folds ran as two processes with `--only-folds 1-5` /
