@@ -156,8 +156,9 @@ NOTES = """### Reading (written by hand after the runs; kept in the script so re
     17 s with it and 20 s without, 4.4 s of system time against 7.3 s), so its s/epoch is
     not comparable with the rows above. Those `MALLOC_CONF` settings never hand freed memory
     back: in a 100-epoch run of the same model (2026-12-05) each process grew to 15–16 GB
-    within 2–4 folds, one was killed for memory and the other slowed to 43 s an epoch. Long runs
-    keep `LD_PRELOAD` and drop that `MALLOC_CONF` (under 1.5 GB a process).
+    within 2–4 folds, one was killed for memory and the other slowed to 43 s an epoch. Its
+    rest ran with `LD_PRELOAD` and no `MALLOC_CONF`: under 1.5 GB a process, 17–20 s an
+    epoch on folds 2 and 9 (not timed against the setting above on the same folds).
   * MUTAG: **PPGN-paper 92.2 ± 7.5** best-epoch (epoch 372), last epoch 90.6 ± 8.3, against
     the published 90.6 (2026-12-04; the row: hidden 32, lr 1e-4, batch 5, 400 epochs with lr
     halved at 200; the two halves of the folds ran as two processes with `--only-folds 1-5` /
