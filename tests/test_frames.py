@@ -15,7 +15,6 @@ from geomlayers.groups.euclidean import (
     compose,
     split,
 )
-from geomlayers.nn.fa_gnn import GNN
 from geomlayers.nn.frames import (
     DegenerateFrameWarning,
     FrameAveraging,
@@ -25,6 +24,13 @@ from geomlayers.nn.frames import (
     make_frame,
 )
 from geomlayers.testing import assert_equivariant
+
+try:  # a PyG backbone for two tests (the `graphs` extra); the others need no PyG
+    from geomlayers.nn.fa_gnn import GNN
+except ModuleNotFoundError as error:
+    if error.name != "torch_geometric":
+        raise
+    GNN = None
 
 F64 = torch.float64
 
@@ -308,6 +314,7 @@ def pyg_batch(sizes, seed=0):
     return pos, batch, edge_index, edge_attr
 
 
+@pytest.mark.skipif(GNN is None, reason="needs torch_geometric: pip install 'geomlayers[graphs]'")
 def test_pyg_gnn_graphs_of_different_sizes_invariance_equivariance_permutation():
     pos, batch, edge_index, edge_attr = pyg_batch([4, 6, 5])
     inv = FrameAveraging(PooledGNN(), "E3", "invariant")
@@ -555,6 +562,7 @@ class PositionalGNN(nn.Module):
         return torch.zeros(int(batch.max()) + 1, 2, dtype=x.dtype).index_add_(0, batch, out)
 
 
+@pytest.mark.skipif(GNN is None, reason="needs torch_geometric: pip install 'geomlayers[graphs]'")
 def test_sn_frame_on_pyg_batches_of_different_sizes():
     sizes = [4, 6, 5]
     graphs = [nx.gnp_random_graph(s, 0.5, seed=s) for s in sizes]
