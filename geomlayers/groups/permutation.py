@@ -1,6 +1,6 @@
 """Finite permutation groups acting on ``R^n`` by permutation matrices.
 
-Convention (the research notes, §1): a permutation ``σ`` is stored as its image array
+Convention (``docs/bases.md``): a permutation ``σ`` is stored as its image array
 ``σ = (σ(0), …, σ(n-1))`` and acts by ``P_σ e_j = e_{σ(j)}``, i.e. ``P_σ[σ(j), j] = 1`` and
 ``(P_σ x)[i] = x[σ^{-1}(i)]``.
 

@@ -9,8 +9,8 @@ group is ``{A ∈ GL(n) : AᵀMA = M}``. In block form (non-degenerate part firs
 an isometry must keep the radical, may rescale it arbitrarily (``C``), and may add radical
 components to the other vectors (``B``). These are exactly the maps whose outermorphism is an
 automorphism of ``Cl(p, q, r)`` that commutes with the grade projections, so CGENN and
-GLGENN layers are equivariant to all of them (research notes lie-clifford-frames.md §B.4;
-Filimoshina & Shirokov, ICML 2025, Thm 3.4), a group larger than the image of the Clifford
+GLGENN layers are equivariant to all of them (Filimoshina & Shirokov, ICML 2025, Thm 3.4;
+``docs/clifford.md``), a group larger than the image of the Clifford
 group for ``r > 0``.
 
 :func:`outermorphism` gives the action on multivectors: ``Ω(A) = ⊕_k Λ^k A`` whose grade-k

@@ -18,8 +18,8 @@ draws ``g = expm(σ J S_1) expm(σ J S_2)`` with independent symmetric Gaussian 
 ``scale = 0.5``): ``J S`` is Hamiltonian and ``expm`` maps it into Sp(n). The Gaussian has
 full support on the Lie algebra and every element is ``expm(K) expm(P)`` (polar / Cartan
 decomposition: ``K`` in the maximal compact ``u(m)``, ``P`` symmetric Hamiltonian), so the
-distribution has full support on Sp(n). Moderate ``σ`` keeps ``g`` well conditioned (research notes
-§5: large Hamiltonians make equivariance tests fail spuriously).
+distribution has full support on Sp(n). Moderate ``σ`` keeps ``g`` well conditioned (large
+Hamiltonians make equivariance tests fail from rounding alone; ``docs/brauer.md``).
 """
 
 from __future__ import annotations
