@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from geomlayers.groups.base import Group
+from geomlayers.groups.euclidean import EuclideanGroup, SpecialEuclideanGroup, TranslationGroup
 from geomlayers.groups.graph import AutomorphismGroup
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
 from geomlayers.groups.permutation import AlternatingGroup, SymmetricGroup
@@ -19,6 +20,9 @@ _NAMED = {
     "O": OrthogonalGroup,
     "SO": SpecialOrthogonalGroup,
     "SP": SymplecticGroup,
+    "E": EuclideanGroup,
+    "SE": SpecialEuclideanGroup,
+    "T": TranslationGroup,
 }
 
 
@@ -44,7 +48,8 @@ def read_graph(path: str | Path):
 def parse_group(spec: str) -> Group:
     """Build a group from a short name.
 
-    ``S<n>``, ``A<n>``, ``O<n>``, ``SO<n>``, ``Sp<n>`` (n even; also ``S(5)``), or
+    ``S<n>``, ``A<n>``, ``O<n>``, ``SO<n>``, ``Sp<n>`` (n even; also ``S(5)``), ``E<d>``,
+    ``SE<d>``, ``T<d>`` (Euclidean groups of ``R^d``), or
     ``aut:<path>`` for the automorphism group of the graph in a file (see :func:`read_graph`).
 
     >>> parse_group("S5")
@@ -55,10 +60,11 @@ def parse_group(spec: str) -> Group:
     text = spec.strip()
     if text.lower().startswith("aut:"):
         return AutomorphismGroup(read_graph(text[4:]))
-    match = re.fullmatch(r"(SO|SP|S|A|O)\(?(\d+)\)?", text, flags=re.IGNORECASE)
+    match = re.fullmatch(r"(SO|SP|SE|S|A|O|E|T)\(?(\d+)\)?", text, flags=re.IGNORECASE)
     if not match:
         raise ValueError(
-            f"unknown group {spec!r}: use S<n>, A<n>, O<n>, SO<n>, Sp<n> or aut:<graph file>"
+            f"unknown group {spec!r}: use S<n>, A<n>, O<n>, SO<n>, Sp<n>, E<d>, SE<d>, T<d> or "
+            "aut:<graph file>"
         )
     family, n = match.group(1).upper(), int(match.group(2))
     return _NAMED[family](n)
