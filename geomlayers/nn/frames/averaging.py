@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from geomlayers.groups.base import as_generator
+from geomlayers.groups.base import Group, as_generator
+from geomlayers.groups.permutation import SymmetricGroup
 from geomlayers.nn.frames.elements import Frame, FrameElements
 from geomlayers.nn.frames.factory import make_frame
 from geomlayers.nn.frames.layout import _Layout, _layout
@@ -23,7 +24,11 @@ class FrameAveraging(nn.Module):
         backbone: any module / callable; it is called **once** per forward on all
             ``batch · |F|`` canonicalised copies (dense: ``(B·K, N, …)``; PyG: ``(K·total,
             …)`` with ``edge_index`` / ``batch`` replicated and offset).
-        frame: a name (see :func:`make_frame`) or a :class:`Frame`.
+        frame: the group to average over (``EuclideanGroup(3)``, ``OrthogonalGroup(3)``,
+            ``SpecialEuclideanGroup(d)``, ``TranslationGroup(d)``,
+            ``SpecialOrthogonalGroup(d)``, ``SymmetricGroup(n)``), its name (read by
+            :func:`geomlayers.groups.parse_group`: ``"E3"``, ``"SO3"``; or a size-free name,
+            see :func:`make_frame`) or a :class:`Frame`.
         mode: ``"invariant"`` (no ``ρ_out``) or ``"equivariant"``.
         input_types: how each positional input transforms: for PCA frames ``"point"``
             (``R``, ``t``), ``"vector"`` (``R``), ``"scalar"``; for ``"Sn"`` ``"adjacency"``,
@@ -59,7 +64,7 @@ class FrameAveraging(nn.Module):
 
     """
 
-    def __init__(self, backbone, frame: str | Frame = "E3", mode: str = "invariant", *,
+    def __init__(self, backbone, frame: Group | str | Frame = "E3", mode: str = "invariant", *,
                  input_types: Sequence[str] | None = None, output_type: str | None = None,
                  stochastic: int | None = None, pass_mask: bool = False,
                  generator: torch.Generator | int | None = None, **frame_kwargs) -> None:
@@ -71,6 +76,8 @@ class FrameAveraging(nn.Module):
         self.backbone = backbone
         self.frame = make_frame(frame, **frame_kwargs)
         self.mode = mode
+        #: the group averaged over (``None`` for size-free frames such as ``"En"``, ``"Sn"``)
+        self.group = self._group()
         graph = isinstance(self.frame, PermutationFrame)
         default_in = ("adjacency",) if graph else ("point",)
         self.input_types = tuple(input_types) if input_types is not None else default_in
@@ -92,6 +99,12 @@ class FrameAveraging(nn.Module):
         self.pass_mask = pass_mask
         self.generator = as_generator(generator)
 
+    def _group(self) -> Group | None:
+        frame = self.frame
+        if isinstance(frame, PermutationFrame):
+            return None if frame.n is None else SymmetricGroup(frame.n)
+        return None if frame.d is None else frame.group(frame.d)
+
     def _output_type(self, output_type, graph) -> str:
         if self.mode == "invariant":
             if output_type not in (None, "scalar"):
@@ -108,8 +121,8 @@ class FrameAveraging(nn.Module):
         return output_type
 
     def extra_repr(self) -> str:
-        """``mode, input_types, output_type, stochastic``."""
-        return (f"mode={self.mode!r}, input_types={self.input_types}, "
+        """``group, mode, input_types, output_type, stochastic``."""
+        return (f"group={self.group}, mode={self.mode!r}, input_types={self.input_types}, "
                 f"output_type={self.output_type!r}, stochastic={self.stochastic}")
 
     def frame_elements(self, *inputs: torch.Tensor, mask=None, batch=None,

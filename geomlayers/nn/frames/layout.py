@@ -39,7 +39,8 @@ def _layout(x: torch.Tensor, mask, batch, num_graphs, base_dims: int) -> _Layout
             raise ValueError(f"mask must have shape {tuple(x.shape[:2])} (batch, N), got "
                              f"{tuple(mask.shape)}")
         mask = mask.to(device=x.device, dtype=torch.bool)
-        if not bool(mask.any(1).all()):
+        # a host sync: skipped under torch.compile, where the PCA frame op checks it instead
+        if not torch.compiler.is_compiling() and not bool(mask.any(1).all()):
             raise ValueError("mask must keep at least one node in every batch entry")
     return _Layout(True, x.shape[0], mask=mask, num_nodes=x.shape[1])
 
@@ -47,9 +48,9 @@ def _layout(x: torch.Tensor, mask, batch, num_graphs, base_dims: int) -> _Layout
 def _segment_sum(values: torch.Tensor, layout: _Layout) -> torch.Tensor:
     """Per-graph sums: dense ``(B, N, *s)`` or flat ``(total, *s)`` -> ``(B, *s)``."""
     if layout.dense:
-        if layout.mask is not None:
-            values = values * layout.mask.reshape(*layout.mask.shape,
-                                                  *[1] * (values.dim() - 2)).to(values.dtype)
+        if layout.mask is not None:  # select, not multiply: NaN or inf in padding stays out
+            keep = layout.mask.reshape(*layout.mask.shape, *[1] * (values.dim() - 2))
+            values = torch.where(keep, values, values.new_zeros(()))
         return values.sum(1)
     out = values.new_zeros(layout.num_graphs, *values.shape[1:])
     return out.index_add_(0, layout.batch, values)

@@ -42,10 +42,13 @@ class PermutationFrame(Frame):
     input_types = _GRAPH_TYPES
     output_types = ("node", "scalar")
 
-    def __init__(self, *, max_elements: int = 64, decimals: int = 6, eig_tol: float = 1e-6,
-                 use_features: bool = True, generator: torch.Generator | int | None = None
-                 ) -> None:
+    def __init__(self, *, n: int | None = None, max_elements: int = 64, decimals: int = 6,
+                 eig_tol: float = 1e-6, use_features: bool = True,
+                 generator: torch.Generator | int | None = None) -> None:
         super().__init__()
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(f"n must be None or an int >= 1 (nodes per graph), got {n!r}")
+        self.n = n
         if isinstance(max_elements, bool) or not isinstance(max_elements, int) or \
                 max_elements < 1:
             raise ValueError(f"max_elements must be an int >= 1, got {max_elements!r}")
@@ -56,8 +59,8 @@ class PermutationFrame(Frame):
         self.generator = as_generator(generator)
 
     def extra_repr(self) -> str:
-        """``max_elements, decimals, use_features``."""
-        return (f"max_elements={self.max_elements}, decimals={self.decimals}, "
+        """``n, max_elements, decimals, use_features``."""
+        return (f"n={self.n}, max_elements={self.max_elements}, decimals={self.decimals}, "
                 f"use_features={self.use_features}")
 
     @torch.no_grad()
@@ -69,6 +72,9 @@ class PermutationFrame(Frame):
             shape = tuple(adjacency.shape) if isinstance(adjacency, torch.Tensor) else adjacency
             raise ValueError(f"adjacency must be a (batch, N, N) tensor, got {shape}")
         b, n, _ = adjacency.shape
+        if self.n is not None and n != self.n:
+            raise ValueError(f"this frame is for SymmetricGroup({self.n}): adjacency must be "
+                             f"({b}, {self.n}, {self.n}), got {tuple(adjacency.shape)}")
         if mask is not None and mask.shape != (b, n):
             raise ValueError(f"mask must have shape ({b}, {n}), got {tuple(mask.shape)}")
         if features is not None and features.shape[:2] != (b, n):
