@@ -84,6 +84,10 @@ class PermutationFrame(Frame):
         if not dtype.is_floating_point:
             raise TypeError(f"adjacency must be a floating-point tensor, got {dtype}")
         adjacency = adjacency.detach().to(torch.float64).cpu()
+        if mask is not None:  # padding is never read: select, not multiply (NaN stays out)
+            adjacency = _zero_padding(adjacency, mask.cpu().bool(), True)
+        if not bool(torch.isfinite(adjacency).all()):
+            raise ValueError("adjacency contains NaN or inf between real (unmasked) nodes")
         if not torch.allclose(adjacency, adjacency.transpose(1, 2)):
             raise ValueError("adjacency must be symmetric (undirected graphs)")
         mask = torch.ones(b, n, dtype=torch.bool) if mask is None else mask.cpu().bool()
@@ -158,6 +162,8 @@ class PermutationFrame(Frame):
         """``P_σ^{-1} x`` on node axis 1 (``"node"``) or 1, 2 (``"adjacency"``): ``(B*K, …)``."""
         k = elements.size
         perm = elements.permutation.to(x.device)  # (B, K, N)
+        if layout.dense and layout.mask is not None and kind != "scalar":
+            x = _zero_padding(x, layout.mask.to(x.device), kind == "adjacency")
         if kind == "scalar":
             return _fold_nodes(x, k, layout)
         b, n = perm.shape[0], perm.shape[2]
@@ -179,3 +185,11 @@ class PermutationFrame(Frame):
             y = torch.zeros_like(y).scatter_(2, index, y)
         w = elements.weights.to(y).reshape(b, k, *[1] * (y.dim() - 2))
         return (w * y).sum(1)
+
+
+def _zero_padding(x: torch.Tensor, mask: torch.Tensor, square: bool) -> torch.Tensor:
+    """Zeros at masked-out nodes of ``x`` ``(B, N, ...)`` (and ``(B, N, N, ...)`` columns)."""
+    keep = mask.reshape(*mask.shape, *[1] * (x.dim() - 2))
+    if square:
+        keep = keep & mask.reshape(mask.shape[0], 1, mask.shape[1], *[1] * (x.dim() - 3))
+    return torch.where(keep, x, x.new_zeros(()))
