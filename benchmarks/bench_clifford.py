@@ -30,7 +30,8 @@ from torch import nn
 
 from geomlayers.clifford import CliffordAlgebra
 from geomlayers.clifford.datasets import convex_hull_volume, o5_regression, o5_standardization
-from geomlayers.nn.clifford import CliffordGeometricProduct, ConvexHullNet, O5RegressionNet
+from geomlayers.models import ConvexHullNet, O5RegressionNet
+from geomlayers.nn.clifford import CliffordGeometricProduct
 
 RESULTS = Path(__file__).parent / "results" / "clifford.md"
 REG_SIZES = (30, 300, 3000, 30000)

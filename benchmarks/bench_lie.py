@@ -28,7 +28,7 @@ from torch import nn
 
 from geomlayers.data.affine_digits import AFFNIST_RANGES, affine_digits, load_mnist, pad_digits
 from geomlayers.groups.affine import SL, GLPlus
-from geomlayers.nn.lie import AffineInvariantCNN
+from geomlayers.models import AffineInvariantCNN
 
 BATCH = 64
 

@@ -31,7 +31,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GINConv, global_add_pool
 
 from geomlayers.data.graphs import load_exp, load_graph8c, load_s2v, s2v_splits
-from geomlayers.pyg import PPGN, InvariantGraphNetwork
+from geomlayers.pyg import PPGN, InvariantGraphNetwork, ign3, ppgn_paper
 
 RESULTS = Path(__file__).parent / "results"
 ANCHORS = {  # IGN (Maron et al. 2019) and PPGN (Maron et al. 2019b) as given in issue 6, %
@@ -79,8 +79,7 @@ def make_model(name, in_channels, classes, hidden, gin_hidden=None, dtype=torch.
         return InvariantGraphNetwork(in_channels, hidden, classes, num_layers=3, readout="sum",
                                      mlp_channels=(2 * hidden,), dtype=dtype)
     if name == "IGN-3":  # 2→3, 3→3, 3→2 layers (52 + 203 + 52 diagrams)
-        return InvariantGraphNetwork(in_channels, hidden, classes, orders=(3, 3, 2),
-                                     readout="sum", mlp_channels=(2 * hidden,), dtype=dtype)
+        return ign3(in_channels, hidden, classes, dtype=dtype)
     if name == "IGN-paper":  # Maron et al.'s 10-fold config: widths 16/32/256, max, FC 512/256
         return InvariantGraphNetwork(in_channels, (16, 32, 256), classes, readout="max",
                                      mlp_channels=(512, 256), dtype=dtype)
@@ -88,8 +87,7 @@ def make_model(name, in_channels, classes, hidden, gin_hidden=None, dtype=torch.
         return PPGN(in_channels, hidden, classes, num_blocks=3, depth=2, readout="sum",
                     mlp_channels=(2 * hidden,), dtype=dtype)
     if name == "PPGN-paper":  # the authors' code: max readout, a linear head per block, no s(n)
-        return PPGN(in_channels, hidden, classes, num_blocks=3, depth=2, readout="max",
-                    mlp_channels=(), product_norm="none", dtype=dtype)
+        return ppgn_paper(in_channels, hidden, classes, dtype=dtype)
     if name == "GIN":
         return GIN(in_channels, gin_hidden or hidden, classes).to(dtype)
     raise ValueError(name)

@@ -15,22 +15,17 @@ from geomlayers.groups.euclidean import (
     compose,
     split,
 )
-from geomlayers.nn.frames import (
+from geomlayers.nn.fa_gnn import GNN
+from geomlayers.nn.frames import (  # noqa: I001
     DegenerateFrameWarning,
     FrameAveraging,
     FrameWarning,
     PCAFrame,
     PermutationFrame,
+    _layout,
     make_frame,
 )
 from geomlayers.testing import assert_equivariant
-
-try:  # a PyG backbone for two tests (the `graphs` extra); the others need no PyG
-    from geomlayers.nn.fa_gnn import GNN
-except ModuleNotFoundError as error:
-    if error.name != "torch_geometric":
-        raise
-    GNN = None
 
 F64 = torch.float64
 
@@ -117,7 +112,7 @@ def test_euclidean_group_homogeneous_convention():
 
 
 def test_euclidean_group_bad_input():
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="d must be"):
         EuclideanGroup(0)
     with pytest.raises(ValueError, match="translation_scale"):
         EuclideanGroup(3, translation_scale=0.0)
@@ -314,7 +309,6 @@ def pyg_batch(sizes, seed=0):
     return pos, batch, edge_index, edge_attr
 
 
-@pytest.mark.skipif(GNN is None, reason="needs torch_geometric: pip install 'geomlayers[graphs]'")
 def test_pyg_gnn_graphs_of_different_sizes_invariance_equivariance_permutation():
     pos, batch, edge_index, edge_attr = pyg_batch([4, 6, 5])
     inv = FrameAveraging(PooledGNN(), "E3", "invariant")
@@ -496,7 +490,8 @@ def test_sn_frame_cap_warns():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="unknown frame"):
-        FrameAveraging(mlp(3), frame="E(3)")
+        FrameAveraging(mlp(3), frame="Q3")
+    assert FrameAveraging(mlp(3), frame="E(3)").group == EuclideanGroup(3)  # parse_group
     with pytest.raises(TypeError, match="frame must be"):
         make_frame(3)
     with pytest.raises(ValueError, match="mode"):
@@ -562,7 +557,6 @@ class PositionalGNN(nn.Module):
         return torch.zeros(int(batch.max()) + 1, 2, dtype=x.dtype).index_add_(0, batch, out)
 
 
-@pytest.mark.skipif(GNN is None, reason="needs torch_geometric: pip install 'geomlayers[graphs]'")
 def test_sn_frame_on_pyg_batches_of_different_sizes():
     sizes = [4, 6, 5]
     graphs = [nx.gnp_random_graph(s, 0.5, seed=s) for s in sizes]
@@ -591,3 +585,48 @@ def test_sn_frame_on_pyg_batches_of_different_sizes():
         inv(x, batch=batch)
     with pytest.raises(ValueError, match="sorted"):
         inv(x, batch=batch.flip(0), edge_index=edge_index)
+
+
+# ---------------------------------------------------------------- frames through the group
+
+
+@pytest.mark.parametrize("group,name", [
+    (EuclideanGroup(3), "E3"), (SpecialEuclideanGroup(3), "SE3"), (TranslationGroup(2), "T2"),
+    (OrthogonalGroup(3), "O3"), (SpecialOrthogonalGroup(3), "SO3"),
+])
+def test_frame_averaging_takes_a_group_and_its_name(group, name):
+    d = getattr(group, "d", group.n)
+    x = torch.randn(2, 6, d, dtype=F64)
+    by_group, by_name = FrameAveraging(mlp(6, d), group), FrameAveraging(mlp(6, d), name)
+    assert by_group.group == by_name.group == group
+    assert torch.equal(by_group(x), by_name(x))
+    assert make_frame(group).group(d) == group
+
+
+def test_canonicalize_is_the_groups_action_of_the_inverse():
+    x = torch.randn(2, 7, 3, dtype=F64)
+    frame = make_frame(EuclideanGroup(3))
+    elements = frame(x)
+    layout = _layout(x, None, None, None, base_dims=1)
+    canon = frame.canonicalize(elements, x, "point", layout).reshape(2, 8, 7, 3)
+    group = EuclideanGroup(3)
+    for b, k in itertools.product(range(2), range(8)):
+        g = elements.elements[b, k]
+        assert torch.allclose(canon[b, k], group.act_points(group.inverse(g), x[b]), atol=1e-12)
+    y = torch.randn(2 * 8, 5, 3, dtype=F64)
+    restored = frame.restore(elements, y, "point", layout, node_level=True)
+    expected = group.act_points(elements.elements.reshape(16, 4, 4), y).reshape(2, 8, 5, 3)
+    assert torch.allclose(restored, expected.mean(1), atol=1e-12)
+
+
+def test_symmetric_group_frame_and_unsupported_groups():
+    frame = make_frame(SymmetricGroup(4))
+    assert isinstance(frame, PermutationFrame) and frame.n == 4
+    path = torch.tensor([[[0.0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]]])
+    assert frame(path).group == SymmetricGroup(4)
+    with pytest.raises(ValueError, match="SymmetricGroup"):
+        frame(torch.zeros(1, 3, 3))
+    from geomlayers.groups import SymplecticGroup
+
+    with pytest.raises(TypeError, match="PCA frames exist"):
+        make_frame(SymplecticGroup(2))

@@ -25,6 +25,7 @@ from typing import ClassVar
 import torch
 
 from geomlayers.diagrams.partitions import Blocks
+from geomlayers.diagrams.plot import plot_diagram
 
 __all__ = [
     "SetPartitionElement",
@@ -176,8 +177,6 @@ class SetPartitionElement:
 
         Top row: output vertices ``0..l-1``; bottom row: input vertices. Needs matplotlib.
         """
-        from geomlayers.diagrams.plot import plot_diagram
-
         return plot_diagram(self, ax, title=title)
 
 
