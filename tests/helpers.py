@@ -83,7 +83,7 @@ OPTIONAL_IMPORTS = {
 }
 OPTIONAL_GEOMLAYERS_MODULES = {
     "geomlayers.pyg": "torch_geometric", "geomlayers.integrations.pyg": "torch_geometric",
-    "geomlayers.nn.fa_gnn": "torch_geometric", "geomlayers.integrations.sklearn": "sklearn",
+    "geomlayers.integrations.sklearn": "sklearn",
 }
 
 
