@@ -167,6 +167,7 @@ def test_escnn_backends_present():
 
 
 def test_pyriemann_mdm_on_random_spd():
+    pytest.importorskip("pyriemann", reason="the `spd` extra (pyRiemann)")
     from pyriemann.classification import MDM
     from pyriemann.estimation import Covariances
 
