@@ -20,7 +20,7 @@ full support on the Lie algebra and every element is ``expm(K) expm(P)`` (polar 
 decomposition: ``K`` in the maximal compact ``u(m)``, ``P`` symmetric Hamiltonian), so the
 distribution has full support on Sp(n). Moderate ``σ`` keeps ``g`` well conditioned (large
 Hamiltonians give ill-conditioned elements, and float64 equivariance tests then fail from
-round-off alone).
+round-off alone; ``docs/brauer.md``).
 
 Short strings: ``Sp4`` (interleaved form), ``Sp(4,block)``.
 """
