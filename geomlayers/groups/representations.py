@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, fields
 
 import torch
 
+from geomlayers.groups.exterior import outermorphism
 from geomlayers.validation import check_choice, check_int
 
 __all__ = [
@@ -477,8 +478,6 @@ class Multivectors(Representation):
 
     def act(self, g, x):
         """``Ω(A) x`` on the last axis."""
-        from geomlayers.groups.pseudo_orthogonal import outermorphism
-
         d = int(round(math.log2(x.shape[-1]))) if x.shape[-1] > 0 else -1
         if d < 0 or 1 << d != x.shape[-1]:
             raise ValueError(f"multivectors must end in an axis of size 2^d, got "
