@@ -5,23 +5,17 @@ spirit of e3nn's ``Irreps``, Geiger & Smidt, arXiv 2207.09453, §2) that says wh
 *is* for a group, so that ``rep.act(g, x)`` moves it and a layer can declare
 ``group``, ``rep_in`` and ``rep_out`` (see ``docs/architecture.md``).
 
-====================  ==========================  ===========================================
-value                 string                      ``act(g, x)``, ``x`` ends in
-====================  ==========================  ===========================================
-``Trivial()``         ``trivial``                 ``x`` unchanged (invariants); ``()``
-``TensorPower(k)``    ``T2``                      ``g^{⊗k}`` on the last ``k`` axes ``(n,…,n)``
-``Vectors()``         ``vectors``                 ``A v`` (linear part ``A`` of ``g``); ``(d,)``
-``Points()``          ``points``                  ``A p + t`` (translation of an affine /
-                                                  Euclidean ``g``); ``(d,)``
-``Congruence()``      ``congruence``              ``A X Aᵀ`` (SPD / symmetric matrices);
-                                                  ``(d, d)``
-``Subspaces()``       ``subspaces``               ``span(U) ↦ span(A U)``, orthonormal basis
-                                                  ``U`` ``(d, p)`` (Grassmann points)
-``Subspaces("pro…")`` ``projectors``              the projector ``P`` ``(d, d)`` onto
-                                                  ``A·range(P)``
-``Multivectors()``    ``multivectors``            outermorphism ``Ω(A)`` on ``Cl(p, q, r)``
-                                                  coefficients ``(2^d,)``
-====================  ==========================  ===========================================
+* ``Trivial()``, string ``trivial``: ``x`` unchanged (invariants); ``x`` ends in ``()``.
+* ``TensorPower(k)``, ``T2``: ``g^{⊗k}`` on the last ``k`` axes ``(n, …, n)``.
+* ``Vectors()``, ``vectors``: ``A v`` (``A`` the linear part of ``g``); ``(d,)``.
+* ``Points()``, ``points``: ``A p + t`` (``t`` the translation of an affine or Euclidean
+  ``g``); ``(d,)``.
+* ``Congruence()``, ``congruence``: ``A X Aᵀ`` (SPD and symmetric matrices); ``(d, d)``.
+* ``Subspaces()``, ``subspaces``: ``span(U) ↦ span(A U)`` for orthonormal bases ``U``
+  ``(d, p)`` (Grassmann points); ``Subspaces("projector")``, ``projectors``: the projector
+  ``P`` ``(d, d)`` onto ``A·range(P)``.
+* ``Multivectors()``, ``multivectors``: the outermorphism ``Ω(A)`` on ``Cl(p, q, r)``
+  coefficients ``(2^d,)``.
 
 Any representation takes ``channels=c`` (string prefix ``"cx"``, e.g. ``4xT2``): then ``x``
 has an extra axis of size ``c`` just before the acted-on axes (only the shape of random test
