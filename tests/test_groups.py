@@ -267,6 +267,26 @@ def test_every_exported_family_has_a_string_example():
     assert _exported_group_classes() == sorted(EXAMPLES)
 
 
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_families_defined_elsewhere_round_trip():
+    import inspect
+
+    from geomlayers.clifford.action import OutermorphismGroup
+
+    concrete = {cls.__name__ for cls in _subclasses(Group)
+                if not inspect.isabstract(cls) and not cls.__name__.startswith("_")
+                and cls.__module__.startswith("geomlayers.")}
+    assert concrete - set(EXAMPLES) - {"FinitePermutationGroup"} == {"OutermorphismGroup"}
+    for base in (OrthogonalGroup(3), PseudoOrthogonal(1, 3), Affine(SL(2))):
+        group = OutermorphismGroup(base)
+        assert parse_group(str(group)) == group and hash(parse_group(str(group))) == hash(group)
+
+
 @pytest.mark.parametrize("group", [g for gs in EXAMPLES.values() for g in gs], ids=str)
 def test_string_round_trip(group):
     text = str(group)
