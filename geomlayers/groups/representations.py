@@ -395,8 +395,8 @@ class Subspaces(Representation):
     """Points of a Grassmannian ``Gr(p, d)``: ``span(U) ↦ span(A U)``.
 
     ``form="basis"`` (string ``subspaces``): ``x`` is an orthonormal basis ``U`` ``(..., d, p)``
-    and ``act`` returns an orthonormal basis of ``A·span(U)`` (QR of ``A U``; ``A U`` itself
-    when ``A`` is orthogonal up to signs of the QR); equivariance tests compare the
+    and ``act`` returns an orthonormal basis of ``A·span(U)``: the ``Q`` of ``A U = QR`` with
+    ``diag(R) > 0``, which is ``A U`` itself for orthogonal ``A``; equivariance tests compare the
     projectors ``U Uᵀ``, since a layer may return any basis of the same subspace (Huang et
     al., AAAI 2018, §3). ``form="projector"`` (string ``projectors``): ``x`` is the
     projector ``P`` ``(..., d, d)`` and ``act`` returns the projector onto ``A·range(P)``
