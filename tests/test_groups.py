@@ -382,17 +382,35 @@ def test_representation_actions_against_reference(group, rep):
                                    atol=1e-12)
 
 
-def test_representations_are_actions():
-    # g·(h·x) = (gh)·x for every representation (subspaces compared as projectors)
+@pytest.mark.parametrize("group", [g for gs in EXAMPLES.values() for g in gs], ids=str)
+def test_representations_are_actions(group):
+    # g·(h·x) = (gh)·x and e·x = x for every representation (subspaces as projectors)
+    g, h = group.sample(2, generator=3)
+    for rep in REPS:
+        if isinstance(rep, Multivectors) and group.space_dim > 4:
+            continue
+        x = rep.random(group.n, group.space_dim, (2,), torch.Generator().manual_seed(0))
+        if isinstance(rep, TensorPower) and rep.channels:
+            x = x.reshape(2, rep.channels, *([group.n] * rep.order))
+        left = rep.comparable(group.act(g, group.act(h, x, rep), rep))
+        right = rep.comparable(group.act(g @ h, x, rep))
+        torch.testing.assert_close(left, right, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(rep.comparable(group.act(group.identity(), x, rep)),
+                                   rep.comparable(x), rtol=1e-12, atol=1e-12)
+
+
+def test_representations_are_actions_batched():
+    # one element per leading entry of x: g_b·(h_b·x_b) = (g_b h_b)·x_b
     for group in (OrthogonalGroup(3), GLPlus(3), EuclideanGroup(3)):
-        g, h = group.sample(2, generator=3)
+        g, h = group.sample(2, generator=3), group.sample(2, generator=4)
         for rep in REPS:
-            x = rep.random(group.n, group.space_dim, (2,), torch.Generator().manual_seed(0))
-            if isinstance(rep, TensorPower) and rep.channels:
-                x = x.reshape(2, rep.channels, *([group.n] * rep.order))
+            x = rep.random(group.n, group.space_dim, (2, 3), torch.Generator().manual_seed(0))
             left = rep.comparable(group.act(g, group.act(h, x, rep), rep))
             right = rep.comparable(group.act(g @ h, x, rep))
             torch.testing.assert_close(left, right, rtol=1e-9, atol=1e-9)
+            single = torch.stack([group.act(g[b], x[b], rep) for b in range(2)])
+            torch.testing.assert_close(rep.comparable(group.act(g, x, rep)),
+                                       rep.comparable(single), rtol=1e-12, atol=1e-12)
 
 
 def test_subspaces_move_the_span():
