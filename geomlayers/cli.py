@@ -61,8 +61,8 @@ def _info_command(args: argparse.Namespace) -> int:
 
     import torch
 
+    from geomlayers import paths
     from geomlayers.bases import cache
-    from geomlayers.data_dir import data_dir
     from geomlayers.ops import extension
     from geomlayers.ops.backend import resolve_backend
 
@@ -78,8 +78,9 @@ def _info_command(args: argparse.Namespace) -> int:
     rows.append(("extension dir", str(extension.extension_dir())))
     backend = resolve_backend() if args.build else "auto (resolved on first layer)"
     rows.append(("backend", f"{backend} (GEOMLAYERS_BACKEND to change)"))
+    rows.append(("cache root", f"{paths.cache_root()} (GEOMLAYERS_CACHE_DIR to change)"))
     rows.append(("basis cache", str(cache.cache_dir())))
-    folder = data_dir()
+    folder = paths.data_dir()
     rows.append(("data", f"{folder} ({'present' if folder.is_dir() else 'absent'})"))
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     rows.append(("gpu", gpu))
