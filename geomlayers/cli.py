@@ -1,9 +1,11 @@
 """``geomlayers`` command line.
 
 ``geomlayers basis S5 2 2`` prints the basis size, the time taken and the cache location;
-``--save FILE`` writes the basis (``.json``: element descriptions; ``.pt``: the sparse
-``(len, n^l, n^k)`` tensor). ``geomlayers info`` prints versions, the backend and C++
-extension status, the cache and data locations and the GPU.
+the group is any string :func:`geomlayers.groups.parse_group` reads (the short string
+``str(group)`` of every family, e.g. ``Aut5<0-1,1-2,2-3,3-4,0-4>``, or ``aut:<graph file>``).
+``--save FILE`` writes the basis (``.json``: element descriptions with the group's short
+string; ``.pt``: the sparse ``(len, n^l, n^k)`` tensor). ``geomlayers info`` prints versions,
+the backend and C++ extension status, the cache and data locations and the GPU.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def _basis_command(args: argparse.Namespace) -> int:
             torch.save(basis.sparse(), path)
         else:
             payload = {
-                "group": repr(group), "k": args.k, "l": args.l, "kind": basis.kind,
+                "group": str(group), "k": args.k, "l": args.l, "kind": basis.kind,
                 "is_basis": basis.is_basis,
                 "elements": [[e.symbol, e.to_json()] for e in basis],
             }
@@ -59,8 +61,8 @@ def _info_command(args: argparse.Namespace) -> int:
 
     import torch
 
+    from geomlayers import paths
     from geomlayers.bases import cache
-    from geomlayers.data_dir import data_dir
     from geomlayers.ops import extension
     from geomlayers.ops.backend import resolve_backend
 
@@ -76,8 +78,9 @@ def _info_command(args: argparse.Namespace) -> int:
     rows.append(("extension dir", str(extension.extension_dir())))
     backend = resolve_backend() if args.build else "auto (resolved on first layer)"
     rows.append(("backend", f"{backend} (GEOMLAYERS_BACKEND to change)"))
+    rows.append(("cache root", f"{paths.cache_root()} (GEOMLAYERS_CACHE_DIR to change)"))
     rows.append(("basis cache", str(cache.cache_dir())))
-    folder = data_dir()
+    folder = paths.data_dir()
     rows.append(("data", f"{folder} ({'present' if folder.is_dir() else 'absent'})"))
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     rows.append(("gpu", gpu))
@@ -91,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="geomlayers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     basis = sub.add_parser("basis", help="generate the basis of G-equivariant maps k -> l")
-    basis.add_argument("group", help="S<n>, A<n>, O<n>, SO<n>, Sp<n>, or aut:<graph file> "
-                       "(edge list, .g6, .gml)")
+    basis.add_argument("group", help="a group string read by parse_group: S<n>, A<n>, O<n>, "
+                       "SO<n>, Sp<n>, O(p,q,r), Perm<n><(0 1 2),...>, Aut<n><0-1,1-2,...>, or "
+                       "aut:<graph file> (edge list, .g6, .gml)")
     basis.add_argument("k", type=int, help="input order")
     basis.add_argument("l", type=int, help="output order")
     basis.add_argument("--kind", choices=["diagram", "orbit"], default="diagram")
