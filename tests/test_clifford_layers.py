@@ -312,3 +312,18 @@ def test_dataset_bad_inputs():
         o3_signed_volume(3, seed=-1)
     with pytest.raises(ValueError, match="points >= n \\+ 1"):
         convex_hull_volume(3, points=4, n=5)
+
+
+def test_layers_are_built_from_the_algebra_of_a_pseudo_orthogonal_group():
+    group = PseudoOrthogonal(2, 1, 1)
+    torch.manual_seed(0)
+    from_group = CliffordGeometricProduct(group, 3, dtype=torch.float64)
+    torch.manual_seed(0)
+    from_algebra = CliffordGeometricProduct(CliffordAlgebra(2, 1, 1), 3, dtype=torch.float64)
+    assert from_group.algebra == from_algebra.algebra == CliffordAlgebra.from_group(group)
+    assert from_group.group == from_algebra.group == group
+    x = torch.randn(4, 3, 16, dtype=torch.float64)
+    assert torch.equal(from_group(x), from_algebra(x))
+    assert CliffordLinear(CliffordAlgebra.from_metric((0, 1)), 1, 1).group is None
+    with pytest.raises(TypeError, match="PseudoOrthogonal"):
+        CliffordLinear(OrthogonalGroup(3), 1, 1)

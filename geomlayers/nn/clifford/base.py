@@ -6,15 +6,24 @@ import torch
 from torch import nn
 
 from geomlayers.clifford.algebra import CliffordAlgebra
+from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
 
-__all__ = ["SUBSPACES"]
+__all__ = ["SUBSPACES", "as_algebra"]
 
 SUBSPACES = ("grade", "type", "none")
 
+#: what a layer's ``algebra`` argument may be: the algebra, or the group whose algebra it is
+AlgebraLike = CliffordAlgebra | PseudoOrthogonal
 
-def _check_algebra(algebra) -> None:
+
+def as_algebra(algebra: AlgebraLike) -> CliffordAlgebra:
+    """The algebra of a layer: a :class:`CliffordAlgebra` or the one of a ``PseudoOrthogonal``."""
+    if isinstance(algebra, PseudoOrthogonal):
+        return CliffordAlgebra.from_group(algebra)
     if not isinstance(algebra, CliffordAlgebra):
-        raise TypeError(f"algebra must be a CliffordAlgebra, got {type(algebra).__name__}")
+        raise TypeError(f"algebra must be a CliffordAlgebra or a PseudoOrthogonal group, got "
+                        f"{type(algebra).__name__}")
+    return algebra
 
 
 def _check_channels(name: str, value) -> None:
@@ -35,12 +44,14 @@ def _check_input(x, algebra: CliffordAlgebra, channels: int) -> None:
 class _CliffordModule(nn.Module):
     """Shared state: the algebra, the subspace partition and its blade index buffer."""
 
-    def __init__(self, algebra: CliffordAlgebra, subspaces: str, device=None) -> None:
+    def __init__(self, algebra: AlgebraLike, subspaces: str, device=None) -> None:
         super().__init__()
-        _check_algebra(algebra)
+        algebra = as_algebra(algebra)
         if subspaces not in SUBSPACES:
             raise ValueError(f"subspaces must be one of {SUBSPACES}, got {subspaces!r}")
         self.algebra = algebra
+        #: the isometries whose outermorphisms commute with the layer (standard basis order)
+        self.group = algebra.group if algebra.metric == algebra.default_metric else None
         self.subspaces = subspaces
         self.num_subspaces = algebra.num_subspaces(subspaces)
         self.register_buffer("_blade_subspace",
