@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from geomlayers.groups.affine import GLPlus
+from geomlayers.groups.affine import Affine, GLPlus
 from geomlayers.nn.lie import (
     AffineGroupConv,
     AffineLifting,
@@ -43,7 +43,7 @@ class AffineInvariantCNN(nn.Module):
 
     def __init__(
         self,
-        group: GLPlus,
+        group: Affine | GLPlus,
         in_channels: int = 1,
         num_classes: int = 10,
         channels: tuple[int, ...] = (12, 24, 48),
@@ -65,7 +65,7 @@ class AffineInvariantCNN(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group = _check_group(group)
+        self.group, self.linear = _check_group(group)
         if len(channels) < 1:
             raise ValueError("channels must list at least one width")
         kw = {"device": device, "dtype": dtype}

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from geomlayers.groups.affine import GroupSamples
+from geomlayers.groups.affine import GLPlus, GroupSamples
 
 __all__ = ["KernelNet", "RBFKernel"]
 
@@ -129,9 +129,11 @@ def _check_padding(mode: object) -> str:
 class _SpatialKernel(nn.Module):
     """``ψ(h_a⁻¹ d / ρ)·window / |det h_a|`` on integer offsets ``d``: shared by both layers."""
 
-    def __init__(self, n, out_features, radius, max_radius, hidden, fan_in, basis, device,
-                 dtype):
+    def __init__(self, linear: GLPlus, out_features, radius, max_radius, hidden, fan_in, basis,
+                 device, dtype):
         super().__init__()
+        n = linear.n
+        self.linear = linear
         if not radius > 0:
             raise ValueError(f"radius must be > 0 (kernel support in pixels), got {radius}")
         if not isinstance(max_radius, int) or max_radius < 1:
@@ -156,7 +158,7 @@ class _SpatialKernel(nn.Module):
         """Kernel values ``(N, K, out)`` on the ``K = (2r+1)^n`` offsets, and ``r``."""
         r = self.support(samples)
         d = _offsets(r, self.n, samples.elements)
-        inv = torch.linalg.inv(samples.elements)
-        z = torch.einsum("aij,kj->aki", inv, d) / self.radius
+        inverse = self.linear.inverse(samples.elements)  # (N, n, n), through g = exp(X)·R
+        z = self.linear.act(inverse, d.expand(len(inverse), *d.shape), order=1) / self.radius
         det = torch.linalg.det(samples.elements).abs()
         return self.net(z) * _window(z) / det[:, None, None], r
