@@ -51,6 +51,7 @@ __all__ = [
     "draw_initial_states",
     "simulate",
     "generate_split",
+    "load_reference_charges",
 ]
 
 _CACHE_VERSION = 2  # bump when the simulator's numerics change
@@ -252,6 +253,24 @@ def load_split(split: str, count: int | None = None, config: NBodyConfig = NBody
         if cache:
             _store(path, data)
     return data
+
+
+def load_reference_charges(split: str, folder: str | Path | None = None) -> np.ndarray:
+    """The charges ``(S, 5)`` of the original data set's ``split``, checked on load.
+
+    Reads ``charges_<split>_charged5_initvel1small.npy`` from ``folder`` (default
+    ``data_dir()/nbody``) after checking its recorded size and SHA-256
+    (:mod:`geomlayers.data.checksums`): a truncated or different file raises a ``ValueError``
+    naming it. These files check the simulator's random stream (module docstring).
+    """
+    from geomlayers.data.checksums import verify_file
+    from geomlayers.data_dir import data_dir
+
+    name = _split_name(split)
+    key = f"nbody/charges_{name}_charged5_initvel1small.npy"
+    path = (Path(folder) if folder is not None else data_dir() / "nbody") / Path(key).name
+    verify_file(path, key)
+    return np.load(path)[..., 0]
 
 
 class NBodyDataset(torch.utils.data.Dataset):
