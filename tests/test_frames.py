@@ -112,7 +112,7 @@ def test_euclidean_group_homogeneous_convention():
 
 
 def test_euclidean_group_bad_input():
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="d must be"):
         EuclideanGroup(0)
     with pytest.raises(ValueError, match="translation_scale"):
         EuclideanGroup(3, translation_scale=0.0)

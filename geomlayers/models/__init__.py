@@ -2,9 +2,16 @@
 
 from geomlayers.models.affine import AffineInvariantCNN
 from geomlayers.models.clifford import ConvexHullNet, O5RegressionNet
+from geomlayers.models.fagnn import FAGNN
+from geomlayers.models.graphs import PPGN, InvariantGraphNetwork, ign3, ppgn_paper
 
 __all__ = [
+    "FAGNN",
+    "PPGN",
     "AffineInvariantCNN",
     "ConvexHullNet",
+    "InvariantGraphNetwork",
     "O5RegressionNet",
+    "ign3",
+    "ppgn_paper",
 ]
