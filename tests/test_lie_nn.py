@@ -236,7 +236,7 @@ def test_shapes_dtype_and_modules():
     f = GroupSpatialMaxPool(2)(f)
     assert f.shape == (2, 3, 4, 6, 6)
     assert GroupMaxProjection()(f).shape == (2, 3)
-    assert "GLPlus" in repr(lift) and "radius" in repr(lift)
+    assert "group=Aff(GL+2)" in repr(lift) and "radius" in repr(lift)
     params = sum(p.numel() for p in AffineInvariantCNN(SL(2)).parameters())
     assert params < 400_000
 
