@@ -7,6 +7,7 @@ from torch import nn
 
 from geomlayers.clifford.algebra import CliffordAlgebra
 from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
+from geomlayers.groups.representations import Multivectors
 
 __all__ = ["SUBSPACES", "as_algebra"]
 
@@ -57,3 +58,13 @@ class _CliffordModule(nn.Module):
         self.register_buffer("_blade_subspace",
                              algebra.subspace_index(subspaces).to(device=device, copy=True),
                              persistent=False)
+
+    @property
+    def rep_in(self) -> Multivectors:
+        """``Multivectors(channels=C_in)``: ``(..., C_in, 2^n)`` under the outermorphism."""
+        return Multivectors(channels=getattr(self, "in_channels", None) or self.channels)
+
+    @property
+    def rep_out(self) -> Multivectors:
+        """``Multivectors(channels=C_out)``: ``(..., C_out, 2^n)`` under the outermorphism."""
+        return Multivectors(channels=getattr(self, "out_channels", None) or self.channels)
