@@ -15,7 +15,7 @@ al., NeurIPS 2023, App. A; Dorst, Fontijne & Mann, *Geometric Algebra for Comput
 left/right pairs that contribute are ``(A, A xor C)``, so ``(a b)_C = Σ_A sign(A, C) a_A
 b_{A xor C}`` — ``4^n`` multiply-adds instead of the ``8^n`` of the dense Cayley einsum used by
 the CGENN and GLGENN code; for ``n ≤ 4`` the dense einsum is faster on CPU and is used
-(:attr:`CliffordAlgebra.product_backend`; measured in ``benchmarks/results/clifford.md``).
+(:attr:`CliffordAlgebra.product_backend`; timings in ``docs/clifford.md``).
 """
 
 from __future__ import annotations
@@ -355,8 +355,8 @@ class CliffordAlgebra:
     def product_backend(self) -> str:
         """Default product route: ``'dense'`` (Cayley einsum) for ``n ≤ 4``, else ``'gather'``.
 
-        Measured on one CPU thread (``benchmarks/results/clifford.md``): for ``n ≤ 4`` the
-        ``8^n`` dense einsum is cheap and beats the gather; from ``n = 5`` the gather wins.
+        On one CPU thread (``docs/clifford.md``) the ``8^n`` dense einsum is cheap and beats
+        the gather for ``n ≤ 4``; from ``n = 5`` the gather wins.
         """
         return "dense" if self.n <= 4 else "gather"
 

@@ -25,7 +25,8 @@ simulations, all 2,000 validation and all 2,000 test simulations; mean squared e
 particles × coordinates.
 
 The files ``charges_{train,valid,test}_charged5_initvel1small.npy`` of the original data
-set (in ``../shared/data/nbody``) check that the random stream and set-up are reproduced.
+set (in the data folder, :func:`load_reference_charges`) check that the random stream and
+set-up are reproduced.
 
 Generated data are cached on disk: ``$GEOMLAYERS_CACHE_DIR/nbody`` if that variable is set,
 else ``$XDG_CACHE_HOME/geomlayers/nbody`` (default ``~/.cache/geomlayers/nbody``), written to

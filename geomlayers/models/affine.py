@@ -29,9 +29,8 @@ class AffineInvariantCNN(nn.Module):
 
     ``resample=False`` (default) trains on that same fixed grid too. ``resample=True`` redraws
     the grid every training step (the authors' recipe); with one seed per grid the total
-    importance weight of a grid varies several-fold between draws, and in a pilot (SL(2),
-    1 epoch on 12,000 40×40 digits) such a model predicted a single class in eval mode
-    (11.7 %), against 86.6 % centred / 79.5 % on the surrogate with the fixed grid.
+    importance weight of a grid varies several-fold between draws, which can stall training
+    (``docs/lie.md``).
 
     ``max_angle`` (radians): pool only over the samples whose rotation is within that angle of
     the identity (:class:`GroupMaxProjection`); ``None`` (default) pools over the whole grid,
