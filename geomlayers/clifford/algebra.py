@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import torch
 
 from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
+from geomlayers.validation import check_int
 
 __all__ = ["CliffordAlgebra", "quaternion_type_dims", "blade_sign"]
 
@@ -60,8 +61,7 @@ def quaternion_type_dims(n: int) -> tuple[int, int, int, int]:
     >>> quaternion_type_dims(2), quaternion_type_dims(5)
     ((1, 2, 1, 0), (6, 6, 10, 10))
     """
-    if not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    n = check_int("n", n, minimum=0)
     return tuple(sum(math.comb(n, g) for g in range(k, n + 1, 4)) for k in range(4))
 
 
@@ -321,8 +321,7 @@ class CliffordAlgebra:
 
     def basis_vector(self, i: int, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """``e_{i+1}`` (0-based ``i``) as a ``(2^n,)`` multivector."""
-        if not isinstance(i, int) or not 0 <= i < self.n:
-            raise ValueError(f"i must be an int in 0..{self.n - 1}, got {i!r}")
+        i = check_int("i", i, minimum=0, maximum=self.n - 1)
         out = torch.zeros(self.dim, dtype=dtype, device=device)
         out[1 + i] = 1
         return out
@@ -336,8 +335,7 @@ class CliffordAlgebra:
 
     # ----------------------------------------------------------------- checks
     def _check_grade(self, k) -> None:
-        if not isinstance(k, int) or not 0 <= k <= self.n:
-            raise ValueError(f"grade must be an int in 0..{self.n}, got {k!r}")
+        check_int("grade", k, minimum=0, maximum=self.n)
 
     def _check_mv(self, x: torch.Tensor, name: str = "x") -> None:
         if not isinstance(x, torch.Tensor):

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from geomlayers.paths import atomic_open, processed_dir
+from geomlayers.validation import check_int
 
 __all__ = [
     "NBodyConfig",
@@ -195,8 +196,7 @@ def generate_split(
     name = _split_name(split)
     total = SPLITS[name]
     count = total if count is None else count
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= total:
-        raise ValueError(f"count must be an int in [1, {total}] for split {name!r}, got {count!r}")
+    count = check_int(f"count (split {name!r})", count, minimum=1, maximum=total)
     start = {"train": 0, "valid": SPLITS["train"], "test": SPLITS["train"] + SPLITS["valid"]}
     first = start[name]
     charges, loc, vel = draw_initial_states(first + count, config)
@@ -287,10 +287,7 @@ class NBodyDataset(torch.utils.data.Dataset):
         if max_samples is None:
             max_samples = 3000 if name == "train" else SPLITS[name]
         for arg, value in (("frame_0", frame_0), ("frame_T", frame_T)):
-            if isinstance(value, bool) or not isinstance(value, int) or not (
-                0 <= value < config.frames
-            ):
-                raise ValueError(f"{arg} must be an int in [0, {config.frames - 1}], got {value!r}")
+            check_int(arg, value, minimum=0, maximum=config.frames - 1)
         data = load_split(name, max_samples, config, cache=cache)
         self.split, self.frame_0, self.frame_T = name, frame_0, frame_T
         self.loc = torch.as_tensor(data["loc"][:, frame_0], dtype=dtype)

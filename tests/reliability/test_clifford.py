@@ -37,3 +37,16 @@ def test_algebra_is_validated_by_its_group_and_exposes_it():
         with pytest.raises((TypeError, ValueError)) as from_group:
             PseudoOrthogonal(*bad)
         assert str(from_algebra.value) == str(from_group.value)
+
+
+def test_counts_accept_numpy_integers_and_refuse_floats_and_bools():
+    import numpy as np
+
+    from geomlayers.nn.clifford import CliffordLinear
+
+    layer = CliffordLinear(PseudoOrthogonal(3), np.int64(2), np.int64(4))
+    assert layer.weight.shape == (4, 2, 4)
+    for bad in (2.0, True):
+        with pytest.raises(TypeError, match="in_channels"):
+            CliffordLinear(PseudoOrthogonal(3), bad, 4)
+    assert CliffordAlgebra(np.int64(3)) == CliffordAlgebra(3)

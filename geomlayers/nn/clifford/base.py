@@ -8,6 +8,7 @@ from torch import nn
 from geomlayers.clifford.algebra import CliffordAlgebra
 from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
 from geomlayers.groups.representations import Multivectors
+from geomlayers.validation import check_int
 
 __all__ = ["SUBSPACES", "as_algebra"]
 
@@ -28,8 +29,7 @@ def as_algebra(algebra: AlgebraLike) -> CliffordAlgebra:
 
 
 def _check_channels(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    check_int(name, value, minimum=1)
 
 
 def _check_input(x, algebra: CliffordAlgebra, channels: int) -> None:

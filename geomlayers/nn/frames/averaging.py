@@ -13,6 +13,7 @@ from geomlayers.nn.frames.elements import REPRESENTATIONS, Frame, FrameElements
 from geomlayers.nn.frames.factory import make_frame
 from geomlayers.nn.frames.layout import _Layout, _layout
 from geomlayers.nn.frames.permutation import PermutationFrame
+from geomlayers.validation import check_int
 
 __all__ = ["FrameAveraging"]
 
@@ -97,9 +98,8 @@ class FrameAveraging(nn.Module):
         #: of the output; ``None`` where a type has no representation value (``"node"``)
         self.rep_in = None if None in reps else reps[0] if len(reps) == 1 else reps
         self.rep_out = REPRESENTATIONS[self.output_type]
-        if stochastic is not None and (isinstance(stochastic, bool) or
-                                       not isinstance(stochastic, int) or stochastic < 1):
-            raise ValueError(f"stochastic must be None or an int >= 1, got {stochastic!r}")
+        if stochastic is not None:
+            stochastic = check_int("stochastic", stochastic, minimum=1)
         self.stochastic = stochastic
         self.pass_mask = pass_mask
         self.generator = as_generator(generator)

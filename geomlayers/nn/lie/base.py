@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from geomlayers.groups.affine import Affine, GLPlus
+from geomlayers.validation import check_int
 
 
 def _check_group(group: object) -> tuple[Affine, GLPlus]:
@@ -17,6 +18,4 @@ def _check_group(group: object) -> tuple[Affine, GLPlus]:
 
 
 def _check_channels(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return value
+    return check_int(name, value, minimum=1)

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from geomlayers.groups.affine import GLPlus, GroupSamples
+from geomlayers.validation import check_int
 
 __all__ = ["KernelNet", "RBFKernel"]
 
@@ -75,8 +76,7 @@ class RBFKernel(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if not isinstance(per_axis, int) or per_axis < 2:
-            raise ValueError(f"per_axis must be an int >= 2, got {per_axis!r}")
+        per_axis = check_int("per_axis", per_axis, minimum=2)
         axis = torch.linspace(-1, 1, per_axis, dtype=torch.float64)
         grid = torch.stack(torch.meshgrid(*([axis] * n), indexing="ij"), -1).reshape(-1, n)
         centres = grid[(grid * grid).sum(-1) <= 1 + 1e-9]
@@ -136,8 +136,7 @@ class _SpatialKernel(nn.Module):
         self.linear = linear
         if not radius > 0:
             raise ValueError(f"radius must be > 0 (kernel support in pixels), got {radius}")
-        if not isinstance(max_radius, int) or max_radius < 1:
-            raise ValueError(f"max_radius must be an int >= 1, got {max_radius!r}")
+        max_radius = check_int("max_radius", max_radius, minimum=1)
         self.n, self.radius, self.max_radius = n, float(radius), max_radius
         if basis == "rbf":
             per_axis = 2 * max(1, round(radius)) + 1
