@@ -5,6 +5,7 @@ from __future__ import annotations
 from geomlayers.bases import brauer as _brauer
 from geomlayers.bases import cache
 from geomlayers.bases.basis import Basis
+from geomlayers.bases.dimension import equivariant_dimension
 from geomlayers.bases.numeric import _check_orders
 from geomlayers.bases.permutation import (
     TupleOrbit,
@@ -36,13 +37,15 @@ _KINDS = ("diagram", "orbit")
 def basis_size(group: Group, k: int, l: int, *, spanning: bool = False) -> int | None:  # noqa: E741
     """Number of elements :func:`equivariant_basis` would return (``None`` if unknown a priori).
 
-    Computed from closed forms (Stirling numbers) without enumerating anything.
+    Computed from closed forms (Stirling numbers, double factorials, Weyl's integration
+    formula: :func:`~geomlayers.bases.dimension.equivariant_dimension`) without enumerating
+    anything.
     """
     n, r = group.n, k + l
     if isinstance(group, _brauer.BRAUER_GROUPS):
         if spanning or _brauer.is_independent(group, r):
             return _brauer.spanning_size(group, r)
-        return None  # a subset of the spanning set, found by a rank computation
+        return equivariant_dimension(group, k, l)  # None only beyond the Weyl grid limit
     if isinstance(group, SymmetricGroup):
         return count_symmetric(n, r, spanning)
     if isinstance(group, AlternatingGroup):
@@ -157,7 +160,7 @@ def _brauer_basis(
             return Basis(group, k, l, elements, kind=kind, is_basis=payload["is_basis"])
     elements = _brauer.spanning_elements(group, k, l, progress=progress)
     if selecting:
-        elements = _brauer.select_independent(elements, group.n, r, progress=progress)
+        elements = _brauer.select_basis(group, k, l, elements, progress=progress)
     is_basis = independent or not spanning
     if use_cache and selecting:
         cache.store(key, _brauer.to_payload(elements, kind, is_basis))
