@@ -1,6 +1,6 @@
 """Brauer, symplectic Brauer and Brauer–Grood diagrams (Pearce-Crump, arXiv 2212.08630).
 
-Vertex labels as everywhere in geomlayers (research notes §1): ``l`` top vertices ``0..l-1``
+Vertex labels as everywhere in geomlayers (``docs/diagrams.md``): ``l`` top vertices ``0..l-1``
 (output indices ``i_1..i_l``), ``k`` bottom vertices ``l..l+k-1`` (input indices
 ``j_1..j_k``); an element's tensor has shape ``(n,)*(l+k)`` and its matrix is
 ``T.reshape(n**l, n**k)``. A pair of two top vertices is a *cup*, of two bottom vertices a

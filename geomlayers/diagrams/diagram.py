@@ -1,6 +1,6 @@
 """Partition diagrams, orbit elements and jellyfish diagrams, and their tensors.
 
-Conventions (research notes §1): a ``(k, l)``-diagram has ``l`` top vertices ``0..l-1`` (the
+Conventions (``docs/diagrams.md``): a ``(k, l)``-diagram has ``l`` top vertices ``0..l-1`` (the
 output indices ``i_1..i_l``) and ``k`` bottom vertices ``l..l+k-1`` (the input indices
 ``j_1..j_k``). Its tensor ``T`` has shape ``(n,)*(l+k)`` and its matrix is
 ``W = T.reshape(n**l, n**k)`` (row-major), acting by ``y = W x``.

@@ -1,6 +1,6 @@
 """Pictures of diagrams with matplotlib (imported lazily, only when a picture is drawn).
 
-Layout (the convention of every diagram in geomlayers, research notes §1): the ``l`` top
+Layout (the convention of every diagram in geomlayers, ``docs/diagrams.md``): the ``l`` top
 vertices ``0..l-1`` are the output indices, the ``k`` bottom vertices ``l..l+k-1`` the input
 indices, each row centred. What the artists are (tests and callers can find them by ``gid``):
 

@@ -207,6 +207,8 @@ class ExpEig(nn.Module):
 
 _METRICS = ("aim", "bw", "gbw")
 _VARIANCES = ("frechet", "identity")
+_UNKNOWN = ("error", "batch", "global")
+_ADAPT_ITER = 50  # Fréchet-mean iterations when estimating a domain's statistics
 
 
 class SPDBatchNorm(nn.Module):
@@ -227,6 +229,27 @@ class SPDBatchNorm(nn.Module):
     ``running_var``; eval mode uses the buffers (like ``torch.nn.BatchNorm``; ``momentum=None``
     is the cumulative average).  The output is SPD: every path ends in a clamped eigen-function
     (``spd_floor``), so ill-conditioned inputs (κ ≥ 1e6) give no NaN.
+
+    **Domain-specific statistics** (SPDDSMBN, Kobler et al., "SPD domain-specific batch
+    normalization to crack interpretable unsupervised domain adaptation in EEG", NeurIPS 2022,
+    §3; per-session re-centring, Zanini et al., "Transfer learning: a Riemannian geometry
+    framework with applications to brain-computer interfaces", IEEE TBME 2018):
+    ``forward(x, domains)`` with an ``(N,)`` tensor of integer domain ids (sessions, subjects)
+    normalises each domain's samples with that domain's own statistics, while the parameters
+    (bias, scale, ``M``) are shared.  In training each domain with at least two matrices in
+    the batch uses its batch mean and variance and moves its own running statistics (a new
+    domain starts at its first batch's statistics; a domain with a single matrix in the batch
+    is normalised with its running statistics, or the global ones if it has none, and updates
+    nothing — batches with several trials per domain, as in Kobler et al., avoid this).  In
+    eval each domain uses its running statistics; a domain never seen is handled by
+    ``unknown_domain``: ``"error"`` (default; the message names the fix), ``"batch"`` (the
+    statistics of its samples in the evaluated batch, nothing stored) or ``"global"`` (the
+    pooled running statistics).  :meth:`adapt` / :func:`adapt_batch_norm` estimate a new
+    domain's statistics from its unlabelled inputs.  The per-domain state lives in the
+    buffers ``domain_ids`` ``(K,)``, ``domain_means`` ``(K, n, n)``, ``domain_vars`` ``(K,)``
+    and ``domain_counts`` ``(K,)`` (saved in the state dict; :attr:`domains` lists the ids,
+    :meth:`domain_statistics` reads one).  ``domains=None`` uses and updates the global
+    ``running_mean``/``running_var`` as before.
 
     Differences from the official GBWBN code (kept as options): the batch mean takes
     ``n_iter`` fixed-point steps (official: 1; pass ``n_iter=1``), the variance is the Fréchet
@@ -250,6 +273,8 @@ class SPDBatchNorm(nn.Module):
         detach_stats: no gradient through the batch mean and variance (as Brooks and GBWBN).
         spd_floor: floor the output eigenvalues at ``linalg.config.floor`` (guarantees SPD).
         tol: early-stop tolerance of the mean iterations (default: dtype-based).
+        unknown_domain: eval-time policy for a domain without statistics: ``"error"``,
+            ``"batch"`` or ``"global"``.
 
     Shapes: ``(N, n, n)`` or ``(N, C, n, n)`` → same.
 
@@ -257,6 +282,11 @@ class SPDBatchNorm(nn.Module):
     >>> x = torch.eye(3, dtype=torch.float64) * torch.rand(8, 1, 1, dtype=torch.float64).add(1)
     >>> bn(x).shape
     torch.Size([8, 3, 3])
+    >>> sessions = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> bn(x, domains=sessions).shape
+    torch.Size([8, 3, 3])
+    >>> bn.domains
+    [0, 1]
 
     """
 
@@ -265,9 +295,13 @@ class SPDBatchNorm(nn.Module):
                  learn_theta: bool = False, learn_m: bool = True, bias: bool = True,
                  scale: bool | None = None, variance: str = "frechet",
                  detach_stats: bool = True, spd_floor: bool = True, tol: float | None = None,
-                 device=None, dtype=None):
+                 unknown_domain: str = "error", device=None, dtype=None):
         super().__init__()
         self._check_args(num_features, metric, momentum, eps, n_iter, theta, variance)
+        if unknown_domain not in _UNKNOWN:
+            raise ValueError(f"unknown_domain must be one of {_UNKNOWN}, got {unknown_domain!r}")
+        self.unknown_domain = unknown_domain
+        self._adapting = False
         self.num_features, self.metric = num_features, metric
         self.momentum, self.eps, self.n_iter, self.tol = momentum, float(eps), n_iter, tol
         self.variance, self.detach_stats, self.spd_floor = variance, detach_stats, spd_floor
@@ -289,6 +323,11 @@ class SPDBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones((), **factory))
         self.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long,
                                                                 device=device))
+        self.register_buffer("domain_ids", torch.zeros(0, dtype=torch.long, device=device))
+        self.register_buffer("domain_means", torch.zeros(0, num_features, num_features,
+                                                         **factory))
+        self.register_buffer("domain_vars", torch.zeros(0, **factory))
+        self.register_buffer("domain_counts", torch.zeros(0, dtype=torch.long, device=device))
         self.reset_parameters()
 
     @staticmethod
@@ -319,12 +358,16 @@ class SPDBatchNorm(nn.Module):
         self.reset_running_stats()
 
     def reset_running_stats(self) -> None:
-        """Running mean ``I``, running variance 1, counter 0."""
+        """Running mean ``I``, running variance 1, counter 0; no domain statistics."""
         with torch.no_grad():
             self.running_mean.copy_(torch.eye(self.num_features, dtype=self.running_mean.dtype,
                                               device=self.running_mean.device))
             self.running_var.fill_(1.0)
             self.num_batches_tracked.zero_()
+        self.domain_ids = self.domain_ids[:0]
+        self.domain_means = self.domain_means[:0]
+        self.domain_vars = self.domain_vars[:0]
+        self.domain_counts = self.domain_counts[:0]
 
     # -- helpers ------------------------------------------------------------------------------
     def _eye(self, x):
@@ -344,25 +387,6 @@ class SPDBatchNorm(nn.Module):
             return linalg.powm(y, 1.0 / self.theta.to(z.dtype))
         return linalg.clampm(y, linalg.config.floor(y.dtype)) if floor else y
 
-    def _momentum(self) -> float:
-        if self.momentum is None:
-            return 1.0 / float(self.num_batches_tracked)
-        return self.momentum
-
-    # -- forward ------------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise a batch; see the class docstring."""
-        _check_spd_input(x, self.num_features)
-        shape = x.shape
-        x = x.reshape(-1, self.num_features, self.num_features)
-        if self.training and x.shape[0] < 2:
-            raise ValueError("SPDBatchNorm needs more than one matrix per batch in training "
-                             f"mode, got input shape {tuple(shape)}")
-        if self.training:
-            self.num_batches_tracked += 1
-        out = self._forward_aim(x) if self.metric == "aim" else self._forward_bw(x)
-        return out.reshape(shape)
-
     def _iterate_mean(self, step, x):
         """``n_iter`` fixed-point steps from the arithmetic mean, early stop at ``tol``."""
         w = torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=x.dtype, device=x.device)
@@ -376,18 +400,40 @@ class SPDBatchNorm(nn.Module):
                 break
         return g
 
-    def _forward_aim(self, x):
-        if self.training:
+    def _momentum(self, count: int) -> float:
+        if self.momentum is None:
+            return 1.0 / max(count, 1)
+        return self.momentum
+
+    def _mh(self, x):
+        if self.m is None:
+            return None
+        m = self.m.to(x.dtype)
+        return linalg.sqrtm(m), linalg.invsqrtm(m)
+
+    def _normalize(self, x, stats):
+        """Normalised ``x`` ``(B, n, n)`` and the batch statistics used (``None`` if given).
+
+        ``stats`` is ``None`` (use and return the batch's own mean and variance) or a running
+        ``(mean, var)`` pair in input coordinates.
+        """
+        if self.metric == "aim":
+            return self._normalize_aim(x, stats)
+        return self._normalize_bw(x, stats)
+
+    def _normalize_aim(self, x, stats):
+        out = None
+        if stats is None:
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.detach_stats):
                 xs = x.detach() if self.detach_stats else x
                 g = self._iterate_mean(SPDAffineInvariant()._mean_step, xs)
                 v = None
                 if self.use_scale:
-                    v = linalg.logm(sym(linalg.invsqrtm(g) @ xs @ linalg.invsqrtm(g)))
-                    v = v.pow(2).sum((-1, -2)).mean()
-            self._update_aim(g.detach(), None if v is None else v.detach())
+                    gi = linalg.invsqrtm(g)
+                    v = linalg.logm(sym(gi @ xs @ gi)).pow(2).sum((-1, -2)).mean()
+            out = (g.detach(), None if v is None else v.detach())
         else:
-            g, v = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
+            g, v = stats
         gi = linalg.invsqrtm(g)
         y = sym(gi @ x @ gi)
         if self.use_scale:
@@ -397,16 +443,7 @@ class SPDBatchNorm(nn.Module):
         if self.bias is not None:
             bh = linalg.sqrtm(self.bias.to(x.dtype))
             y = sym(bh @ y @ bh)
-        return y
-
-    @torch.no_grad()
-    def _update_aim(self, g, v):
-        eta = self._momentum()
-        rm = self.running_mean.to(g.dtype)
-        new = SPDAffineInvariant().geodesic(rm, g, eta)
-        self.running_mean.copy_(new.to(self.running_mean.dtype))
-        if v is not None:
-            self.running_var.mul_(1 - eta).add_(eta * v.to(self.running_var.dtype))
+        return y, out
 
     def _bw_variance(self, g, z, r):
         """``θ⁻² mean d²(Z_i, G)`` from ``r = (G^{1/2} Z G^{1/2})^{1/2}`` (or about ``I``)."""
@@ -416,27 +453,26 @@ class SPDBatchNorm(nn.Module):
             d2 = bw_dist2(self._eye(z), z)
         return d2.mean() / self.theta.to(z.dtype) ** 2
 
-    def _forward_bw(self, x):
-        mh = None
-        if self.m is not None:
-            m = self.m.to(x.dtype)
-            mh = (linalg.sqrtm(m), linalg.invsqrtm(m))
+    def _normalize_bw(self, x, stats):
+        mh = self._mh(x)
         z = self._psi(x, mh)
         stats_grad = torch.is_grad_enabled() and not self.detach_stats
-        if self.training:
+        if stats is None:
             with torch.set_grad_enabled(stats_grad):
                 g = self._iterate_mean(bw_barycenter_step, z if stats_grad else z.detach())
         else:
-            g = self._psi(self.running_mean.to(x.dtype), mh)
+            g = self._psi(stats[0], mh)
         gh, ghi = linalg.sqrtm(g), linalg.invsqrtm(g)
         r = linalg.sqrtm(sym(gh @ z @ gh))  # shared by Log_G Z and d(G, Z)
-        if self.training:
+        out = None
+        if stats is None:
             with torch.set_grad_enabled(stats_grad):
                 v = (self._bw_variance(g, z, r) if stats_grad
                      else self._bw_variance(g, z.detach(), r.detach()))
-            self._update_bw(g.detach(), v.detach(), mh)
+            mhd = None if mh is None else (mh[0].detach(), mh[1].detach())
+            out = (self._psi_inv(g.detach(), mhd, floor=True), v.detach())
         else:
-            v = self.running_var.to(x.dtype)
+            v = stats[1]
         c = gh @ r @ ghi
         w = bw_to_identity(g, c + c.transpose(-1, -2) - 2 * g)  # Γ_{G→I} Log_G Z
         if self.use_scale:
@@ -444,16 +480,183 @@ class SPDBatchNorm(nn.Module):
         b = self._eye(x) if self.bias is None else self._psi(self.bias.to(x.dtype), mh)
         a = linalg.eig_kernel_apply(b, w, _LYAP_FROM_ID) + self._eye(x)  # I + L_B[Γ_{I→B} W]
         zhat = sym(a @ b @ a)  # Exp_B(Γ_{I→B} W)
-        return self._psi_inv(zhat, mh, floor=self.spd_floor)
+        return self._psi_inv(zhat, mh, floor=self.spd_floor), out
 
     @torch.no_grad()
-    def _update_bw(self, g, v, mh):
-        eta = self._momentum()
-        mh = None if mh is None else (mh[0].detach(), mh[1].detach())
-        rm = self._psi(self.running_mean.to(g.dtype), mh)
-        new = bw_exp(rm, eta * bw_log(rm, g))  # BW geodesic
-        self.running_mean.copy_(self._psi_inv(new, mh, floor=True).to(self.running_mean.dtype))
-        self.running_var.mul_(1 - eta).add_(eta * v.to(self.running_var.dtype))
+    def _step_stats(self, mean, var, g, v, eta):
+        """Running ``(mean, var)`` moved by ``eta`` along the metric's geodesic to ``(g, v)``."""
+        rm = mean.to(g.dtype)
+        if self.metric == "aim":
+            new = SPDAffineInvariant().geodesic(rm, g, eta)
+        else:
+            mh = self._mh(g)
+            mh = None if mh is None else (mh[0].detach(), mh[1].detach())
+            rz, gz = self._psi(rm, mh), self._psi(g, mh)
+            new = self._psi_inv(bw_exp(rz, eta * bw_log(rz, gz)), mh, floor=True)
+        new_var = var if v is None else (1 - eta) * var + eta * v.to(var.dtype)
+        return new.to(mean.dtype), new_var
+
+    # -- forward ------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, domains: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalise a batch ``(N, n, n)`` or ``(N, C, n, n)``; see the class docstring.
+
+        Args:
+            x: SPD matrices.
+            domains: optional ``(N,)`` integer domain (session, subject) id of each sample;
+                each domain is normalised with its own statistics (domain-specific batch
+                norm, Kobler et al. 2022).  ``None``: one set of statistics for all.
+
+        """
+        _check_spd_input(x, self.num_features)
+        shape = x.shape
+        if domains is not None:
+            domains = self._check_domains(domains, shape[0], x.device)
+        x = x.reshape(-1, self.num_features, self.num_features)
+        if self.training:
+            self.num_batches_tracked += 1
+        if domains is None:
+            if self.training and x.shape[0] < 2:
+                raise ValueError("SPDBatchNorm needs more than one matrix per batch in "
+                                 f"training mode, got input shape {tuple(shape)}")
+            y, stats = self._normalize(x, None if self.training else self._global_stats(x))
+            if self.training:
+                self._store(None, *stats)
+            return y.reshape(shape)
+        per_sample = x.shape[0] // shape[0]  # channels share their sample's domain
+        flat = domains.repeat_interleave(per_sample)
+        parts, order = [], []
+        for d in torch.unique(flat).tolist():
+            idx = (flat == d).nonzero().squeeze(-1)
+            y, stats = self._normalize(x[idx], self._domain_stats_for(d, x, len(idx)))
+            if stats is not None and self.training:
+                self._store(d, *stats)
+            parts.append(y)
+            order.append(idx)
+        inverse = torch.argsort(torch.cat(order))
+        return torch.cat(parts)[inverse].reshape(shape)
+
+    # -- domains ------------------------------------------------------------------------------
+    @staticmethod
+    def _check_domains(domains, batch: int, device) -> torch.Tensor:
+        domains = torch.as_tensor(domains, device=device)
+        if domains.dtype.is_floating_point or domains.dtype.is_complex or \
+                domains.dtype == torch.bool:
+            raise TypeError(f"domains must hold integer domain ids, got dtype {domains.dtype}")
+        if domains.shape != (batch,):
+            raise ValueError(f"domains must have shape ({batch},) (one id per sample), "
+                             f"got {tuple(domains.shape)}")
+        return domains.long()
+
+    @property
+    def domains(self) -> list[int]:
+        """Ids of the domains that have running statistics (in insertion order)."""
+        return [int(d) for d in self.domain_ids.tolist()]
+
+    def domain_statistics(self, domain: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Running ``(mean (n, n), variance ())`` of ``domain`` (input coordinates)."""
+        slot = self._slot(int(domain))
+        if slot is None:
+            raise KeyError(f"domain {domain} has no running statistics; known domains: "
+                           f"{self.domains}")
+        return self.domain_means[slot], self.domain_vars[slot]
+
+    def forget_domain(self, domain: int) -> None:
+        """Drop the running statistics of ``domain``."""
+        slot = self._slot(int(domain))
+        if slot is None:
+            raise KeyError(f"domain {domain} has no running statistics; known domains: "
+                           f"{self.domains}")
+        keep = torch.arange(len(self.domain_ids), device=self.domain_ids.device) != slot
+        self.domain_ids = self.domain_ids[keep]
+        self.domain_means = self.domain_means[keep]
+        self.domain_vars = self.domain_vars[keep]
+        self.domain_counts = self.domain_counts[keep]
+
+    @torch.no_grad()
+    def adapt(self, x: torch.Tensor, domains=None) -> SPDBatchNorm:
+        """Estimate running statistics from unlabelled inputs of this layer (no update of weights).
+
+        Each domain of ``domains`` (``(N,)`` ids; ``None``: the layer's global statistics)
+        gets the Fréchet mean and variance of its samples in ``x`` (iterated to convergence
+        from the arithmetic mean), replacing what it had: the re-centring of a new session of
+        Zanini et al. (2018) and the domain adaptation of Kobler et al. (2022).  For a whole
+        network use :func:`adapt_batch_norm`, which feeds each batch-norm layer its input.
+        """
+        training = self.training
+        adapt_batch_norm(self, x, domains=domains)
+        self.train(training)
+        return self
+
+    def _slot(self, d: int):
+        hits = (self.domain_ids == d).nonzero()
+        return int(hits[0, 0]) if len(hits) else None
+
+    def _global_stats(self, x):
+        return self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
+
+    def _domain_stats_for(self, d: int, x, count: int):
+        """Statistics to normalise domain ``d`` with, or ``None`` to use its batch's own."""
+        slot = self._slot(d)
+        if self._adapting and count < 2:
+            raise ValueError(f"domain {d} has {count} matrix in the adaptation batch; its "
+                             "statistics need at least 2")
+        if self.training and count >= 2:
+            return None
+        if slot is not None:
+            return self.domain_means[slot].to(x.dtype), self.domain_vars[slot].to(x.dtype)
+        if self.training:  # a single matrix of an unseen domain: nothing to estimate from
+            return self._global_stats(x)
+        if self.unknown_domain == "batch" and count >= 2:
+            return None
+        if self.unknown_domain == "global":
+            return self._global_stats(x)
+        raise ValueError(
+            f"domain {d} has no running statistics (known domains: {self.domains}); estimate "
+            "them from its unlabelled inputs with adapt_batch_norm(model, x_new, "
+            "domains=ids) (or SPDBatchNorm.adapt), or build the layer with "
+            "unknown_domain='batch' (statistics of the evaluated batch, >= 2 matrices) or "
+            "'global' (the pooled running statistics)")
+
+    @torch.no_grad()
+    def _store(self, d, g, v) -> None:
+        """Move the running statistics of domain ``d`` (``None``: global) towards ``(g, v)``."""
+        if d is None:
+            eta = 1.0 if self._adapting else self._momentum(int(self.num_batches_tracked))
+            mean, var = self._step_stats(self.running_mean, self.running_var, g, v, eta)
+            self.running_mean.copy_(mean)
+            self.running_var.copy_(var)
+            return
+        slot = self._slot(d)
+        if slot is None:  # a new domain starts at its first batch's statistics
+            self.domain_ids = torch.cat([self.domain_ids, self.domain_ids.new_tensor([d])])
+            self.domain_means = torch.cat([self.domain_means,
+                                           g.detach().to(self.domain_means.dtype)[None]])
+            v = self.running_var.new_ones(()) if v is None else v
+            self.domain_vars = torch.cat([self.domain_vars,
+                                          v.detach().to(self.domain_vars.dtype)[None]])
+            self.domain_counts = torch.cat([self.domain_counts,
+                                            self.domain_counts.new_ones(1)])
+            return
+        self.domain_counts[slot] += 1
+        eta = 1.0 if self._adapting else self._momentum(int(self.domain_counts[slot]))
+        mean, var = self._step_stats(self.domain_means[slot], self.domain_vars[slot], g, v, eta)
+        self.domain_means[slot] = mean
+        self.domain_vars[slot] = var
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # the per-domain buffers grow with the domains seen: take the saved sizes (and accept
+        # state dicts saved before the layer had domains)
+        for name in ("domain_ids", "domain_means", "domain_vars", "domain_counts"):
+            key = prefix + name
+            if key in state_dict:
+                buf = getattr(self, name)
+                setattr(self, name, buf.new_empty(state_dict[key].shape))
+            else:
+                state_dict[key] = getattr(self, name)[:0].clone()
+                setattr(self, name, getattr(self, name)[:0].clone())
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     def extra_repr(self) -> str:
         """Metric and hyper-parameters."""
@@ -468,22 +671,27 @@ class SPDBatchNorm(nn.Module):
         return ", ".join(parts)
 
 
-def adapt_batch_norm(module: nn.Module, *inputs: torch.Tensor) -> nn.Module:
+def adapt_batch_norm(module: nn.Module, *inputs: torch.Tensor, domains=None) -> nn.Module:
     """Re-estimate every :class:`SPDBatchNorm`'s running statistics on unlabelled inputs.
 
     Domain-specific batch norm (Kobler et al., "SPD domain-specific batch normalization to
-    crack interpretable unsupervised domain adaptation in EEG", NeurIPS 2022; AdaBN, Li et
-    al. 2016, for Euclidean BN): after training, the SPD batch norms' means and variances are
-    replaced by those of a new domain (e.g. a later recording session), so its data are
-    re-centred at the learned bias.  One forward pass over ``inputs`` (all trials of the new
-    domain as one batch) with the SPD batch norms in training mode and ``momentum = 1``; every
-    other layer (Euclidean ``BatchNorm``, dropout) stays in eval mode, and no parameter changes.
+    crack interpretable unsupervised domain adaptation in EEG", NeurIPS 2022; per-session
+    re-centring, Zanini et al., IEEE TBME 2018; AdaBN, Li et al. 2016, for Euclidean BN):
+    after training, the SPD batch norms' means and variances are set to those of a new domain
+    (e.g. a later recording session), so its data are re-centred at the learned bias.  One
+    forward pass over ``inputs`` (all trials of the new domain as one batch) with the SPD batch
+    norms estimating their statistics (Fréchet means iterated to convergence); every other
+    layer (Euclidean ``BatchNorm``, dropout) stays in eval mode, and no parameter changes.
     This is transductive: it uses the new domain's inputs, never its labels.
 
     Args:
         module: a network holding :class:`SPDBatchNorm` layers.
         *inputs: its forward arguments for the new domain, e.g. ``(N, d, d)`` SPD batches
             with ``N >= 2``.
+        domains: ``None`` (replace the global running statistics) or ``(N,)`` integer ids:
+            each listed domain gets the statistics of its samples (replacing what it had),
+            the other domains keep theirs.  ``module`` must then accept ``domains=`` in its
+            forward (:class:`SPDNet`, :class:`ConvSPDNet` and :class:`SPDBatchNorm` do).
 
     Returns:
         ``module``, in eval mode.
@@ -497,16 +705,20 @@ def adapt_batch_norm(module: nn.Module, *inputs: torch.Tensor) -> nn.Module:
         raise ValueError("module has no SPDBatchNorm layer to adapt (a network built with "
                          "bn_metric=None has nothing to re-estimate)")
     module.eval()
-    momenta = [bn.momentum for bn in norms]
+    saved = [(bn.momentum, bn.n_iter, bn.num_batches_tracked.clone()) for bn in norms]
     try:
         for bn in norms:
-            bn.momentum = 1.0
+            bn.momentum, bn.n_iter, bn._adapting = 1.0, _ADAPT_ITER, True
             bn.train()
         with torch.no_grad():
-            module(*inputs)
+            if domains is None:
+                module(*inputs)
+            else:
+                module(*inputs, domains=domains)
     finally:
-        for bn, momentum in zip(norms, momenta, strict=True):
-            bn.momentum = momentum
+        for bn, (momentum, n_iter, tracked) in zip(norms, saved, strict=True):
+            bn.momentum, bn.n_iter, bn._adapting = momentum, n_iter, False
+            bn.num_batches_tracked.copy_(tracked)
         module.eval()
     return module
 
@@ -574,15 +786,25 @@ class SPDNet(nn.Module):
             if module is not self and hasattr(module, "reset_parameters"):
                 module.reset_parameters()
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Tangent features ``(N, d_k(d_k+1)/2)`` before the classifier."""
-        return self.logeig(self.spd(x))
+    def spd_features(self, x: torch.Tensor, domains=None) -> torch.Tensor:
+        """The last SPD matrices ``(N, d_k, d_k)``; ``domains`` ``(N,)`` reach the batch norms."""
+        for block in self.spd:
+            x = block(x, domains) if isinstance(block, SPDBatchNorm) else block(x)
+        return x
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits ``(N, num_classes)``."""
+    def features(self, x: torch.Tensor, domains=None) -> torch.Tensor:
+        """Tangent features ``(N, d_k(d_k+1)/2)`` before the classifier."""
+        return self.logeig(self.spd_features(x, domains))
+
+    def forward(self, x: torch.Tensor, domains=None) -> torch.Tensor:
+        """Class logits ``(N, num_classes)``.
+
+        ``domains``: optional ``(N,)`` integer domain (session) ids for domain-specific batch
+        norm (:class:`SPDBatchNorm`); ignored without batch norm.
+        """
         if self.head != "linear":
-            return self.classifier(self.spd(x))
-        return self.classifier(self.features(x))
+            return self.classifier(self.spd_features(x, domains))
+        return self.classifier(self.features(x, domains))
 
     def extra_repr(self) -> str:
         """Dims, classes, BN metric."""
@@ -898,10 +1120,21 @@ class ConvSPDNet(nn.Module):
             cov = torch.stack([self.covariance(w) for w in windows], dim=1)
         return cov if self.spd_dtype is None else cov.to(self.spd_dtype)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits ``(N, num_classes)`` in the front-end's dtype."""
+    def forward(self, x: torch.Tensor, domains=None) -> torch.Tensor:
+        """Class logits ``(N, num_classes)`` in the front-end's dtype.
+
+        ``domains``: optional ``(N,)`` integer domain (session) ids for domain-specific SPD
+        batch norm (each window's covariance takes its trial's domain).
+        """
         cov = self.covariances(x)  # (N, F, F) or (N, S, F, F)
         if self.attention is not None:
             cov = self.attention(cov)
-        tangent = self.spdnet.features(cov.reshape(-1, *cov.shape[-2:])).reshape(len(x), -1)
+        if domains is not None and cov.dim() == 4:
+            domains = torch.as_tensor(domains, device=x.device)
+            if domains.shape != (len(x),):
+                raise ValueError(f"domains must have shape ({len(x)},) (one id per trial), "
+                                 f"got {tuple(domains.shape)}")
+            domains = domains.repeat_interleave(cov.shape[1])
+        flat = cov.reshape(-1, *cov.shape[-2:])
+        tangent = self.spdnet.features(flat, domains).reshape(len(x), -1)
         return self.spdnet.classifier(tangent).to(x.dtype)
