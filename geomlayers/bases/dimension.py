@@ -37,7 +37,7 @@ from geomlayers.groups.symplectic import SymplecticGroup
 __all__ = ["equivariant_dimension", "MAX_BURNSIDE_ORDER", "MAX_WEYL_NODES"]
 
 #: Burnside's lemma sums over the group; larger permutation groups get ``None``.
-MAX_BURNSIDE_ORDER = 200_000
+MAX_BURNSIDE_ORDER = 20_000
 #: largest product grid of the Weyl integration (``M^rank`` nodes).
 MAX_WEYL_NODES = 20_000_000
 
@@ -71,6 +71,7 @@ def equivariant_dimension(group: Group, k: int, l: int) -> int | None:  # noqa: 
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _burnside(group: FinitePermutationGroup, r: int) -> int | None:
     order = group.order()
     if order > MAX_BURNSIDE_ORDER:
