@@ -46,6 +46,7 @@ __all__ = [
     "make_record",
     "read_record",
     "write_file",
+    "check_basis_path",
     "read_file",
 ]
 
@@ -181,26 +182,29 @@ def read_record(record: dict, group: Group | None = None):
     return group, k, l, record["kind"], bool(record["is_basis"]), elements, tensors
 
 
-def _check_suffix(path: Path) -> None:
+def check_basis_path(path: str | Path) -> Path:
+    """``Path(path)``, or ``ValueError`` unless it ends in one of :data:`SUFFIXES`."""
+    path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ValueError(
             f"basis files end in {' or '.join(SUFFIXES)} (the {FORMAT_NAME} JSON format of "
             f"docs/bases.md), got {str(path)!r}; torch.save/pickle files are not read or "
             "written"
         )
+    return path
 
 
 def write_file(record: dict, path: str | Path) -> Path:
     """Write a record to ``path`` (``.json``) atomically."""
     path = Path(path)
-    _check_suffix(path)
+    check_basis_path(path)
     return atomic_write(path, json.dumps(record))
 
 
 def read_file(path: str | Path) -> dict:
     """The record in ``path``; ``ValueError`` naming the file when it is not a basis file."""
     path = Path(path)
-    _check_suffix(path)
+    check_basis_path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
