@@ -25,14 +25,13 @@ import torch
 from torch import nn
 
 from geomlayers import linalg
-from geomlayers.linalg import SumPowerKernel, sym
+from geomlayers.linalg import sym
 from geomlayers.manifolds.spd import (
     SPDAffineInvariant,
-    bw_barycenter_step,
-    bw_dist2,
-    bw_exp,
-    bw_log,
-    bw_to_identity,
+    SPDBuresWasserstein,
+    SPDGeneralizedBuresWasserstein,
+    SPDLogEuclidean,
+    SPDManifold,
 )
 
 __all__ = [
@@ -51,7 +50,6 @@ __all__ = [
     "vec_to_sym",
 ]
 
-_LYAP_FROM_ID = SumPowerKernel(math.sqrt(0.5), -0.5)  # L_P ∘ Γ_{I→P}: 1/√(2(σ_i+σ_j))
 
 
 def _trace(x: torch.Tensor) -> torch.Tensor:
@@ -59,11 +57,13 @@ def _trace(x: torch.Tensor) -> torch.Tensor:
 
 
 def _check_spd_input(x, n: int, name: str = "x") -> torch.Tensor:
+    """Shape ``(N, n, n)`` / ``(N, C, n, n)``, then :func:`geomlayers.linalg.check_spd`."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x)}")
     if x.dim() not in (3, 4) or x.shape[-1] != n or x.shape[-2] != n:
         raise ValueError(f"{name} must have shape (N, {n}, {n}) or (N, C, {n}, {n}), "
                          f"got {tuple(x.shape)}")
+    linalg.check_spd(x, name)
     return x
 
 
@@ -205,23 +205,34 @@ class ExpEig(nn.Module):
         return linalg.expm(x)
 
 
-_METRICS = ("aim", "bw", "gbw")
+_METRICS = ("aim", "lem", "bw", "gbw")
+_MANIFOLDS = {"aim": SPDAffineInvariant(), "lem": SPDLogEuclidean(), "bw": SPDBuresWasserstein()}
 _VARIANCES = ("frechet", "identity")
 _UNKNOWN = ("error", "batch", "global")
 _ADAPT_ITER = 50  # Fréchet-mean iterations when estimating a domain's statistics
 
 
 class SPDBatchNorm(nn.Module):
-    """Riemannian batch normalisation of SPD matrices under AIM, BW or generalized BW.
+    """Riemannian batch normalisation of SPD matrices under AIM, LEM, BW or generalized BW.
+
+    Every metric runs the same algorithm on its manifold object (:attr:`manifold`, from
+    :mod:`geomlayers.manifolds`): the batch Fréchet mean ``G`` (``frechet_mean``), the
+    variance ``v = mean d²(X_i, G)``, and ``Y = Exp_B Γ_{I→B}(s/√(v+ε) · Γ_{G→I} Log_G X)``
+    (``recenter``), with the running mean moved along the metric's ``geodesic``:
 
     * ``metric="aim"`` — Brooks et al. (NeurIPS 2019, Alg. 1): Karcher mean ``G``, centre
       ``G^{-1/2} X G^{-1/2}``, optional scaling ``(·)^{s/√(v+ε)}`` (Kobler et al. 2022; off by
       default, as in Brooks), bias ``B^{1/2} (·) B^{1/2}``.
+    * ``metric="lem"`` — the Log-Euclidean batch norm (Chen et al., "A Lie group approach to
+      Riemannian batch normalization", ICLR 2024, LEM instance): closed-form mean
+      ``exp(mean log X_i)``, ``Y = exp(log B + s/√(v+ε) (log X − log G))``.
     * ``metric="bw"`` — GBWBN with ``M = I`` (Wang et al., CVPR 2025, §4): BW barycentre ``G``
       (fixed point), ``W = Γ_{G→I} Log_G X``, ``W ← s/√(v+ε) W``, ``Y = Exp_B(Γ_{I→B} W)``.
     * ``metric="gbw"`` — the same in the coordinates ``Z = M^{-1/2} X^θ M^{-1/2}`` with a
       learnable SPD ``M`` (and learnable ``θ`` if ``learn_theta``), mapped back by
       ``X = (M^{1/2} Z M^{1/2})^{1/θ}``; the bias is ``B̃ = M^{-1/2} B^θ M^{-1/2}`` in Z.
+      The map ``ψ`` is the manifold's chart
+      (:meth:`~geomlayers.manifolds.SPDGeneralizedBuresWasserstein.psi`).
 
     Statistics are pooled over the batch and channel dims.  Training mode uses the batch mean
     and variance (``v = θ⁻² mean d²(Z_i, G)``) and updates the buffers ``running_mean`` (an SPD
@@ -259,7 +270,7 @@ class SPDBatchNorm(nn.Module):
 
     Args:
         num_features: matrix size ``n``.
-        metric: ``"aim" | "bw" | "gbw"``.
+        metric: ``"aim" | "lem" | "bw" | "gbw"``.
         momentum: running-statistics step (``None``: cumulative average).
         eps: added to the variance.
         n_iter: Karcher / fixed-point steps for the batch mean (early stop at ``tol``).
@@ -268,13 +279,17 @@ class SPDBatchNorm(nn.Module):
         learn_m: make ``M`` a learnable SPD parameter (GBW; otherwise ``M = I``).
         bias: learnable SPD bias ``B`` (else ``B = I``).
         scale: learnable dispersion ``s`` (default: ``False`` for AIM as in Brooks, ``True``
-            for BW/GBW as in GBWBN).
+            for LEM as in LieBN and for BW/GBW as in GBWBN).
         variance: ``"frechet"`` (about the batch mean) or ``"identity"`` (official GBWBN).
         detach_stats: no gradient through the batch mean and variance (as Brooks and GBWBN).
         spd_floor: floor the output eigenvalues at ``linalg.config.floor`` (guarantees SPD).
         tol: early-stop tolerance of the mean iterations (default: dtype-based).
         unknown_domain: eval-time policy for a domain without statistics: ``"error"``,
             ``"batch"`` or ``"global"``.
+        warm_start: start the batch-mean iterations from the running mean (the domain's,
+            with ``domains``) once it has been estimated, instead of the arithmetic mean: the
+            ``n_iter`` steps then refine an estimate that is already close (official GBWBN and
+            Brooks et al. start from the arithmetic mean: ``warm_start=False``).
 
     Shapes: ``(N, n, n)`` or ``(N, C, n, n)`` → same.
 
@@ -295,12 +310,14 @@ class SPDBatchNorm(nn.Module):
                  learn_theta: bool = False, learn_m: bool = True, bias: bool = True,
                  scale: bool | None = None, variance: str = "frechet",
                  detach_stats: bool = True, spd_floor: bool = True, tol: float | None = None,
-                 unknown_domain: str = "error", device=None, dtype=None):
+                 unknown_domain: str = "error", warm_start: bool = True, device=None,
+                 dtype=None):
         super().__init__()
         self._check_args(num_features, metric, momentum, eps, n_iter, theta, variance)
         if unknown_domain not in _UNKNOWN:
             raise ValueError(f"unknown_domain must be one of {_UNKNOWN}, got {unknown_domain!r}")
         self.unknown_domain = unknown_domain
+        self.warm_start = bool(warm_start)
         self._adapting = False
         self.num_features, self.metric = num_features, metric
         self.momentum, self.eps, self.n_iter, self.tol = momentum, float(eps), n_iter, tol
@@ -373,126 +390,64 @@ class SPDBatchNorm(nn.Module):
     def _eye(self, x):
         return torch.eye(self.num_features, dtype=x.dtype, device=x.device)
 
-    def _fixed_theta_one(self) -> bool:
-        return not self.learn_theta and float(self.theta) == 1.0
-
-    def _psi(self, x, mh):
-        """``M^{-1/2} X^θ M^{-1/2}`` (GBW coordinates); identity for BW."""
-        y = x if self._fixed_theta_one() else linalg.powm(x, self.theta.to(x.dtype))
-        return y if mh is None else sym(mh[1] @ y @ mh[1])
-
-    def _psi_inv(self, z, mh, floor: bool):
-        y = z if mh is None else sym(mh[0] @ z @ mh[0])
-        if not self._fixed_theta_one():
-            return linalg.powm(y, 1.0 / self.theta.to(z.dtype))
-        return linalg.clampm(y, linalg.config.floor(y.dtype)) if floor else y
-
-    def _iterate_mean(self, step, x):
-        """``n_iter`` fixed-point steps from the arithmetic mean, early stop at ``tol``."""
-        w = torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=x.dtype, device=x.device)
-        g = x.mean(0)
-        tol = (1e-10 if x.dtype == torch.float64 else 1e-5) if self.tol is None else self.tol
-        for _ in range(self.n_iter):
-            new = step(x, w, g)
-            change = float((new - g).detach().norm() / g.detach().norm())
-            g = new
-            if change < tol:
-                break
-        return g
-
     def _momentum(self, count: int) -> float:
         if self.momentum is None:
             return 1.0 / max(count, 1)
         return self.momentum
 
-    def _mh(self, x):
-        if self.m is None:
-            return None
-        m = self.m.to(x.dtype)
-        return linalg.sqrtm(m), linalg.invsqrtm(m)
+    @property
+    def manifold(self) -> SPDManifold:
+        """The layer's metric as a manifold object (GBW: with the current ``M`` and ``θ``)."""
+        if self.metric != "gbw":
+            return _MANIFOLDS[self.metric]
+        theta = self.theta if self.learn_theta else float(self.theta)
+        return SPDGeneralizedBuresWasserstein(self.m, theta)
 
-    def _normalize(self, x, stats):
+    def _normalize(self, x, stats, init=None):
         """Normalised ``x`` ``(B, n, n)`` and the batch statistics used (``None`` if given).
 
-        ``stats`` is ``None`` (use and return the batch's own mean and variance) or a running
-        ``(mean, var)`` pair in input coordinates.
+        ``stats`` is ``None`` (use and return the batch's own mean and variance, the mean
+        iterated from ``init`` if given) or a running ``(mean, var)`` pair in input coordinates.
         """
-        if self.metric == "aim":
-            return self._normalize_aim(x, stats)
-        return self._normalize_bw(x, stats)
-
-    def _normalize_aim(self, x, stats):
+        man = self.manifold
+        base = man.base
+        z = man.chart(x)
         out = None
-        if stats is None:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.detach_stats):
-                xs = x.detach() if self.detach_stats else x
-                g = self._iterate_mean(SPDAffineInvariant()._mean_step, xs)
-                v = None
-                if self.use_scale:
-                    gi = linalg.invsqrtm(g)
-                    v = linalg.logm(sym(gi @ xs @ gi)).pow(2).sum((-1, -2)).mean()
-            out = (g.detach(), None if v is None else v.detach())
-        else:
-            g, v = stats
-        gi = linalg.invsqrtm(g)
-        y = sym(gi @ x @ gi)
-        if self.use_scale:
-            y = linalg.powm(y, self.scale.to(x.dtype) / (v + self.eps).sqrt())
-        elif self.spd_floor:
-            y = linalg.clampm(y, linalg.config.floor(y.dtype))
-        if self.bias is not None:
-            bh = linalg.sqrtm(self.bias.to(x.dtype))
-            y = sym(bh @ y @ bh)
-        return y, out
-
-    def _bw_variance(self, g, z, r):
-        """``θ⁻² mean d²(Z_i, G)`` from ``r = (G^{1/2} Z G^{1/2})^{1/2}`` (or about ``I``)."""
-        if self.variance == "frechet":
-            d2 = (_trace(g) + _trace(z) - 2 * _trace(r)).clamp_min(0)
-        else:
-            d2 = bw_dist2(self._eye(z), z)
-        return d2.mean() / self.theta.to(z.dtype) ** 2
-
-    def _normalize_bw(self, x, stats):
-        mh = self._mh(x)
-        z = self._psi(x, mh)
         stats_grad = torch.is_grad_enabled() and not self.detach_stats
         if stats is None:
             with torch.set_grad_enabled(stats_grad):
-                g = self._iterate_mean(bw_barycenter_step, z if stats_grad else z.detach())
+                zs = z if stats_grad else z.detach()
+                z0 = None if init is None else man.chart(init.to(x.dtype)).detach()
+                g = base.frechet_mean(zs, tol=self.tol, max_iter=self.n_iter, init=z0,
+                                      warn=self._adapting, validate=False)
         else:
-            g = self._psi(stats[0], mh)
-        gh, ghi = linalg.sqrtm(g), linalg.invsqrtm(g)
-        r = linalg.sqrtm(sym(gh @ z @ gh))  # shared by Log_G Z and d(G, Z)
-        out = None
+            g = man.chart(stats[0].to(x.dtype))
+        w = base.to_identity(g, z)  # Γ_{G→I} Log_G Z, one eigendecomposition per matrix
         if stats is None:
-            with torch.set_grad_enabled(stats_grad):
-                v = (self._bw_variance(g, z, r) if stats_grad
-                     else self._bw_variance(g, z.detach(), r.detach()))
-            mhd = None if mh is None else (mh[0].detach(), mh[1].detach())
-            out = (self._psi_inv(g.detach(), mhd, floor=True), v.detach())
+            v = None
+            if self.use_scale or self.metric != "aim":
+                with torch.set_grad_enabled(stats_grad):
+                    if self.variance == "identity":
+                        d2 = base.dist2(self._eye(x), zs)
+                    else:  # d²(G, Z) = ‖Γ_{G→I} Log_G Z‖²_I (the transport is an isometry)
+                        d2 = base.inner(self._eye(x), w if stats_grad else w.detach())
+                    v = d2.mean() * man.variance_scale
+            out = (man.chart_inv(g).detach(), None if v is None else v.detach())
         else:
-            v = stats[1]
-        c = gh @ r @ ghi
-        w = bw_to_identity(g, c + c.transpose(-1, -2) - 2 * g)  # Γ_{G→I} Log_G Z
+            v = stats[1].to(x.dtype)
         if self.use_scale:
             w = w * (self.scale.to(x.dtype) / (v + self.eps).sqrt())
-        b = self._eye(x) if self.bias is None else self._psi(self.bias.to(x.dtype), mh)
-        a = linalg.eig_kernel_apply(b, w, _LYAP_FROM_ID) + self._eye(x)  # I + L_B[Γ_{I→B} W]
-        zhat = sym(a @ b @ a)  # Exp_B(Γ_{I→B} W)
-        return self._psi_inv(zhat, mh, floor=self.spd_floor), out
+        bias = self._eye(x) if self.bias is None else man.chart(self.bias.to(x.dtype))
+        y = man.chart_inv(base.from_identity(bias, w))  # Exp_B Γ_{I→B} W
+        if self.spd_floor and not base.complete:  # Exp of an incomplete metric may be singular
+            y = linalg.clampm(y, linalg.config.floor(y.dtype))
+        return y, out
 
     @torch.no_grad()
     def _step_stats(self, mean, var, g, v, eta):
         """Running ``(mean, var)`` moved by ``eta`` along the metric's geodesic to ``(g, v)``."""
-        rm = mean.to(g.dtype)
-        if self.metric == "aim":
-            new = SPDAffineInvariant().geodesic(rm, g, eta)
-        else:
-            mh = self._mh(g)
-            mh = None if mh is None else (mh[0].detach(), mh[1].detach())
-            rz, gz = self._psi(rm, mh), self._psi(g, mh)
-            new = self._psi_inv(bw_exp(rz, eta * bw_log(rz, gz)), mh, floor=True)
+        man = self.manifold
+        new = man.geodesic(mean.to(g.dtype), g, eta)
         new_var = var if v is None else (1 - eta) * var + eta * v.to(var.dtype)
         return new.to(mean.dtype), new_var
 
@@ -518,7 +473,10 @@ class SPDBatchNorm(nn.Module):
             if self.training and x.shape[0] < 2:
                 raise ValueError("SPDBatchNorm needs more than one matrix per batch in "
                                  f"training mode, got input shape {tuple(shape)}")
-            y, stats = self._normalize(x, None if self.training else self._global_stats(x))
+            warm = (self.training and self.warm_start and not self._adapting
+                    and int(self.num_batches_tracked) > 1)
+            y, stats = self._normalize(x, None if self.training else self._global_stats(x),
+                                       self.running_mean if warm else None)
             if self.training:
                 self._store(None, *stats)
             return y.reshape(shape)
@@ -527,7 +485,10 @@ class SPDBatchNorm(nn.Module):
         parts, order = [], []
         for d in torch.unique(flat).tolist():
             idx = (flat == d).nonzero().squeeze(-1)
-            y, stats = self._normalize(x[idx], self._domain_stats_for(d, x, len(idx)))
+            slot = self._slot(d)
+            warm = self.warm_start and not self._adapting and slot is not None
+            y, stats = self._normalize(x[idx], self._domain_stats_for(d, x, len(idx)),
+                                       self.domain_means[slot] if warm else None)
             if stats is not None and self.training:
                 self._store(d, *stats)
             parts.append(y)
