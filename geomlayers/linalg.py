@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -51,7 +52,13 @@ __all__ = [
     "SumPowerKernel",
     "LoewnerKernel",
     "check_spd",
+    "floorm",
+    "EigenvalueFloorWarning",
 ]
+
+
+class EigenvalueFloorWarning(UserWarning):
+    """A spectral function floored an eigenvalue by more than rounding (a singular input)."""
 
 
 def _eps(dtype: torch.dtype) -> float:
@@ -63,8 +70,13 @@ class SpectralConfig:
     """Thresholds of every spectral operation, per dtype (one object: :data:`config`).
 
     Attributes:
-        eig_floor: absolute floor at which eigenvalues are clamped before ``log``, ``sqrt``,
-            inverse square root and powers (their derivative is zero below it).
+        eig_floor: relative floor ``r``: before ``log``, ``sqrt``, inverse square root and
+            powers, the eigenvalues of each matrix are clamped at ``r · n · max|σ|`` (its own
+            scale, so ``f(cX)`` follows ``f``'s scaling law for every ``c > 0``: e.g.
+            ``logm(cX) = log c · I + logm X``); the derivative is zero below it.  The default
+            ``eps(dtype)`` puts the floor at the eigensolver's rounding level, so a floor that
+            moves an eigenvalue by more than rounding (a negative eigenvalue of a matrix that
+            is singular to working precision) issues an :class:`EigenvalueFloorWarning`.
         tie_rtol: two eigenvalues count as equal in the Loewner matrix when
             ``|σ_i − σ_j| <= tie_rtol · max(|σ_i|, |σ_j|)``; the derivative at the midpoint is
             used instead of the divided difference.  Default ``eps^(1/3)``, which balances the
@@ -80,18 +92,26 @@ class SpectralConfig:
 
     >>> config.floor(torch.float64) < config.floor(torch.float32)
     True
+    >>> config.floor(torch.float64) == torch.finfo(torch.float64).eps
+    True
 
     """
 
-    eig_floor: dict = field(default_factory=lambda: {torch.float32: 1e-6, torch.float64: 1e-10})
+    eig_floor: dict = field(default_factory=dict)
     tie_rtol: dict = field(default_factory=dict)
     sym_rtol: dict = field(default_factory=dict)
     psd_rtol: dict = field(default_factory=dict)
     validate: bool = True
 
     def floor(self, dtype: torch.dtype) -> float:
-        """Eigenvalue clamp floor for ``dtype``."""
-        return self.eig_floor.get(dtype, 1e3 * _eps(dtype))
+        """Relative eigenvalue floor ``r`` for ``dtype`` (the floor is ``r · n · max|σ|``)."""
+        return self.eig_floor.get(dtype, _eps(dtype))
+
+    def floor_for(self, sigma: torch.Tensor) -> torch.Tensor:
+        """Per-matrix floor ``(..., 1)`` for eigenvalues ``sigma`` ``(..., n)``."""
+        top = sigma.detach().abs().amax(-1, keepdim=True)
+        return (self.floor(sigma.dtype) * sigma.shape[-1] * top).clamp_min(
+            torch.finfo(sigma.dtype).tiny)
 
     def tie(self, dtype: torch.dtype) -> float:
         """Relative tie tolerance of the Loewner matrix for ``dtype``."""
@@ -197,7 +217,12 @@ _SPECTRAL = {
 
 
 def _loewner(sigma, fc, kind, theta, floor, tie):
-    """Loewner matrix of g = f∘clamp(·, floor) at eigenvalues ``sigma`` (…, n) → (…, n, n)."""
+    """Loewner matrix of g = f∘clamp(·, floor) at eigenvalues ``sigma`` (…, n) → (…, n, n).
+
+    ``floor`` is ``None``, a float or a per-matrix tensor ``(…, 1)``.
+    """
+    if isinstance(floor, torch.Tensor):
+        floor = floor.unsqueeze(-1)
     df = _SPECTRAL[kind][1]
     si, sj = sigma.unsqueeze(-1), sigma.unsqueeze(-2)
     gap = si - sj
@@ -213,23 +238,43 @@ def _loewner(sigma, fc, kind, theta, floor, tie):
     return torch.where(tied, dmid, divided)
 
 
+def _warn_floor(sigma, floor, name):
+    """Warn when the relative floor moved an eigenvalue by more than rounding (σ < 0)."""
+    if _skip_checks() or sigma.numel() == 0:
+        return
+    low = sigma[..., :1]
+    if bool((low < 0).any()):
+        worst = float((low / (floor / (config.floor(sigma.dtype) * sigma.shape[-1]))).min())
+        warnings.warn(f"{name} is singular to working precision: an eigenvalue at {worst:.1e} "
+                      "times the largest was raised to the floor (config.floor · n · max "
+                      "eigenvalue); the result depends on that floor. Regularise the input "
+                      "(e.g. shrinkage or a ridge).", EigenvalueFloorWarning, stacklevel=4)
+
+
 class _Spectral(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, theta, kind, floor, name):
         sigma, u = torch.linalg.eigh(x)
         if _SPECTRAL[kind][3]:
             _check_eigs(sigma, name)
+        if floor == "relative":
+            floor = config.floor_for(sigma)
+            if kind != "clamp":
+                _warn_floor(sigma, floor, name)
         c = sigma if floor is None else sigma.clamp_min(floor)
         fc = _SPECTRAL[kind][0](c, theta)
-        ctx.kind, ctx.floor = kind, floor
-        ctx.save_for_backward(sigma, u, fc, theta)
+        ctx.kind = kind
+        ctx.floor = floor if not isinstance(floor, torch.Tensor) else None
+        floor_t = floor if isinstance(floor, torch.Tensor) else torch.empty(0)
+        ctx.save_for_backward(sigma, u, fc, theta, floor_t)
         return sym((u * fc.unsqueeze(-2)) @ u.transpose(-1, -2))
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        sigma, u, fc, theta = ctx.saved_tensors
-        kind, floor = ctx.kind, ctx.floor
+        sigma, u, fc, theta, floor_t = ctx.saved_tensors
+        kind = ctx.kind
+        floor = floor_t if floor_t.numel() else ctx.floor
         gh = u.transpose(-1, -2) @ sym(grad) @ u
         lw = _loewner(sigma, fc, kind, theta, floor, config.tie(sigma.dtype))
         gx = u @ (lw * gh) @ u.transpose(-1, -2)
@@ -252,7 +297,8 @@ def spectral_apply(x: torch.Tensor, kind: str, *, theta=None, floor=None,
         x: symmetric matrices ``(..., n, n)``.
         kind: name of ``f``.
         theta: exponent for ``pow`` (float or 0-d tensor, may require grad).
-        floor: eigenvalue clamp floor; ``None`` uses :data:`config` for functions that need
+        floor: absolute eigenvalue clamp floor; ``None`` uses the relative floor of
+            :data:`config` (``config.floor · n · max|σ|`` per matrix) for functions that need
             positive eigenvalues and no clamp for ``exp``.
         name: argument name used in error messages.
 
@@ -264,7 +310,7 @@ def spectral_apply(x: torch.Tensor, kind: str, *, theta=None, floor=None,
         raise ValueError(f"kind must be one of {sorted(_SPECTRAL)}, got {kind!r}")
     x = _check_matrix(x, name)
     if floor is None and _SPECTRAL[kind][3]:
-        floor = config.floor(x.dtype)
+        floor = "relative"
     if kind == "pow":
         if theta is None:
             raise ValueError("theta is required for kind='pow'")
@@ -307,6 +353,15 @@ def clampm(x: torch.Tensor, threshold: float) -> torch.Tensor:
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
     return spectral_apply(x, "clamp", floor=float(threshold))
+
+
+def floorm(x: torch.Tensor) -> torch.Tensor:
+    """Nearest matrix with eigenvalues at least the relative floor (``config``), ``(..., n, n)``.
+
+    ``U max(σ, config.floor · n · max|σ|) Uᵀ`` per matrix: a projection onto numerically SPD
+    matrices that follows each matrix's own scale.
+    """
+    return spectral_apply(x, "clamp", floor="relative")
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,8 +456,14 @@ class LoewnerKernel(Kernel):
 
 class _KernelOp(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, p, w, kernel):
+    def forward(ctx, p, w, kernel, positive, name):
         sigma, u = torch.linalg.eigh(p)
+        if positive and not _skip_checks() and sigma.numel():
+            low = sigma[..., 0] / sigma.abs().amax(-1).clamp_min(torch.finfo(sigma.dtype).tiny)
+            if bool((low <= config.floor(sigma.dtype) * sigma.shape[-1]).any()):
+                raise ValueError(f"{name} must be positive definite: smallest eigenvalue "
+                                 f"relative to the largest is {float(low.min()):.2e} (singular "
+                                 "to working precision), so the solution is not unique")
         kmat = kernel.k(sigma.unsqueeze(-1), sigma.unsqueeze(-2))
         wh = u.transpose(-1, -2) @ w @ u
         ctx.kernel = kernel
@@ -429,7 +490,7 @@ class _KernelOp(torch.autograd.Function):
                 s = s.sum_to_size(*ctx.p_shape[:-2], n, n, n)
             a1 = (s * d1).sum(-1)
             gp = u @ (a1 + a1.transpose(-1, -2)) @ u.transpose(-1, -2)
-        return gp, gw, None
+        return gp, gw, None, None, None
 
 
 def _kernel_divided_difference(sigma, kmat, kernel):
@@ -445,7 +506,7 @@ def _kernel_divided_difference(sigma, kmat, kernel):
 
 
 def eig_kernel_apply(p: torch.Tensor, w: torch.Tensor, kernel: Kernel, *,
-                     name: str = "p") -> torch.Tensor:
+                     name: str = "p", positive: bool = False) -> torch.Tensor:
     """``U (K ∘ (Uᵀ W U)) Uᵀ`` with ``P = U diag(σ) Uᵀ`` and ``K_ij = kernel.k(σ_i, σ_j)``.
 
     Differentiable in ``p`` and ``w`` with a backward that stays finite for repeated
@@ -456,11 +517,13 @@ def eig_kernel_apply(p: torch.Tensor, w: torch.Tensor, kernel: Kernel, *,
         w: symmetric ``(..., n, n)``.
         kernel: a :class:`Kernel`.
         name: argument name for error messages.
+        positive: refuse a ``p`` that is not positive definite to working precision (smallest
+            eigenvalue at most ``config.floor · n`` times the largest).
 
     """
     p = _check_matrix(p, name)
     w = _check_matrix(w, "w")
-    return _KernelOp.apply(p, w, kernel)
+    return _KernelOp.apply(p, w, kernel, positive, name)
 
 
 _LYAPUNOV = SumPowerKernel(1.0, -1.0)
@@ -469,10 +532,12 @@ _LYAPUNOV = SumPowerKernel(1.0, -1.0)
 def lyapunov(p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """The symmetric solution ``L`` of ``P L + L P = V`` for SPD ``p``, ``(..., n, n)``.
 
+    Refuses a ``p`` that is singular to working precision (the solution is then not unique).
+
     >>> p = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
     >>> v = torch.tensor([[1.0, 0.0], [0.0, 3.0]], dtype=torch.float64)
     >>> l = lyapunov(p, v)
     >>> torch.allclose(p @ l + l @ p, v)
     True
     """
-    return eig_kernel_apply(p, v, _LYAPUNOV)
+    return eig_kernel_apply(p, v, _LYAPUNOV, name="p", positive=True)

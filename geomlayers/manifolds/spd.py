@@ -129,9 +129,8 @@ class SPDManifold(geoopt.Manifold):
 
     # -- projections ----------------------------------------------------------------------
     def projx(self, x: torch.Tensor) -> torch.Tensor:
-        """Nearest SPD matrix: symmetrise and floor the eigenvalues (``linalg.config``)."""
-        x = sym(x)
-        return linalg.clampm(x, linalg.config.floor(x.dtype))
+        """Nearest SPD matrix: symmetrise and floor the eigenvalues (:func:`linalg.floorm`)."""
+        return linalg.floorm(sym(x))
 
     def proju(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Tangent space = symmetric matrices: ``sym(u)``."""

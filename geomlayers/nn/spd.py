@@ -282,7 +282,8 @@ class SPDBatchNorm(nn.Module):
             for LEM as in LieBN and for BW/GBW as in GBWBN).
         variance: ``"frechet"`` (about the batch mean) or ``"identity"`` (official GBWBN).
         detach_stats: no gradient through the batch mean and variance (as Brooks and GBWBN).
-        spd_floor: floor the output eigenvalues at ``linalg.config.floor`` (guarantees SPD).
+        spd_floor: floor the output eigenvalues at the relative floor
+            (:func:`geomlayers.linalg.floorm`; guarantees SPD).
         tol: early-stop tolerance of the mean iterations (default: dtype-based).
         unknown_domain: eval-time policy for a domain without statistics: ``"error"``,
             ``"batch"`` or ``"global"``.
@@ -440,7 +441,7 @@ class SPDBatchNorm(nn.Module):
         bias = self._eye(x) if self.bias is None else man.chart(self.bias.to(x.dtype))
         y = man.chart_inv(base.from_identity(bias, w))  # Exp_B Γ_{I→B} W
         if self.spd_floor and not base.complete:  # Exp of an incomplete metric may be singular
-            y = linalg.clampm(y, linalg.config.floor(y.dtype))
+            y = linalg.floorm(y)
         return y, out
 
     @torch.no_grad()
