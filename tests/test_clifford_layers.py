@@ -18,14 +18,13 @@ from geomlayers.clifford.datasets import (
 )
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
 from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
+from geomlayers.models import ConvexHullNet, O5RegressionNet
 from geomlayers.nn.clifford import (
     CliffordGeometricProduct,
     CliffordLayerNorm,
     CliffordLinear,
     CliffordNormalization,
     CliffordSiLU,
-    ConvexHullNet,
-    O5RegressionNet,
 )
 from geomlayers.testing import assert_equivariant
 

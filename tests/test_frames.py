@@ -16,12 +16,13 @@ from geomlayers.groups.euclidean import (
     split,
 )
 from geomlayers.nn.fa_gnn import GNN
-from geomlayers.nn.frames import (
+from geomlayers.nn.frames import (  # noqa: I001
     DegenerateFrameWarning,
     FrameAveraging,
     FrameWarning,
     PCAFrame,
     PermutationFrame,
+    _layout,
     make_frame,
 )
 from geomlayers.testing import assert_equivariant
@@ -111,7 +112,7 @@ def test_euclidean_group_homogeneous_convention():
 
 
 def test_euclidean_group_bad_input():
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="d must be"):
         EuclideanGroup(0)
     with pytest.raises(ValueError, match="translation_scale"):
         EuclideanGroup(3, translation_scale=0.0)
@@ -489,7 +490,8 @@ def test_sn_frame_cap_warns():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="unknown frame"):
-        FrameAveraging(mlp(3), frame="E(3)")
+        FrameAveraging(mlp(3), frame="Q3")
+    assert FrameAveraging(mlp(3), frame="E(3)").group == EuclideanGroup(3)  # parse_group
     with pytest.raises(TypeError, match="frame must be"):
         make_frame(3)
     with pytest.raises(ValueError, match="mode"):
@@ -583,3 +585,48 @@ def test_sn_frame_on_pyg_batches_of_different_sizes():
         inv(x, batch=batch)
     with pytest.raises(ValueError, match="sorted"):
         inv(x, batch=batch.flip(0), edge_index=edge_index)
+
+
+# ---------------------------------------------------------------- frames through the group
+
+
+@pytest.mark.parametrize("group,name", [
+    (EuclideanGroup(3), "E3"), (SpecialEuclideanGroup(3), "SE3"), (TranslationGroup(2), "T2"),
+    (OrthogonalGroup(3), "O3"), (SpecialOrthogonalGroup(3), "SO3"),
+])
+def test_frame_averaging_takes_a_group_and_its_name(group, name):
+    d = getattr(group, "d", group.n)
+    x = torch.randn(2, 6, d, dtype=F64)
+    by_group, by_name = FrameAveraging(mlp(6, d), group), FrameAveraging(mlp(6, d), name)
+    assert by_group.group == by_name.group == group
+    assert torch.equal(by_group(x), by_name(x))
+    assert make_frame(group).group(d) == group
+
+
+def test_canonicalize_is_the_groups_action_of_the_inverse():
+    x = torch.randn(2, 7, 3, dtype=F64)
+    frame = make_frame(EuclideanGroup(3))
+    elements = frame(x)
+    layout = _layout(x, None, None, None, base_dims=1)
+    canon = frame.canonicalize(elements, x, "point", layout).reshape(2, 8, 7, 3)
+    group = EuclideanGroup(3)
+    for b, k in itertools.product(range(2), range(8)):
+        g = elements.elements[b, k]
+        assert torch.allclose(canon[b, k], group.act_points(group.inverse(g), x[b]), atol=1e-12)
+    y = torch.randn(2 * 8, 5, 3, dtype=F64)
+    restored = frame.restore(elements, y, "point", layout, node_level=True)
+    expected = group.act_points(elements.elements.reshape(16, 4, 4), y).reshape(2, 8, 5, 3)
+    assert torch.allclose(restored, expected.mean(1), atol=1e-12)
+
+
+def test_symmetric_group_frame_and_unsupported_groups():
+    frame = make_frame(SymmetricGroup(4))
+    assert isinstance(frame, PermutationFrame) and frame.n == 4
+    path = torch.tensor([[[0.0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]]])
+    assert frame(path).group == SymmetricGroup(4)
+    with pytest.raises(ValueError, match="SymmetricGroup"):
+        frame(torch.zeros(1, 3, 3))
+    from geomlayers.groups import SymplecticGroup
+
+    with pytest.raises(TypeError, match="PCA frames exist"):
+        make_frame(SymplecticGroup(2))

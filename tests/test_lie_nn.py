@@ -13,9 +13,9 @@ from geomlayers.groups.affine import (
     rotation_subgroup,
     sym_exp,
 )
+from geomlayers.models import AffineInvariantCNN
 from geomlayers.nn.lie import (
     AffineGroupConv,
-    AffineInvariantCNN,
     AffineLifting,
     GroupBatchNorm,
     GroupMaxProjection,

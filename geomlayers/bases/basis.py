@@ -7,8 +7,10 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from geomlayers.diagrams.brauer import BrauerGroodDiagram, SymplecticBrauerDiagram
 from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
+from geomlayers.ops.brauer_products import apply_element
 from geomlayers.ops.diagram_products import apply_sparse
 from geomlayers.ops.layer import apply_diagrams
 
@@ -186,8 +188,8 @@ class Basis(Sequence):
             out = out + apply_diagrams(chosen, weights[partition], x, n)
         for position in others:
             element = self.elements[position]
-            if hasattr(element, "apply_to"):  # its own fast product (Brauer-Grood, symplectic)
-                term = element.apply_to(x, n)
+            if isinstance(element, (SymplecticBrauerDiagram, BrauerGroodDiagram)):
+                term = apply_element(element, x, n)
             else:
                 term = apply_sparse(self._sparse_matrices[position], x, k, l, n)
             out = out + weights[position].to(x.dtype) * term

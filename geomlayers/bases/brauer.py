@@ -1,6 +1,6 @@
 """Bases for O(n), SO(n) and Sp(n) from Brauer-type diagrams (Pearce-Crump, arXiv 2212.08630).
 
-Spanning sets (research notes §2.3–2.5), in the fixed order of :mod:`geomlayers.diagrams.brauer`:
+Spanning sets (``docs/brauer.md``), in the fixed order of :mod:`geomlayers.diagrams.brauer`:
 
 * O(n): the ``(r-1)!!`` Brauer diagrams ``E_β`` (``r = k + l``); a basis iff ``2n >= r``.
 * SO(n): the Brauer diagrams, then the ``C(r, n)(r-n-1)!!`` Brauer–Grood diagrams ``H_α``;
@@ -88,7 +88,7 @@ def spanning_size(group: Group, r: int) -> int:
 
 
 def is_independent(group: Group, r: int) -> bool:
-    """Whether the spanning set for ``k + l = r`` is linearly independent (notes §2.3–2.5)."""
+    """Whether the spanning set for ``k + l = r`` is linearly independent (``docs/brauer.md``)."""
     n = group.n
     if isinstance(group, OrthogonalGroup):
         return 2 * n >= r

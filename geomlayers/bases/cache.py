@@ -1,9 +1,10 @@
 """On-disk cache of generated bases.
 
-Location: ``$GEOMLAYERS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/geomlayers/bases`` (default
-``~/.cache/geomlayers/bases``). One JSON file per ``(group, k, l, kind, spanning)`` key, written
-to a temporary file in the same folder and moved into place with :func:`os.replace`, so readers
-never see a partial file and concurrent writers cannot interleave. Each file carries the SHA-256
+Location: :func:`geomlayers.paths.basis_cache_dir` (``$GEOMLAYERS_CACHE_DIR`` if set, else
+``~/.cache/geomlayers``). One JSON file per ``(group, k, l, kind, spanning)`` key, written
+atomically by :func:`geomlayers.paths.atomic_open` (temporary file in the same folder, then
+:func:`os.replace`), so readers never see a partial file and concurrent writers cannot
+interleave. Each file carries the SHA-256
 of its payload; a file that fails to parse, has another key or a wrong checksum is reported,
 rebuilt and overwritten, never trusted.
 """
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
+
+from geomlayers.paths import atomic_open, basis_cache_dir
 
 __all__ = ["cache_dir", "cache_path", "load", "store"]
 
@@ -23,12 +24,8 @@ FORMAT_VERSION = 1
 
 
 def cache_dir() -> Path:
-    """The cache folder (created on first write)."""
-    override = os.environ.get("GEOMLAYERS_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geomlayers" / "bases"
+    """The cache folder (created on first write); see :mod:`geomlayers.paths`."""
+    return basis_cache_dir()
 
 
 def cache_path(key: str) -> Path:
@@ -67,17 +64,6 @@ def store(key: str, payload: dict) -> Path:
     payload = {**payload, "key": key}
     record = {"format": FORMAT_VERSION, "sha256": _digest(payload), "payload": payload}
     path = cache_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w") as handle:
+        json.dump(record, handle)
     return path

@@ -34,14 +34,14 @@ a temporary file and moved into place (atomic).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from geomlayers.paths import atomic_open, processed_dir
 
 __all__ = [
     "NBodyConfig",
@@ -83,12 +83,8 @@ class NBodyConfig:
 
 
 def nbody_cache_dir() -> Path:
-    """Folder of the cached simulations (see the module docstring)."""
-    override = os.environ.get("GEOMLAYERS_CACHE_DIR")
-    if override:
-        return Path(override).expanduser() / "nbody"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geomlayers" / "nbody"
+    """Folder of the cached simulations: ``<cache root>/nbody`` (:mod:`geomlayers.paths`)."""
+    return processed_dir("nbody")
 
 
 def _split_name(split: str) -> str:
@@ -228,16 +224,8 @@ def _load_cached(path: Path, count: int, config: NBodyConfig) -> dict[str, np.nd
 
 
 def _store(path: Path, data: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp",
-                                         delete=False)
-    try:
-        with handle:
-            np.savez(handle, **data)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        np.savez(handle, **data)
 
 
 def load_split(split: str, count: int | None = None, config: NBodyConfig = NBodyConfig(),

@@ -9,10 +9,10 @@ group is ``{A ∈ GL(n) : AᵀMA = M}``. In block form (non-degenerate part firs
 an isometry must keep the radical, may rescale it arbitrarily (``C``), and may add radical
 components to the other vectors (``B``). These are exactly the maps whose outermorphism is an
 automorphism of ``Cl(p, q, r)`` that commutes with the grade projections, so CGENN and
-GLGENN layers are equivariant to all of them (research notes lie-clifford-frames.md §B.4;
-Filimoshina & Shirokov, ICML 2025, Thm 3.4), a group larger than the image of the Clifford
-group for ``r > 0``.
+GLGENN layers are equivariant to all of them (Filimoshina & Shirokov, ICML 2025, Thm 3.4),
+a group larger than the image of the Clifford group for ``r > 0``.
 
+Short string ``O(p,q,r)`` (always three numbers, so ``O(3,0,0)`` differs from ``O3``).
 :func:`outermorphism` gives the action on multivectors: ``Ω(A) = ⊕_k Λ^k A`` whose grade-k
 block holds the ``k × k`` minors of ``A``, in the short-lex blade order of
 :class:`geomlayers.clifford.CliffordAlgebra`.
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import torch
 
 from geomlayers.groups.base import Group, as_generator
+from geomlayers.groups.representations import Multivectors
+from geomlayers.validation import check_int
 
 __all__ = ["PseudoOrthogonal", "outermorphism", "reflection_matrix"]
 
@@ -98,11 +100,13 @@ class PseudoOrthogonal(Group):
 
     def __post_init__(self) -> None:
         for name in ("p", "q", "r"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=0))
         if self.p + self.q + self.r < 1:
-            raise ValueError("p + q + r must be >= 1")
+            raise ValueError(f"p + q + r must be >= 1 (the dimension), got p={self.p}, "
+                             f"q={self.q}, r={self.r}")
+
+    def __str__(self) -> str:
+        return f"O({self.p},{self.q},{self.r})"
 
     @property
     def n(self) -> int:  # type: ignore[override]
@@ -203,15 +207,9 @@ class PseudoOrthogonal(Group):
     def act_multivector(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Apply ``Ω(g)`` (:func:`outermorphism`) to multivectors ``x`` ``(..., 2^n)``.
 
-        ``g`` is ``(n, n)`` or ``(m, n, n)`` with ``x.shape[0] == m``.
+        ``g`` is ``(n, n)`` or ``(m, n, n)`` with ``x.shape[0] == m``; the same as
+        ``self.act(g, x, Multivectors())``.
         """
         if x.shape[-1] != 1 << self.n:
             raise ValueError(f"x must have shape (..., {1 << self.n}), got {tuple(x.shape)}")
-        return _apply(outermorphism(g.to(dtype=x.dtype, device=x.device)), x)
-
-
-def _apply(omega: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    if omega.dim() == 2:
-        return x @ omega.transpose(-1, -2)
-    shape = (omega.shape[0],) + (1,) * (x.dim() - 2) + omega.shape[-2:]
-    return (omega.reshape(shape) @ x.unsqueeze(-1)).squeeze(-1)
+        return self.act(g, x, Multivectors())

@@ -6,8 +6,6 @@ from geomlayers.nn.clifford import (
     CliffordLinear,
     CliffordNormalization,
     CliffordSiLU,
-    ConvexHullNet,
-    O5RegressionNet,
 )
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
 from geomlayers.nn.frames import (
@@ -31,7 +29,6 @@ from geomlayers.nn.grassmann import (
 )
 from geomlayers.nn.lie import (
     AffineGroupConv,
-    AffineInvariantCNN,
     AffineLifting,
     GroupBatchNorm,
     GroupMaxProjection,
@@ -69,8 +66,6 @@ __all__ = [
     "CliffordGeometricProduct",
     "CliffordSiLU",
     "CliffordLayerNorm",
-    "O5RegressionNet",
-    "ConvexHullNet",
     "BiMap",
     "ReEig",
     "LogEig",
@@ -89,7 +84,6 @@ __all__ = [
     "GrNet",
     "AffineLifting",
     "AffineGroupConv",
-    "AffineInvariantCNN",
     "GroupSampler",
     "GroupBatchNorm",
     "GroupSpatialMaxPool",
@@ -97,3 +91,25 @@ __all__ = [
     "RBFKernel",
     "KernelNet",
 ]
+
+# Whole networks moved to geomlayers.models; these names stay importable from here for one
+# release, with a DeprecationWarning. The import is lazy (only on access to a moved name), so
+# importing geomlayers.nn never imports geomlayers.models.
+_MOVED_TO_MODELS = {
+    "AffineInvariantCNN": "geomlayers.models.affine",
+    "ConvexHullNet": "geomlayers.models.clifford",
+    "O5RegressionNet": "geomlayers.models.clifford",
+}
+
+
+def __getattr__(name: str):
+    """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
+    if name in _MOVED_TO_MODELS:
+        import importlib
+        import warnings
+
+        warnings.warn(f"geomlayers.nn.{name} moved to geomlayers.models.{name}; import it from "
+                      "there (this alias goes in the next release)", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(_MOVED_TO_MODELS[name]), name)
+    raise AttributeError(f"module 'geomlayers.nn' has no attribute {name!r}")
