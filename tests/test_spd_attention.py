@@ -6,7 +6,8 @@ import scipy.linalg
 import torch
 
 from geomlayers.linalg import sym
-from geomlayers.nn.spd import ConvSPDNet, SPDAttention
+from geomlayers.models import ConvSPDNet
+from geomlayers.nn.spd import SPDAttention
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -13,13 +13,13 @@ from geomlayers.manifolds import (
     SPDGeneralizedBuresWasserstein,
     SPDLogEuclidean,
 )
+from geomlayers.models import SPDNet
 from geomlayers.nn.spd import (
     BiMap,
     ExpEig,
     LogEig,
     ReEig,
     SPDBatchNorm,
-    SPDNet,
     adapt_batch_norm,
     sym_to_vec,
     vec_to_sym,
