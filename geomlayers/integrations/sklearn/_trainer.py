@@ -192,14 +192,36 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
             inputs = self._to_input(self._prepare(x, groups))
             targets = torch.as_tensor(codes, dtype=torch.long)
             self._fit_network(x.shape[1:], inputs, targets, train, val, rng, groups)
+            if getattr(self, "refit", False) and len(val) and X_val is None:
+                # the validation run chose the number of epochs; train again on every trial
+                selection = (self.history_, self.best_epoch_, self.best_val_loss_,
+                             self.n_epochs_, self.diverged_epoch_)
+                everything = np.arange(n_fit)
+                self._fit_preprocessing(x, groups)
+                inputs = self._to_input(self._prepare(x, groups))
+                if self.verbose:
+                    print(f"{type(self).__name__} refit on all {n_fit} trials for the "
+                          f"{self.best_epoch_} epochs of lowest validation loss", flush=True)
+                self._fit_network(x.shape[1:], inputs, targets, everything, everything[:0], rng,
+                                  groups, max_epochs=self.best_epoch_)
+                refit_diverged = self.diverged_epoch_
+                (self.history_, self.best_epoch_, self.best_val_loss_, self.n_epochs_,
+                 self.diverged_epoch_) = selection
+                self.diverged_epoch_ = self.diverged_epoch_ or refit_diverged
         self.fit_time_ = time.perf_counter() - start
         return self
 
-    def _fit_network(self, shape, inputs, targets, train, val, rng, groups) -> None:
-        """Build ``module_``, initialise it and train it (subclasses may train twice)."""
+    def _fit_network(self, shape, inputs, targets, train, val, rng, groups,
+                     max_epochs: int | None = None) -> None:
+        """Build ``module_``, initialise it on ``train`` and train it."""
         self.module_ = self._make_module(shape, len(self.classes_), _DTYPES[self.dtype])
         self._initialize(self.module_, inputs, targets, train)
-        self._train(inputs, targets, train, val, rng, groups, self.max_epochs)
+        epochs = self.max_epochs if max_epochs is None else max_epochs
+        self._train(inputs, targets, train, val, rng, groups, epochs)
+
+    def _param_groups(self, module, n_train: int):
+        """Parameter groups of the optimiser (default: one group)."""
+        return module.parameters()
 
     def _check_xy(self, X, y) -> tuple[np.ndarray, np.ndarray]:
         """Fit ``classes_``; return (label codes, checked trials)."""
@@ -276,7 +298,7 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
         import geoopt
 
         module = self.module_
-        optimizer = geoopt.optim.RiemannianAdam(module.parameters(), lr=self.lr,
+        optimizer = geoopt.optim.RiemannianAdam(self._param_groups(module, len(train)), lr=self.lr,
                                                 weight_decay=self.weight_decay)
         loss_fn = torch.nn.CrossEntropyLoss()
         # the last good weights: the initial ones until an epoch beats them

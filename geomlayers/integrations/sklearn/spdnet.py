@@ -57,11 +57,15 @@ class SPDNetClassifier(TorchSPDTrainer):
 
     """
 
-    def __init__(self, dims=None, bn_metric=None, *, lr=0.01, max_epochs=100, batch_size=32,
-                 patience=15, validation_fraction=0.2, weight_decay=0.0, checkpoint_ensemble=1,
-                 recenter=True, dtype="float64", random_state=None, progress=None, verbose=0):
+    def __init__(self, dims=None, bn_metric=None, *, head_init="logistic", C=1.0, refit=True,
+                 lr=0.01, max_epochs=100, batch_size=32, patience=15, validation_fraction=0.2,
+                 weight_decay=0.0, checkpoint_ensemble=1, recenter=True, dtype="float64",
+                 random_state=None, progress=None, verbose=0):
         self.dims = dims
         self.bn_metric = bn_metric
+        self.head_init = head_init
+        self.C = C
+        self.refit = refit
         self.lr = lr
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -94,11 +98,77 @@ class SPDNetClassifier(TorchSPDTrainer):
                 raise ValueError(f"dims must be non-increasing and <= the input size {d}, "
                                  f"got {self.dims!r}")
 
+    def _dims(self, d: int) -> tuple[int, ...]:
+        return (d,) if self.dims is None else tuple(int(v) for v in self.dims)
+
     def _make_module(self, shape, n_classes, dtype):
         from geomlayers.nn.spd import SPDNet
 
         d = shape[0]
-        dims = self.default_dims(d) if self.dims is None else tuple(int(v) for v in self.dims)
-        return SPDNet([d, *dims], n_classes, bn_metric=self.bn_metric, dtype=dtype)
+        return SPDNet([d, *self._dims(d)], n_classes, bn_metric=self.bn_metric, dtype=dtype)
+
+    def _initialize(self, module, inputs, targets, train) -> None:
+        """Square BiMaps to the identity; SPD batch-norm statistics and the linear head fitted.
+
+        With ``head_init="logistic"`` the head is the L2-regularised logistic regression
+        (``C``) of the initial network's tangent features on the training trials, so that,
+        with the default square BiMap, the network starts as tangent space + logistic
+        regression at the Riemannian mean (Barachant et al., Neurocomputing 2013).
+        """
+        import torch
+
+        from geomlayers.nn.spd import BiMap, adapt_batch_norm
+
+        with torch.no_grad():
+            for layer in module.modules():
+                if isinstance(layer, BiMap) and layer.in_dim == layer.out_dim:
+                    eye = torch.eye(layer.in_dim, dtype=layer.weight.dtype)
+                    layer.weight.copy_(eye.expand_as(layer.weight))
+        if self.head_init is None:
+            return
+        if module.bn_metric is not None:
+            adapt_batch_norm(module, inputs[train])
+        with torch.no_grad():
+            features = module.features(inputs[train]).double().numpy()
+        coef, intercept = _linear_head(self.head_init, features, targets[train].numpy(),
+                                       len(self.classes_), float(self.C))
+        head = module.classifier
+        with torch.no_grad():
+            head.weight.copy_(torch.as_tensor(coef, dtype=head.weight.dtype))
+            head.bias.copy_(torch.as_tensor(intercept, dtype=head.bias.dtype))
+
+    def _param_groups(self, module, n_train: int):
+        """The head's weight decays as logistic regression's penalty: ``1 / (C · n_train)``."""
+        if self.head_init is None:
+            return module.parameters()
+        head = module.classifier.weight
+        rest = [p for p in module.parameters() if p is not head]
+        return [{"params": rest},
+                {"params": [head], "weight_decay": self.weight_decay + 1.0 / (self.C * n_train)}]
 
 
+def _linear_head(kind: str, features, codes, n_classes: int, c: float):
+    """Weights ``(n_classes, p)`` and bias ``(n_classes,)`` of a linear classifier.
+
+    ``kind="lda"``: linear discriminant analysis with Ledoit-Wolf shrinkage of the pooled
+    covariance (its decision functions are the Gaussian log-posteriors up to a constant);
+    ``"logistic"``: L2 logistic regression with inverse penalty ``c``.  Binary problems give
+    one weight vector ``w``; the two logits ``∓(w·f + b)/2`` have the same softmax
+    (``sigmoid(w·f + b)`` for class 1).
+    """
+    import numpy as np
+
+    if kind == "lda":
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+        model = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    else:
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=c, max_iter=1000)
+    model.fit(features, codes)
+    coef, intercept = model.coef_, model.intercept_
+    if n_classes == 2:
+        coef = np.concatenate([-coef, coef]) / 2
+        intercept = np.concatenate([-intercept, intercept]) / 2
+    return coef, intercept
