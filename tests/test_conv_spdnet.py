@@ -18,7 +18,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from geomlayers.integrations.sklearn import ConvSPDNetClassifier
-from geomlayers.nn.spd import ConvSPDNet, CovariancePooling, adapt_batch_norm
+from geomlayers.models import ConvSPDNet
+from geomlayers.nn.spd import CovariancePooling, adapt_batch_norm
 from tests.helpers import SKLEARN_CHECKS_NEEDING_2D_INPUT
 
 pytestmark = pytest.mark.usefixtures("one_thread")
