@@ -237,3 +237,17 @@ def test_real_clifford_layer():
     torch.nn.init.normal_(layer.weight, generator=torch.Generator().manual_seed(0))
     _declare(layer, PseudoOrthogonal(2, 1), "3xmultivectors", "4xmultivectors")
     assert assert_equivariant(layer, batch_shape=(2,))[0] < 1e-10
+
+
+def test_real_frame_averaging():
+    from geomlayers.nn import FrameAveraging
+
+    torch.manual_seed(0)
+    backbone = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(),
+                                   torch.nn.Linear(8, 3)).double()
+    fa = FrameAveraging(backbone, "E3", mode="equivariant", output_type="point")
+    _declare(fa, EuclideanGroup(3), "points", "points")
+    assert assert_equivariant(fa, batch_shape=(2, 6))[0] < 1e-9
+    with pytest.raises(AssertionError, match="not equivariant under E3"):
+        assert_equivariant(_declare(backbone, EuclideanGroup(3), "points", "points"),
+                           batch_shape=(2, 6))
