@@ -35,6 +35,7 @@ import torch
 from geomlayers.groups.base import Group, as_generator
 from geomlayers.groups.orthogonal import SpecialOrthogonalGroup
 from geomlayers.groups.representations import Points, join_homogeneous, split_homogeneous
+from geomlayers.linalg import expm, spectral_apply, sym
 from geomlayers.validation import check_float, check_int
 
 __all__ = [
@@ -62,22 +63,26 @@ def _check_square(name: str, a: torch.Tensor, n: int | None = None) -> None:
 
 
 def sym_exp(x: torch.Tensor) -> torch.Tensor:
-    """Matrix exponential of symmetric ``x`` ``(..., n, n)`` (an SPD matrix), via ``eigh``."""
+    """Matrix exponential of symmetric ``x`` ``(..., n, n)`` (an SPD matrix).
+
+    The symmetric part of ``x`` goes through :func:`geomlayers.linalg.expm` (``eigh`` with the
+    Daleckii–Krein backward), the library's one implementation of spectral functions.
+    """
     _check_square("x", x)
-    lam, vec = torch.linalg.eigh(0.5 * (x + x.transpose(-1, -2)))
-    return (vec * torch.exp(lam).unsqueeze(-2)) @ vec.transpose(-1, -2)
+    return expm(sym(x))
 
 
 def sym_log(p: torch.Tensor) -> torch.Tensor:
-    """Matrix logarithm of SPD ``p`` ``(..., n, n)`` (a symmetric matrix), via ``eigh``.
+    """Matrix logarithm of SPD ``p`` ``(..., n, n)`` (a symmetric matrix).
 
-    Raises ``ValueError`` if ``p`` has a non-positive eigenvalue.
+    Raises ``ValueError`` if ``p`` has a non-positive eigenvalue (nothing is clamped), then
+    applies :func:`geomlayers.linalg.spectral_apply` (``log``) to the symmetric part.
     """
     _check_square("p", p)
-    lam, vec = torch.linalg.eigh(0.5 * (p + p.transpose(-1, -2)))
-    if bool((lam <= 0).any()):
+    p = sym(p)
+    if bool((torch.linalg.eigvalsh(p.detach()) <= 0).any()):
         raise ValueError("p must be symmetric positive definite (all eigenvalues > 0)")
-    return (vec * torch.log(lam).unsqueeze(-2)) @ vec.transpose(-1, -2)
+    return spectral_apply(p, "log", floor=torch.finfo(p.dtype).tiny, name="p")
 
 
 def so_exp(a: torch.Tensor) -> torch.Tensor:
