@@ -3,27 +3,29 @@
 ``geomlayers basis S5 2 2`` prints the basis size, the time taken and the cache location;
 the group is any string :func:`geomlayers.groups.parse_group` reads (the short string
 ``str(group)`` of every family, e.g. ``Aut5<0-1,1-2,2-3,3-4,0-4>``, or ``aut:<graph file>``).
-``--save FILE`` writes the basis (``.json``: element descriptions with the group's short
-string; ``.pt``: the sparse ``(len, n^l, n^k)`` tensor). ``geomlayers info`` prints versions,
-the backend and C++ extension status, the cache and data locations and the GPU.
+``--save FILE.json`` writes the basis with :meth:`geomlayers.bases.Basis.save` (the
+versioned JSON format of docs/bases.md; other extensions are refused before any work).
+``geomlayers info`` prints versions, the backend and C++ extension status, the cache and
+data locations and the GPU.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from pathlib import Path
 
 __all__ = ["main"]
 
 
 def _basis_command(args: argparse.Namespace) -> int:
     from geomlayers.bases import cache, equivariant_basis
+    from geomlayers.bases.io import check_basis_path
     from geomlayers.groups import parse_group
 
     group = parse_group(args.group)
+    if args.save:
+        check_basis_path(args.save)  # refuse an unknown extension before any work
     start = time.perf_counter()
     basis = equivariant_basis(
         group, args.k, args.l, kind=args.kind, spanning=args.spanning,
@@ -39,18 +41,7 @@ def _basis_command(args: argparse.Namespace) -> int:
     if args.show:
         print(basis.describe(limit=args.show))
     if args.save:
-        path = Path(args.save)
-        if path.suffix == ".pt":
-            import torch
-
-            torch.save(basis.sparse(), path)
-        else:
-            payload = {
-                "group": str(group), "k": args.k, "l": args.l, "kind": basis.kind,
-                "is_basis": basis.is_basis,
-                "elements": [[e.symbol, e.to_json()] for e in basis],
-            }
-            path.write_text(json.dumps(payload))
+        path = basis.save(args.save)
         print(f"saved:    {path}")
     return 0
 
@@ -104,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     basis.add_argument("--max-elements", type=int, default=50_000)
     basis.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     basis.add_argument("--show", type=int, default=0, metavar="N", help="print N elements")
-    basis.add_argument("--save", metavar="FILE", help="write the basis (.json or .pt)")
+    basis.add_argument("--save", metavar="FILE.json",
+                       help="write the basis (Basis.save: versioned JSON, docs/bases.md)")
     basis.set_defaults(run=_basis_command)
     info = sub.add_parser("info", help="versions, backend, extension, cache, data, GPU")
     info.add_argument("--build", action="store_true",

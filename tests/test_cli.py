@@ -2,8 +2,6 @@ import json
 import subprocess
 import sys
 
-import torch
-
 from geomlayers.cli import main
 
 
@@ -18,13 +16,19 @@ def test_basis_command(capsys, tmp_path, monkeypatch):
     assert saved["k"] == 2 and len(saved["elements"]) == 15
 
 
-def test_aut_graph_file_and_pt_save(capsys, tmp_path):
+def test_aut_graph_file_and_save(capsys, tmp_path):
+    from geomlayers.bases import Basis
+
     graph = tmp_path / "c5.txt"
     graph.write_text("".join(f"{i} {(i + 1) % 5}\n" for i in range(5)))
-    target = tmp_path / "basis.pt"
+    target = tmp_path / "basis.json"
     assert main(["basis", f"aut:{graph}", "1", "1", "--save", str(target), "--no-cache"]) == 0
     assert "size:     3 elements" in capsys.readouterr().out
-    assert torch.load(target).shape == (3, 5, 5)
+    assert Basis.load(target).sparse().shape == (3, 5, 5)
+    for name in ("basis.pt", "basis.npy"):  # refused before any work, nothing written
+        assert main(["basis", "S3", "1", "1", "--save", str(tmp_path / name)]) == 2
+        assert "end in .json" in capsys.readouterr().err
+        assert not (tmp_path / name).exists()
 
 
 def test_errors_are_reported(capsys):

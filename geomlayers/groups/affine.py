@@ -32,10 +32,10 @@ from typing import NamedTuple
 
 import torch
 
+from geomlayers import linalg
 from geomlayers.groups.base import Group, as_generator
 from geomlayers.groups.orthogonal import SpecialOrthogonalGroup
 from geomlayers.groups.representations import Points, join_homogeneous, split_homogeneous
-from geomlayers.linalg import expm, spectral_apply, sym
 from geomlayers.validation import check_float, check_int
 
 __all__ = [
@@ -65,24 +65,26 @@ def _check_square(name: str, a: torch.Tensor, n: int | None = None) -> None:
 def sym_exp(x: torch.Tensor) -> torch.Tensor:
     """Matrix exponential of symmetric ``x`` ``(..., n, n)`` (an SPD matrix).
 
-    The symmetric part of ``x`` goes through :func:`geomlayers.linalg.expm` (``eigh`` with the
-    Daleckii–Krein backward), the library's one implementation of spectral functions.
+    :func:`geomlayers.linalg.expm` (one ``eigh``, Daleckii–Krein backward).
     """
     _check_square("x", x)
-    return expm(sym(x))
+    return linalg.expm(0.5 * (x + x.transpose(-1, -2)))
 
 
 def sym_log(p: torch.Tensor) -> torch.Tensor:
     """Matrix logarithm of SPD ``p`` ``(..., n, n)`` (a symmetric matrix).
 
-    Raises ``ValueError`` if ``p`` has a non-positive eigenvalue (nothing is clamped), then
-    applies :func:`geomlayers.linalg.spectral_apply` (``log``) to the symmetric part.
+    :func:`geomlayers.linalg.logm`; raises ``ValueError`` if ``p`` has a non-positive
+    eigenvalue (at most the relative floor of :data:`geomlayers.linalg.config` times the
+    largest).
     """
     _check_square("p", p)
-    p = sym(p)
-    if bool((torch.linalg.eigvalsh(p.detach()) <= 0).any()):
+    p = 0.5 * (p + p.transpose(-1, -2))
+    lam = torch.linalg.eigvalsh(p.detach())
+    floor = linalg.config.floor_for(lam)
+    if bool((lam[..., :1] <= floor).any()):
         raise ValueError("p must be symmetric positive definite (all eigenvalues > 0)")
-    return spectral_apply(p, "log", floor=torch.finfo(p.dtype).tiny, name="p")
+    return linalg.logm(p)
 
 
 def so_exp(a: torch.Tensor) -> torch.Tensor:
