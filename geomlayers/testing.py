@@ -77,6 +77,13 @@ def _module_dtype(fn) -> torch.dtype:
     return torch.float64
 
 
+def _module_device(fn) -> torch.device:
+    if isinstance(fn, torch.nn.Module):
+        for tensor in list(fn.parameters()) + list(fn.buffers()):
+            return tensor.device
+    return torch.device("cpu")
+
+
 def _resolve(fn, group, in_order, out_order, rep_in, rep_out):
     if in_order is not None and rep_in is not None:
         raise TypeError("give rep_in or in_order, not both")
@@ -136,7 +143,8 @@ def equivariance_error(
         in_order, out_order: the older spelling of ``rep_in=TensorPower(k)`` /
             ``rep_out=TensorPower(l)`` (``out_order`` may be a sequence, one per output).
         x: the input (a tuple for several inputs); default ``rep.random`` of shape
-            ``(*batch_shape, [channels,] *rep.shape)`` per input, at ``dtype``.
+            ``(*batch_shape, [channels,] *rep.shape)`` per input, at ``dtype`` and on the
+            module's device.
         dtype: dtype of the default input: the module's parameter dtype, else float64.
         generator: seed or generator for ``x`` and the sampled elements.
 
@@ -152,8 +160,9 @@ def equivariance_error(
     gen = torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
     if x is None:
         dtype = dtype or _module_dtype(fn)
-        inputs = tuple(rep.random(group.n, group.space_dim, tuple(batch_shape), gen, dtype)
-                       for rep in reps_in)
+        device = _module_device(fn)
+        inputs = tuple(rep.random(group.n, group.space_dim, tuple(batch_shape), gen,
+                                  dtype).to(device) for rep in reps_in)
     else:
         inputs = _as_tuple(x) if several else (x,)
         if len(inputs) != len(reps_in):
