@@ -54,9 +54,10 @@ def _reps(value, what: str) -> tuple[Representation, ...] | Representation:
 def declared(module: object) -> tuple[Group, object, object]:
     """``(group, rep_in, rep_out)`` declared by a module, each checked.
 
-    ``group`` may be a :class:`Group` or its string; ``rep_in``/``rep_out`` a
-    representation, its string, an int order, or a tuple of these (several inputs /
-    outputs).
+    ``group`` may be a :class:`Group`, its string, or ``None`` (a module that works for any
+    size, such as a size-free frame: the group must then be passed to the tester);
+    ``rep_in``/``rep_out`` a representation, its string, an int order, or a tuple of these
+    (several inputs / outputs).
     """
     missing = [name for name in ("group", "rep_in", "rep_out") if not hasattr(module, name)]
     if missing:
@@ -65,8 +66,8 @@ def declared(module: object) -> tuple[Group, object, object]:
             "attributes group, rep_in and rep_out, or pass them to assert_equivariant "
             "(group, rep_in=..., rep_out=...)"
         )
-    return (parse_group(module.group), _reps(module.rep_in, "rep_in"),
-            _reps(module.rep_out, "rep_out"))
+    group = None if module.group is None else parse_group(module.group)
+    return group, _reps(module.rep_in, "rep_in"), _reps(module.rep_out, "rep_out")
 
 
 def _module_dtype(fn) -> torch.dtype:
@@ -97,6 +98,9 @@ def _resolve(fn, group, in_order, out_order, rep_in, rep_out):
         elif group is None:
             declared(fn)  # raises, naming what is missing
     group = parse_group(group) if group is not None else declared_group
+    if group is None:
+        raise TypeError(f"{type(fn).__name__}.group is None (a size-free module): pass the "
+                        "group, e.g. assert_equivariant(module, EuclideanGroup(3))")
     if rep_in is None:
         rep_in = TensorPower(in_order) if in_order is not None else declared_in
     if rep_out is None:

@@ -251,3 +251,22 @@ def test_real_frame_averaging():
     with pytest.raises(AssertionError, match="not equivariant under E3"):
         assert_equivariant(_declare(backbone, EuclideanGroup(3), "points", "points"),
                            batch_shape=(2, 6))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_module_on_cuda():
+    layer = torch.nn.Linear(1, 1).double().cuda()
+    module = Declared(lambda x: layer(x.unsqueeze(-1)).squeeze(-1), EuclideanGroup(3),
+                      "vectors", "vectors")
+    module.layer = layer
+    with pytest.raises(AssertionError, match="not equivariant"):  # the bias breaks it
+        assert_equivariant(module)
+    torch.nn.init.zeros_(layer.bias)
+    assert assert_equivariant(module)[0] < 1e-10
+
+
+def test_size_free_module_needs_the_group():
+    module = Declared(lambda v: 2 * v, None, "vectors", "vectors")
+    with pytest.raises(TypeError, match="group is None"):
+        assert_equivariant(module)
+    assert assert_equivariant(module, OrthogonalGroup(4))[0] < 1e-12
