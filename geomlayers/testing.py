@@ -54,10 +54,10 @@ def _reps(value, what: str) -> tuple[Representation, ...] | Representation:
 def declared(module: object) -> tuple[Group, object, object]:
     """``(group, rep_in, rep_out)`` declared by a module, each checked.
 
-    ``group`` may be a :class:`Group`, its string, or ``None`` (a module that works for any
-    size, such as a size-free frame: the group must then be passed to the tester);
-    ``rep_in``/``rep_out`` a representation, its string, an int order, or a tuple of these
-    (several inputs / outputs).
+    ``group`` may be a :class:`Group` or its string; ``rep_in``/``rep_out`` a representation,
+    its string, an int order, or a tuple of these (several inputs / outputs). Any of them
+    may be ``None`` (a size-free module, or inputs the module cannot type): the tester then
+    needs it as an argument.
     """
     missing = [name for name in ("group", "rep_in", "rep_out") if not hasattr(module, name)]
     if missing:
@@ -67,7 +67,9 @@ def declared(module: object) -> tuple[Group, object, object]:
             "(group, rep_in=..., rep_out=...)"
         )
     group = None if module.group is None else parse_group(module.group)
-    return group, _reps(module.rep_in, "rep_in"), _reps(module.rep_out, "rep_out")
+    rep_in = None if module.rep_in is None else _reps(module.rep_in, "rep_in")
+    rep_out = None if module.rep_out is None else _reps(module.rep_out, "rep_out")
+    return group, rep_in, rep_out
 
 
 def _module_dtype(fn) -> torch.dtype:
@@ -106,9 +108,10 @@ def _resolve(fn, group, in_order, out_order, rep_in, rep_out):
     if rep_out is None:
         rep_out = (_reps(tuple(out_order), "out_order") if isinstance(out_order, Sequence)
                    else TensorPower(out_order) if out_order is not None else declared_out)
-    if rep_in is None or rep_out is None:
-        raise TypeError("the input and output representations are unknown: pass rep_in / "
-                        "rep_out (or in_order / out_order), or declare them on the module")
+    for name, value in (("rep_in", rep_in), ("rep_out", rep_out)):
+        if value is None:
+            raise TypeError(f"{name} is unknown ({type(fn).__name__} declares none): pass "
+                            f"{name}= (or in_order / out_order), or declare it on the module")
     return group, _reps(rep_in, "rep_in"), _reps(rep_out, "rep_out")
 
 

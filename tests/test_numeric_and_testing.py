@@ -270,3 +270,10 @@ def test_size_free_module_needs_the_group():
     with pytest.raises(TypeError, match="group is None"):
         assert_equivariant(module)
     assert assert_equivariant(module, OrthogonalGroup(4))[0] < 1e-12
+
+
+def test_module_with_untyped_inputs_needs_rep_in():
+    module = Declared(lambda v: 2 * v, OrthogonalGroup(3), None, "vectors")
+    with pytest.raises(TypeError, match="rep_in is unknown"):
+        assert_equivariant(module)
+    assert assert_equivariant(module, rep_in="vectors")[0] < 1e-12
