@@ -621,3 +621,14 @@ def test_symmetric_group_frame_and_unsupported_groups():
 
     with pytest.raises(TypeError, match="PCA frames exist"):
         make_frame(SymplecticGroup(2))
+
+
+def test_sn_frame_averaging_declares_its_group_and_passes_the_public_tester():
+    torch.manual_seed(0)
+    graphs = [nx.gnp_random_graph(6, 0.5, seed=s) for s in range(3)]
+    adjacency = torch.stack([torch.tensor(nx.to_numpy_array(g), dtype=F64) for g in graphs])
+    backbone = nn.Sequential(nn.Flatten(), nn.Linear(36, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    fa = FrameAveraging(backbone, SymmetricGroup(6), "invariant")
+    assert (fa.group, str(fa.rep_in), fa.rep_out) == (SymmetricGroup(6), "T2", Trivial())
+    assert assert_equivariant(fa, x=adjacency, num_elements=6)[0] < 1e-10
+    assert float((backbone(adjacency.flip(1, 2)) - backbone(adjacency)).abs().max()) > 1e-3
