@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import os
 import zipfile
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import torch
 
 from geomlayers.data.graph_checksums import GRAPH_FILES
 from geomlayers.data_dir import data_dir
+from geomlayers.paths import processed_dir
 
 __all__ = [
     "DataFileError",
@@ -120,12 +120,11 @@ def _tu_files(name: str, source: Path) -> list[Path]:
 
 
 def tu_cache_root() -> Path:
-    """Folder holding the TUDataset roots: ``$GEOMLAYERS_TU_ROOT`` or ``~/.cache/geomlayers/tu``."""
-    override = os.environ.get("GEOMLAYERS_TU_ROOT")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geomlayers" / "tu"
+    """Folder holding the TUDataset roots: ``$GEOMLAYERS_TU_ROOT`` or ``<cache root>/tu``.
+
+    See :func:`geomlayers.paths.processed_dir`.
+    """
+    return processed_dir("tu")
 
 
 def load_tu(name: str, root: str | Path | None = None, **kwargs):
