@@ -110,3 +110,22 @@ def test_rule_equals_the_greedy_elimination_at_12(group):
     dim = equivariant_dimension(group, 6, 6)
     assert select_basis(group, 6, 6, elements) == select_independent(elements, group.n, 12,
                                                                       rank=dim)
+
+
+def test_a_long_elimination_is_announced_with_its_cost(monkeypatch, capsys):
+    from geomlayers.bases import elimination
+
+    monkeypatch.setattr(elimination, "WARN_ELIMINATION_OPS", 10)
+    monkeypatch.setattr(elimination, "PROGRESS_OPS", 10)
+    group = SpecialOrthogonalGroup(2)  # the Levi-Civita half goes through the elimination
+    with pytest.warns(UserWarning, match=r"multiply-adds.*about .* s on one core.*spanning=True"):
+        basis = equivariant_basis(group, 3, 3, use_cache=False, progress=True)
+    assert len(basis) == equivariant_dimension(group, 3, 3)
+    assert "rank selection" in capsys.readouterr().err  # the progress bar
+
+
+def test_so3_at_12_needs_no_elimination(monkeypatch):
+    from geomlayers.bases import elimination
+
+    monkeypatch.setattr(elimination, "MAX_ELIMINATION_OPS", 0)  # any elimination would raise
+    assert len(equivariant_basis(SpecialOrthogonalGroup(3), 6, 6, use_cache=False)) == 4213
