@@ -1,6 +1,8 @@
 """``geomlayers`` command line.
 
 ``geomlayers basis S5 2 2`` prints the basis size, the time taken and the cache location;
+the group is any string :func:`geomlayers.groups.parse_group` reads (the short string
+``str(group)`` of every family, e.g. ``Aut5<0-1,1-2,2-3,3-4,0-4>``, or ``aut:<graph file>``).
 ``--save FILE.json`` writes the basis with :meth:`geomlayers.bases.Basis.save` (the
 versioned JSON format of docs/bases.md; other extensions are refused before any work).
 ``geomlayers info`` prints versions, the backend and C++ extension status, the cache and
@@ -50,8 +52,8 @@ def _info_command(args: argparse.Namespace) -> int:
 
     import torch
 
+    from geomlayers import paths
     from geomlayers.bases import cache
-    from geomlayers.data_dir import data_dir
     from geomlayers.ops import extension
     from geomlayers.ops.backend import resolve_backend
 
@@ -67,8 +69,9 @@ def _info_command(args: argparse.Namespace) -> int:
     rows.append(("extension dir", str(extension.extension_dir())))
     backend = resolve_backend() if args.build else "auto (resolved on first layer)"
     rows.append(("backend", f"{backend} (GEOMLAYERS_BACKEND to change)"))
+    rows.append(("cache root", f"{paths.cache_root()} (GEOMLAYERS_CACHE_DIR to change)"))
     rows.append(("basis cache", str(cache.cache_dir())))
-    folder = data_dir()
+    folder = paths.data_dir()
     rows.append(("data", f"{folder} ({'present' if folder.is_dir() else 'absent'})"))
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     rows.append(("gpu", gpu))
@@ -82,8 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="geomlayers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     basis = sub.add_parser("basis", help="generate the basis of G-equivariant maps k -> l")
-    basis.add_argument("group", help="S<n>, A<n>, O<n>, SO<n>, Sp<n>, or aut:<graph file> "
-                       "(edge list, .g6, .gml)")
+    basis.add_argument("group", help="a group string read by parse_group: S<n>, A<n>, O<n>, "
+                       "SO<n>, Sp<n>, O(p,q,r), Perm<n><(0 1 2),...>, Aut<n><0-1,1-2,...>, or "
+                       "aut:<graph file> (edge list, .g6, .gml)")
     basis.add_argument("k", type=int, help="input order")
     basis.add_argument("l", type=int, help="output order")
     basis.add_argument("--kind", choices=["diagram", "orbit"], default="diagram")

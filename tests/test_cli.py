@@ -53,3 +53,26 @@ def test_info_command(capsys):
 
     expected = "built" if extension.load_error() is None else extension.load_error()
     assert f"{'extension:':<16} {expected}" in out
+
+
+def test_group_strings_round_trip_through_the_cli(capsys, tmp_path):
+    from geomlayers.groups import parse_group
+
+    out_file = tmp_path / "aut.json"
+    spec = "Aut5<0-1,1-2,2-3,3-4,0-4>"
+    assert main(["basis", spec, "1", "1", "--no-cache", "--save", str(out_file)]) == 0
+    printed = capsys.readouterr().out
+    assert "group:    Aut5<0-1,0-4,1-2,2-3,3-4>" in printed
+    saved = json.loads(out_file.read_text())
+    assert parse_group(saved["group"]) == parse_group(spec)
+
+
+def test_comma_separated_edge_list_file(capsys, tmp_path):
+    graph = tmp_path / "c5.csv"
+    graph.write_text("".join(f"{i},{(i + 1) % 5}\n" for i in range(5)))
+    assert main(["basis", f"aut:{graph}", "1", "1", "--no-cache"]) == 0
+    assert "size:     3 elements" in capsys.readouterr().out
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0 1 2\n")
+    assert main(["basis", f"aut:{bad}", "1", "1", "--no-cache"]) == 2
+    assert "'0 1 2' is not a pair" in capsys.readouterr().err

@@ -5,13 +5,21 @@ import pickle
 
 import numpy as np
 import pytest
+
+try:  # the `spd` extra (pyRiemann, scikit-learn): without it this module is skipped
+    import pyriemann  # noqa: F401
+    import sklearn  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[spd]'", allow_module_level=True)
+
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from geomlayers.integrations.sklearn import ConvSPDNetClassifier
-from geomlayers.nn.spd import ConvSPDNet, CovariancePooling, adapt_batch_norm
+from geomlayers.models import ConvSPDNet
+from geomlayers.nn.spd import CovariancePooling, adapt_batch_norm
 from tests.helpers import SKLEARN_CHECKS_NEEDING_2D_INPUT
 
 pytestmark = pytest.mark.usefixtures("one_thread")

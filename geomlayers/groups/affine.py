@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import torch
 
+from geomlayers import linalg
 from geomlayers.groups.base import Group, as_generator
 from geomlayers.groups.orthogonal import SpecialOrthogonalGroup
 from geomlayers.groups.representations import Points, join_homogeneous, split_homogeneous
@@ -62,22 +63,28 @@ def _check_square(name: str, a: torch.Tensor, n: int | None = None) -> None:
 
 
 def sym_exp(x: torch.Tensor) -> torch.Tensor:
-    """Matrix exponential of symmetric ``x`` ``(..., n, n)`` (an SPD matrix), via ``eigh``."""
+    """Matrix exponential of symmetric ``x`` ``(..., n, n)`` (an SPD matrix).
+
+    :func:`geomlayers.linalg.expm` (one ``eigh``, Daleckii–Krein backward).
+    """
     _check_square("x", x)
-    lam, vec = torch.linalg.eigh(0.5 * (x + x.transpose(-1, -2)))
-    return (vec * torch.exp(lam).unsqueeze(-2)) @ vec.transpose(-1, -2)
+    return linalg.expm(0.5 * (x + x.transpose(-1, -2)))
 
 
 def sym_log(p: torch.Tensor) -> torch.Tensor:
-    """Matrix logarithm of SPD ``p`` ``(..., n, n)`` (a symmetric matrix), via ``eigh``.
+    """Matrix logarithm of SPD ``p`` ``(..., n, n)`` (a symmetric matrix).
 
-    Raises ``ValueError`` if ``p`` has a non-positive eigenvalue.
+    :func:`geomlayers.linalg.logm`; raises ``ValueError`` if ``p`` has a non-positive
+    eigenvalue (at most the relative floor of :data:`geomlayers.linalg.config` times the
+    largest).
     """
     _check_square("p", p)
-    lam, vec = torch.linalg.eigh(0.5 * (p + p.transpose(-1, -2)))
-    if bool((lam <= 0).any()):
+    p = 0.5 * (p + p.transpose(-1, -2))
+    lam = torch.linalg.eigvalsh(p.detach())
+    floor = linalg.config.floor_for(lam)
+    if bool((lam[..., :1] <= floor).any()):
         raise ValueError("p must be symmetric positive definite (all eigenvalues > 0)")
-    return (vec * torch.log(lam).unsqueeze(-2)) @ vec.transpose(-1, -2)
+    return linalg.logm(p)
 
 
 def so_exp(a: torch.Tensor) -> torch.Tensor:

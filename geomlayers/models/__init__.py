@@ -4,6 +4,8 @@ from geomlayers.models.affine import AffineInvariantCNN
 from geomlayers.models.clifford import ConvexHullNet, O5RegressionNet
 from geomlayers.models.fagnn import FAGNN
 from geomlayers.models.graphs import PPGN, InvariantGraphNetwork, ign3, ppgn_paper
+from geomlayers.models.grnet import GrNet
+from geomlayers.models.spdnet import ConvSPDNet, SPDNet
 
 __all__ = [
     "FAGNN",
@@ -14,4 +16,7 @@ __all__ = [
     "O5RegressionNet",
     "ign3",
     "ppgn_paper",
+    "SPDNet",
+    "ConvSPDNet",
+    "GrNet",
 ]

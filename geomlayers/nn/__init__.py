@@ -21,7 +21,6 @@ from geomlayers.nn.gates import GatedEquivariantMLP, NormGate
 from geomlayers.nn.grassmann import (
     FRMap,
     GrassmannMLR,
-    GrNet,
     OrthMap,
     ProjMap,
     ProjPooling,
@@ -39,14 +38,12 @@ from geomlayers.nn.lie import (
 )
 from geomlayers.nn.spd import (
     BiMap,
-    ConvSPDNet,
     CovariancePooling,
     ExpEig,
     LogEig,
     ReEig,
     SPDBatchNorm,
     SPDGyroMLR,
-    SPDNet,
 )
 
 __all__ = [
@@ -72,8 +69,6 @@ __all__ = [
     "ExpEig",
     "SPDBatchNorm",
     "SPDGyroMLR",
-    "SPDNet",
-    "ConvSPDNet",
     "CovariancePooling",
     "FRMap",
     "ReOrth",
@@ -81,7 +76,6 @@ __all__ = [
     "ProjMap",
     "ProjPooling",
     "GrassmannMLR",
-    "GrNet",
     "AffineLifting",
     "AffineGroupConv",
     "GroupSampler",
@@ -99,6 +93,9 @@ _MOVED_TO_MODELS = {
     "AffineInvariantCNN": "geomlayers.models.affine",
     "ConvexHullNet": "geomlayers.models.clifford",
     "O5RegressionNet": "geomlayers.models.clifford",
+    "SPDNet": "geomlayers.models.spdnet",
+    "ConvSPDNet": "geomlayers.models.spdnet",
+    "GrNet": "geomlayers.models.grnet",
 }
 
 
