@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from geomlayers.groups import Congruence, OrthogonalGroup, Subspaces
 from geomlayers.linalg import config as linalg_config
 from geomlayers.manifolds.grassmann import gyro_translate, log_identity, qr_positive
 
@@ -164,8 +165,39 @@ class FRMap(nn.Module):
         return f"{self.in_features}, {self.out_features}, channels={self.channels}"
 
 
-class ReOrth(nn.Module):
-    """Re-orthonormalisation ``X ↦ Q`` (positive-diagonal QR) of ``(..., n, q)`` (GrNet §3.2)."""
+class _OrthogonalDeclared:
+    """``group = O(n)`` once the layer knows ``n`` (its ``n=`` argument); ``docs/grassmann.md``."""
+
+    n = None
+
+    @property
+    def group(self) -> OrthogonalGroup:
+        """``O(n)``; needs the layer's ``n``."""
+        if self.n is None:
+            raise AttributeError(f"{type(self).__name__} was built without n=; pass n to "
+                                 "declare its group O(n)")
+        return OrthogonalGroup(self.n)
+
+
+def _check_n(n):
+    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+        raise ValueError(f"n must be None or a positive int (the ambient size), got {n!r}")
+    return n
+
+
+class ReOrth(_OrthogonalDeclared, nn.Module):
+    """Re-orthonormalisation ``X ↦ Q`` (positive-diagonal QR) of ``(..., n, q)`` (GrNet §3.2).
+
+    Equivariant under ``O(n)`` on subspaces (``span(gX) = g span(X)``): declares
+    ``group = OrthogonalGroup(n)`` (with ``n=``), ``rep_in = rep_out = Subspaces()``.
+    """
+
+    rep_in = Subspaces()
+    rep_out = Subspaces()
+
+    def __init__(self, *, n: int | None = None):
+        super().__init__()
+        self.n = _check_n(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, q) → (..., n, q)`` with ``QᵀQ = I``, same span."""
@@ -174,8 +206,18 @@ class ReOrth(nn.Module):
         return reorth(x)
 
 
-class ProjMap(nn.Module):
-    """Projection mapping ``X ↦ XXᵀ`` (GrNet §3.3): basis-independent image of the subspace."""
+class ProjMap(_OrthogonalDeclared, nn.Module):
+    """Projection mapping ``X ↦ XXᵀ`` (GrNet §3.3): basis-independent image of the subspace.
+
+    ``O(n)``-equivariant from subspaces to congruence (``(gX)(gX)ᵀ = g XXᵀ gᵀ``).
+    """
+
+    rep_in = Subspaces()
+    rep_out = Congruence()
+
+    def __init__(self, *, n: int | None = None):
+        super().__init__()
+        self.n = _check_n(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, q) → (..., n, n)``."""
@@ -220,17 +262,26 @@ class ProjPooling(nn.Module):
         return f"kernel_size={self.kernel_size}, mode={self.mode!r}"
 
 
-class OrthMap(nn.Module):
+class OrthMap(_OrthogonalDeclared, nn.Module):
     """Orthonormal mapping: top-q eigenvectors of symmetric ``(..., n, n)`` (GrNet §3.5).
 
-    See :func:`orthmap` for the (span-exact, gap-only) backward.
+    See :func:`orthmap` for the (span-exact, gap-only) backward.  ``O(n)``-equivariant from
+    congruence to subspaces (the top eigenvectors of ``g S gᵀ`` span ``g`` times theirs).
     """
 
-    def __init__(self, q: int):
+    rep_in = Congruence()
+
+    def __init__(self, q: int, *, n: int | None = None):
         super().__init__()
         if not isinstance(q, int) or q < 1:
             raise ValueError(f"q must be a positive integer, got {q!r}")
         self.q = q
+        self.n = _check_n(n)
+
+    @property
+    def rep_out(self) -> Subspaces:
+        """``Subspaces(p=q)``."""
+        return Subspaces(p=self.q)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, n) → (..., n, q)``."""
