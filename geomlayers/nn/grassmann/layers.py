@@ -57,6 +57,12 @@ class _ReOrth(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_q):
         q, r = ctx.saved_tensors
+        diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+        ratio = diag.amin(-1) / diag.amax(-1).clamp_min(torch.finfo(r.dtype).tiny)
+        if bool((ratio <= r.shape[-2] * torch.finfo(r.dtype).eps).any()):
+            raise ValueError("reorth: no gradient at a rank-deficient x (smallest |R_ii| / "
+                             f"largest = {float(ratio.min()):.1e}): Q of the QR factorisation "
+                             "does not depend smoothly on x there; give x full column rank")
         m = -_t(grad_q) @ q
         copyltu = torch.tril(m) + _t(torch.tril(m, -1))
         rhs = grad_q + q @ copyltu
@@ -67,7 +73,8 @@ def reorth(x: torch.Tensor) -> torch.Tensor:
     """``Q`` of the thin QR ``X = QR`` with ``diag(R) > 0``; ``(..., n, q)``, ``n ≥ q``, full rank.
 
     Backward: ``X̄ = (Q̄ + Q copyltu(−Q̄ᵀQ)) R⁻ᵀ`` (Walter & Lehmann 2018; Liao et al., "Differentiable
-    programming tensor networks", PRX 2019, eq. 5), one triangular solve, no inverse formed.
+    programming tensor networks", PRX 2019, eq. 5), one triangular solve, no inverse formed; it
+    raises ``ValueError`` at an ``x`` that is rank-deficient to working precision.
     """
     return _ReOrth.apply(x)
 
