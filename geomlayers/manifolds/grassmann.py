@@ -117,8 +117,9 @@ def check_basis(x: torch.Tensor, name: str = "x") -> torch.Tensor:
 
     ``max|XᵀX − I|`` must be at most ``eps(dtype)^0.3`` (2e-5 in float64, 9e-3 in float32:
     loose enough for finite-difference checks and float32 training, tight enough to refuse a
-    scaled, shifted or rank-deficient basis).  Skipped while ``torch.compile`` traces and when ``linalg.config.validate``
-    is off.  Raises ``TypeError`` / ``ValueError`` naming ``name`` and the fix.
+    scaled, shifted or rank-deficient basis).  Skipped while ``torch.compile`` traces and
+    when ``linalg.config.validate`` is off.  Raises ``TypeError`` / ``ValueError`` naming
+    ``name`` and the fix.
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point torch.Tensor (..., n, p), "
