@@ -110,6 +110,8 @@ def check_float(
     """
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         raise TypeError(f"{name} must be a float, got {_describe(value)}")
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a float, got {_describe(value)}")
     if isinstance(value, torch.Tensor):
         if value.dim() != 0:
             raise TypeError(f"{name} must be a float, got a tensor of shape "
@@ -189,6 +191,11 @@ def check_integral_tensor(name: str, value: object, *, ndim: int | None = None) 
                 f"{name} must hold integers, got the non-integral value {bad!r} "
                 f"(dtype {tensor.dtype}); pass integer indices (e.g. a torch.long tensor) "
                 "instead of rounding silently"
+            )
+        if tensor.numel() and float(tensor.abs().max()) > 2.0**53:
+            raise ValueError(
+                f"{name} holds {float(tensor.abs().max()):.3g}, too large to be an exact "
+                f"integer in {tensor.dtype}; pass an integer tensor"
             )
     return tensor.detach().to(torch.int64)
 

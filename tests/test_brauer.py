@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 
-from geomlayers.bases import brauer as brauer_bases
 from geomlayers.bases import numeric_basis
 from geomlayers.bases.api import basis_size, equivariant_basis
 from geomlayers.bases.brauer import (
@@ -361,11 +360,16 @@ def test_guard_rails():
         equivariant_basis(SymplecticGroup(2), -1, 1)
 
 
-def test_gram_guard(monkeypatch):
-    monkeypatch.setattr(brauer_bases, "MAX_GRAM_ENTRIES", 10)
-    with pytest.raises(ValueError, match="pass spanning=True"):
-        equivariant_basis(OrthogonalGroup(2), 3, 3, use_cache=False)
-    assert len(equivariant_basis(OrthogonalGroup(2), 3, 3, spanning=True)) == 15
+def test_elimination_guard_names_the_cost(monkeypatch):
+    from geomlayers.bases import elimination
+
+    monkeypatch.setattr(elimination, "MAX_ELIMINATION_OPS", 10)
+    # SO(2), k+l=6: the Levi-Civita half needs the elimination
+    with pytest.raises(ValueError, match=r"multiply-adds.*spanning=True"):
+        equivariant_basis(SpecialOrthogonalGroup(2), 3, 3, use_cache=False)
+    assert len(equivariant_basis(SpecialOrthogonalGroup(2), 3, 3, spanning=True)) == 60
+    # O(n) and Sp(n) need none: their basis is read off the diagrams
+    assert len(equivariant_basis(OrthogonalGroup(2), 3, 3, use_cache=False)) == 10
 
 
 def test_so_equals_o_below_n():

@@ -38,3 +38,26 @@ def test_compiled_frame_averaging_has_no_graph_break_and_equals_eager(mode):
     mask[1, 5:] = False
     x = torch.randn(3, 7, 3)
     assert torch.allclose(compiled(x, mask=mask), fa(x, mask=mask), atol=1e-6)
+
+
+def test_compiled_frame_averaging_of_pyg_batches_with_num_graphs():
+    torch._dynamo.reset()
+    torch.manual_seed(1)
+
+    class NodeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x, batch=None):
+            return self.lin(torch.tanh(x))
+
+    fa = FrameAveraging(NodeNet(), "E3", "equivariant", output_type="vector")
+    counter = dynamo_testing.CompileCounter()
+    compiled = torch.compile(fa, backend=counter, dynamic=True, fullgraph=True)
+    for sizes in [(3, 4), (5, 2, 3), (2, 2, 2, 6)]:
+        batch = torch.cat([torch.full((s,), i) for i, s in enumerate(sizes)])
+        x = torch.randn(len(batch), 3)
+        kwargs = {"batch": batch, "num_graphs": len(sizes)}
+        assert torch.allclose(compiled(x, **kwargs), fa(x, **kwargs), atol=1e-6)
+    assert counter.frame_count == 1

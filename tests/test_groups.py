@@ -267,6 +267,26 @@ def test_every_exported_family_has_a_string_example():
     assert _exported_group_classes() == sorted(EXAMPLES)
 
 
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_families_defined_elsewhere_round_trip():
+    import inspect
+
+    from geomlayers.clifford.action import OutermorphismGroup
+
+    concrete = {cls.__name__ for cls in _subclasses(Group)
+                if not inspect.isabstract(cls) and not cls.__name__.startswith("_")
+                and cls.__module__.startswith("geomlayers.")}
+    assert concrete - set(EXAMPLES) - {"FinitePermutationGroup"} == {"OutermorphismGroup"}
+    for base in (OrthogonalGroup(3), PseudoOrthogonal(1, 3), Affine(SL(2))):
+        group = OutermorphismGroup(base)
+        assert parse_group(str(group)) == group and hash(parse_group(str(group))) == hash(group)
+
+
 @pytest.mark.parametrize("group", [g for gs in EXAMPLES.values() for g in gs], ids=str)
 def test_string_round_trip(group):
     text = str(group)
@@ -362,17 +382,35 @@ def test_representation_actions_against_reference(group, rep):
                                    atol=1e-12)
 
 
-def test_representations_are_actions():
-    # g·(h·x) = (gh)·x for every representation (subspaces compared as projectors)
+@pytest.mark.parametrize("group", [g for gs in EXAMPLES.values() for g in gs], ids=str)
+def test_representations_are_actions(group):
+    # g·(h·x) = (gh)·x and e·x = x for every representation (subspaces as projectors)
+    g, h = group.sample(2, generator=3)
+    for rep in REPS:
+        if isinstance(rep, Multivectors) and group.space_dim > 4:
+            continue
+        x = rep.random(group.n, group.space_dim, (2,), torch.Generator().manual_seed(0))
+        if isinstance(rep, TensorPower) and rep.channels:
+            x = x.reshape(2, rep.channels, *([group.n] * rep.order))
+        left = rep.comparable(group.act(g, group.act(h, x, rep), rep))
+        right = rep.comparable(group.act(g @ h, x, rep))
+        torch.testing.assert_close(left, right, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(rep.comparable(group.act(group.identity(), x, rep)),
+                                   rep.comparable(x), rtol=1e-12, atol=1e-12)
+
+
+def test_representations_are_actions_batched():
+    # one element per leading entry of x: g_b·(h_b·x_b) = (g_b h_b)·x_b
     for group in (OrthogonalGroup(3), GLPlus(3), EuclideanGroup(3)):
-        g, h = group.sample(2, generator=3)
+        g, h = group.sample(2, generator=3), group.sample(2, generator=4)
         for rep in REPS:
-            x = rep.random(group.n, group.space_dim, (2,), torch.Generator().manual_seed(0))
-            if isinstance(rep, TensorPower) and rep.channels:
-                x = x.reshape(2, rep.channels, *([group.n] * rep.order))
+            x = rep.random(group.n, group.space_dim, (2, 3), torch.Generator().manual_seed(0))
             left = rep.comparable(group.act(g, group.act(h, x, rep), rep))
             right = rep.comparable(group.act(g @ h, x, rep))
             torch.testing.assert_close(left, right, rtol=1e-9, atol=1e-9)
+            single = torch.stack([group.act(g[b], x[b], rep) for b in range(2)])
+            torch.testing.assert_close(rep.comparable(group.act(g, x, rep)),
+                                       rep.comparable(single), rtol=1e-12, atol=1e-12)
 
 
 def test_subspaces_move_the_span():

@@ -181,3 +181,59 @@ def test_nan_output_is_reported_not_passed():
     module = Declared(lambda x: x * float("nan"), SymmetricGroup(3), "T1", "T1")
     with pytest.raises(AssertionError, match="inf"):
         assert_equivariant(module)
+
+
+# ------------------------------------------------------------------ real layers of each family
+# The layers are given their declarations here when they do not carry them yet; the
+# tester must pass the equivariant ones and catch the ones that are not equivariant.
+
+
+def _declare(layer, group, rep_in, rep_out):
+    for name, value in (("group", group), ("rep_in", rep_in), ("rep_out", rep_out)):
+        if not hasattr(layer, name):
+            setattr(layer, name, value)
+    return layer
+
+
+def test_real_diagram_layer():
+    from geomlayers.nn import EquivariantLinear
+
+    layer = EquivariantLinear(SymmetricGroup(5), 2, 2, 2, 3).double()
+    _declare(layer, SymmetricGroup(5), TensorPower(2, channels=2), TensorPower(2, channels=3))
+    assert assert_equivariant(layer)[0] < 1e-10
+    float32 = EquivariantLinear(SymmetricGroup(5), 2, 1, 2, 3)
+    _declare(float32, SymmetricGroup(5), TensorPower(2, channels=2), TensorPower(1, channels=3))
+    assert assert_equivariant(float32)[0] < 1e-5
+
+
+def test_real_spd_layers():
+    from geomlayers.nn import BiMap, LogEig, ReEig
+
+    for layer in (LogEig(), ReEig(threshold=0.3)):
+        _declare(layer, OrthogonalGroup(4), "congruence", "congruence")
+        assert assert_equivariant(layer, batch_shape=(2, 3))[0] < 1e-10
+        with pytest.raises(AssertionError, match="not equivariant under GL\\+4"):
+            assert_equivariant(layer, GLPlus(4), batch_shape=(2, 3))
+    bimap = _declare(BiMap(4, 4).double(), OrthogonalGroup(4), "congruence", "congruence")
+    with pytest.raises(AssertionError, match="not equivariant under O4"):
+        assert_equivariant(bimap)
+
+
+def test_real_grassmann_layers():
+    from geomlayers.nn import ProjMap, ReOrth
+
+    projmap = _declare(ProjMap(), OrthogonalGroup(5), Subspaces(p=2), "congruence")
+    assert assert_equivariant(projmap)[0] < 1e-10
+    # ReOrth returns a basis of the span of its input: GL(n)-equivariant on subspaces
+    reorth = _declare(ReOrth(), GLPlus(5), Subspaces(p=2), Subspaces())
+    assert assert_equivariant(reorth)[0] < 1e-8
+
+
+def test_real_clifford_layer():
+    from geomlayers.clifford import CliffordAlgebra
+    from geomlayers.nn import CliffordLinear
+
+    layer = CliffordLinear(CliffordAlgebra(2, 1), 3, 4).double()
+    torch.nn.init.normal_(layer.weight, generator=torch.Generator().manual_seed(0))
+    _declare(layer, PseudoOrthogonal(2, 1), "3xmultivectors", "4xmultivectors")
+    assert assert_equivariant(layer, batch_shape=(2,))[0] < 1e-10

@@ -2,6 +2,12 @@
 
 import networkx as nx
 import pytest
+
+try:  # the `graphs` extra (PyG): without it this module is skipped
+    import torch_geometric  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[graphs]'", allow_module_level=True)
+
 import torch
 from helpers import burnside_dimension, random_graph
 from networkx.algorithms.isomorphism import GraphMatcher

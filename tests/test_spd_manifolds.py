@@ -1,6 +1,12 @@
 import geoopt
 import numpy as np
 import pytest
+
+try:  # the `spd` extra (pyRiemann): without it this module is skipped
+    import pyriemann  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[spd]'", allow_module_level=True)
+
 import torch
 from pyriemann.utils import distance as pd
 from pyriemann.utils import mean as pm

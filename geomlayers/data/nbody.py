@@ -25,7 +25,8 @@ simulations, all 2,000 validation and all 2,000 test simulations; mean squared e
 particles × coordinates.
 
 The files ``charges_{train,valid,test}_charged5_initvel1small.npy`` of the original data
-set (in ``../shared/data/nbody``) check that the random stream and set-up are reproduced.
+set (in the data folder, :func:`load_reference_charges`) check that the random stream and
+set-up are reproduced.
 
 Generated data are cached on disk: ``$GEOMLAYERS_CACHE_DIR/nbody`` if that variable is set,
 else ``$XDG_CACHE_HOME/geomlayers/nbody`` (default ``~/.cache/geomlayers/nbody``), written to
@@ -42,6 +43,7 @@ import numpy as np
 import torch
 
 from geomlayers.paths import atomic_open, processed_dir
+from geomlayers.validation import check_int
 
 __all__ = [
     "NBodyConfig",
@@ -51,6 +53,7 @@ __all__ = [
     "draw_initial_states",
     "simulate",
     "generate_split",
+    "load_reference_charges",
 ]
 
 _CACHE_VERSION = 2  # bump when the simulator's numerics change
@@ -193,8 +196,7 @@ def generate_split(
     name = _split_name(split)
     total = SPLITS[name]
     count = total if count is None else count
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= total:
-        raise ValueError(f"count must be an int in [1, {total}] for split {name!r}, got {count!r}")
+    count = check_int(f"count (split {name!r})", count, minimum=1, maximum=total)
     start = {"train": 0, "valid": SPLITS["train"], "test": SPLITS["train"] + SPLITS["valid"]}
     first = start[name]
     charges, loc, vel = draw_initial_states(first + count, config)
@@ -242,6 +244,24 @@ def load_split(split: str, count: int | None = None, config: NBodyConfig = NBody
     return data
 
 
+def load_reference_charges(split: str, folder: str | Path | None = None) -> np.ndarray:
+    """The charges ``(S, 5)`` of the original data set's ``split``, checked on load.
+
+    Reads ``charges_<split>_charged5_initvel1small.npy`` from ``folder`` (default
+    ``data_dir()/nbody``) after checking its recorded size and SHA-256
+    (:mod:`geomlayers.data.checksums`): a truncated or different file raises a ``ValueError``
+    naming it. These files check the simulator's random stream (module docstring).
+    """
+    from geomlayers.data.checksums import verify_file
+    from geomlayers.data_dir import data_dir
+
+    name = _split_name(split)
+    key = f"nbody/charges_{name}_charged5_initvel1small.npy"
+    path = (Path(folder) if folder is not None else data_dir() / "nbody") / Path(key).name
+    verify_file(path, key)
+    return np.load(path)[..., 0]
+
+
 class NBodyDataset(torch.utils.data.Dataset):
     """Charged 5-body prediction task (EGNN §5.1): state at ``frame_0`` -> positions at ``frame_T``.
 
@@ -267,10 +287,7 @@ class NBodyDataset(torch.utils.data.Dataset):
         if max_samples is None:
             max_samples = 3000 if name == "train" else SPLITS[name]
         for arg, value in (("frame_0", frame_0), ("frame_T", frame_T)):
-            if isinstance(value, bool) or not isinstance(value, int) or not (
-                0 <= value < config.frames
-            ):
-                raise ValueError(f"{arg} must be an int in [0, {config.frames - 1}], got {value!r}")
+            check_int(arg, value, minimum=0, maximum=config.frames - 1)
         data = load_split(name, max_samples, config, cache=cache)
         self.split, self.frame_0, self.frame_T = name, frame_0, frame_T
         self.loc = torch.as_tensor(data["loc"][:, frame_0], dtype=dtype)

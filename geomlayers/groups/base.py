@@ -4,7 +4,10 @@ A :class:`Group` is a matrix group given by its *defining representation* on ``R
 Every group can
 
 * ``sample(m)`` random elements as a ``(m, n, n)`` tensor,
-* ``act(g, x, order=k)`` with ``g^{⊗k}`` on the last ``k`` axes of ``x`` without forming it,
+* ``act(g, x, rep)`` through a representation value
+  (:mod:`geomlayers.groups.representations`: tensor powers, points, vectors, congruence,
+  subspaces, multivectors, trivial); ``act(g, x, order=k)`` is ``g^{⊗k}`` on the last ``k``
+  axes of ``x``, never formed,
 * give ``identity()``, test ``contains(g)``,
 * describe itself: ``is_finite``, ``order()`` (finite groups) or ``dimension`` (Lie groups),
   ``generators()`` (discrete generators, one per connected component for Lie groups) and
@@ -15,7 +18,8 @@ ICML 2021, §4): a tensor is invariant iff it is fixed by every discrete generat
 annihilated by every Lie-algebra generator.
 
 Group objects are immutable, hashable and printable value types (``SymmetricGroup(5)``), so
-they can key caches.
+they can key caches; ``str(group)`` is a short string (``S5``, ``O(1,3,0)``, ``Aff(SL2)``)
+that :func:`geomlayers.groups.parse_group` reads back to an equal group.
 """
 
 from __future__ import annotations

@@ -5,23 +5,17 @@ spirit of e3nn's ``Irreps``, Geiger & Smidt, arXiv 2207.09453, §2) that says wh
 *is* for a group, so that ``rep.act(g, x)`` moves it and a layer can declare
 ``group``, ``rep_in`` and ``rep_out`` (see ``docs/architecture.md``).
 
-====================  ==========================  ===========================================
-value                 string                      ``act(g, x)``, ``x`` ends in
-====================  ==========================  ===========================================
-``Trivial()``         ``trivial``                 ``x`` unchanged (invariants); ``()``
-``TensorPower(k)``    ``T2``                      ``g^{⊗k}`` on the last ``k`` axes ``(n,…,n)``
-``Vectors()``         ``vectors``                 ``A v`` (linear part ``A`` of ``g``); ``(d,)``
-``Points()``          ``points``                  ``A p + t`` (translation of an affine /
-                                                  Euclidean ``g``); ``(d,)``
-``Congruence()``      ``congruence``              ``A X Aᵀ`` (SPD / symmetric matrices);
-                                                  ``(d, d)``
-``Subspaces()``       ``subspaces``               ``span(U) ↦ span(A U)``, orthonormal basis
-                                                  ``U`` ``(d, p)`` (Grassmann points)
-``Subspaces("pro…")`` ``projectors``              the projector ``P`` ``(d, d)`` onto
-                                                  ``A·range(P)``
-``Multivectors()``    ``multivectors``            outermorphism ``Ω(A)`` on ``Cl(p, q, r)``
-                                                  coefficients ``(2^d,)``
-====================  ==========================  ===========================================
+* ``Trivial()``, string ``trivial``: ``x`` unchanged (invariants); ``x`` ends in ``()``.
+* ``TensorPower(k)``, ``T2``: ``g^{⊗k}`` on the last ``k`` axes ``(n, …, n)``.
+* ``Vectors()``, ``vectors``: ``A v`` (``A`` the linear part of ``g``); ``(d,)``.
+* ``Points()``, ``points``: ``A p + t`` (``t`` the translation of an affine or Euclidean
+  ``g``); ``(d,)``.
+* ``Congruence()``, ``congruence``: ``A X Aᵀ`` (SPD and symmetric matrices); ``(d, d)``.
+* ``Subspaces()``, ``subspaces``: ``span(U) ↦ span(A U)`` for orthonormal bases ``U``
+  ``(d, p)`` (Grassmann points); ``Subspaces("projector")``, ``projectors``: the projector
+  ``P`` ``(d, d)`` onto ``A·range(P)``.
+* ``Multivectors()``, ``multivectors``: the outermorphism ``Ω(A)`` on ``Cl(p, q, r)``
+  coefficients ``(2^d,)``.
 
 Any representation takes ``channels=c`` (string prefix ``"cx"``, e.g. ``4xT2``): then ``x``
 has an extra axis of size ``c`` just before the acted-on axes (only the shape of random test
@@ -44,10 +38,20 @@ from __future__ import annotations
 import abc
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
+from geomlayers.groups.actions import (
+    _check_batch,
+    _check_g,
+    _left,
+    _parts,
+    join_homogeneous,
+    split_homogeneous,
+    tensor_power_act,
+)
+from geomlayers.groups.exterior import outermorphism
 from geomlayers.validation import check_choice, check_int
 
 __all__ = [
@@ -66,128 +70,6 @@ __all__ = [
     "split_homogeneous",
     "join_homogeneous",
 ]
-
-
-# --------------------------------------------------------------------------- (A, t) <-> g
-
-
-def split_homogeneous(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Homogeneous ``(..., d+1, d+1)`` ``[[A, t], [0, 1]]`` → ``A (..., d, d)``, ``t (..., d)``.
-
-    The one conversion used by E(d), SE(d), T(d) and ``Affine`` (their ``split``).
-    """
-    if g.dim() < 2 or g.shape[-1] != g.shape[-2] or g.shape[-1] < 2:
-        raise ValueError(f"g must have shape (..., d+1, d+1) with d >= 1, got {tuple(g.shape)}")
-    return g[..., :-1, :-1], g[..., :-1, -1]
-
-
-def join_homogeneous(linear: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
-    """``A (..., d, d)``, ``t (..., d)`` → homogeneous ``(..., d+1, d+1)`` ``[[A, t], [0, 1]]``.
-
-    Leading axes broadcast. The inverse of :func:`split_homogeneous`.
-    """
-    if linear.dim() < 2 or linear.shape[-1] != linear.shape[-2]:
-        raise ValueError(f"linear part must be (..., d, d), got {tuple(linear.shape)}")
-    d = linear.shape[-1]
-    if translation.dim() < 1 or translation.shape[-1] != d:
-        raise ValueError(
-            f"linear part must be (..., d, d) and translation (..., d) with the same d, got "
-            f"{tuple(linear.shape)} and {tuple(translation.shape)}"
-        )
-    batch = torch.broadcast_shapes(linear.shape[:-2], translation.shape[:-1])
-    dtype = torch.promote_types(linear.dtype, translation.dtype)
-    g = linear.new_zeros(*batch, d + 1, d + 1, dtype=dtype)
-    g[..., :d, :d] = linear
-    g[..., :d, d] = translation
-    g[..., d, d] = 1
-    return g
-
-
-# --------------------------------------------------------------------------- tensor power
-
-
-def tensor_power_act(g: torch.Tensor, x: torch.Tensor, order: int) -> torch.Tensor:
-    """Apply ``g^{⊗order}`` to the last ``order`` axes of ``x`` (never forming ``g^{⊗k}``).
-
-    Args:
-        g: ``(n, n)`` one matrix applied to all of ``x``, or ``(m, n, n)`` one matrix per
-            leading entry of ``x`` (then ``x.shape[0] == m``).
-        x: ``(..., n, ..., n)`` with at least ``order`` trailing axes of size ``n``.
-        order: number of trailing tensor axes ``k >= 0``.
-
-    Returns:
-        Tensor of the shape of ``x``: ``y[..., i_1..i_k] = Σ_j g[i_1,j_1]…g[i_k,j_k] x[..., j]``;
-        ``k`` matrix products of size ``n``.
-
-    """
-    order = check_int("order", order, minimum=0)
-    _check_g(g)
-    n = g.shape[-1]
-    if order == 0:
-        return x
-    if x.dim() < order or any(s != n for s in x.shape[x.dim() - order :]):
-        raise ValueError(
-            f"x must end in {order} axes of size n={n} (order={order}), got shape {tuple(x.shape)}"
-        )
-    g = g.to(dtype=x.dtype, device=x.device)
-    batched = g.dim() == 3
-    if batched:
-        _check_batch(g, x, order)
-        # (m, n, n) -> (m, 1, ..., 1, n, n) so it broadcasts against x's middle axes.
-        g_t = g.transpose(-1, -2).reshape(g.shape[0], *([1] * (x.dim() - 2)), n, n)
-    else:
-        g_t = g.transpose(-1, -2)
-    first = x.dim() - order
-    for axis in range(first, x.dim()):
-        moved = x.movedim(axis, -1)
-        if batched:
-            moved = torch.matmul(moved.unsqueeze(-2), g_t).squeeze(-2)
-        else:
-            moved = torch.matmul(moved, g_t)
-        x = moved.movedim(-1, axis)
-    return x
-
-
-def _check_g(g: torch.Tensor) -> None:
-    if not isinstance(g, torch.Tensor):
-        raise TypeError(f"g must be a tensor of group elements, got {type(g).__name__}")
-    if g.dim() not in (2, 3) or g.shape[-1] != g.shape[-2]:
-        raise ValueError(f"g must have shape (n, n) or (m, n, n), got {tuple(g.shape)}")
-
-
-def _check_batch(g: torch.Tensor, x: torch.Tensor, trailing: int) -> None:
-    if g.dim() == 3 and (x.dim() <= trailing or x.shape[0] != g.shape[0]):
-        raise ValueError(
-            f"a batch of {g.shape[0]} group elements needs x with a leading axis of size "
-            f"{g.shape[0]}, got x of shape {tuple(x.shape)}"
-        )
-
-
-def _parts(g: torch.Tensor, d: int, x: torch.Tensor, what: str):
-    """``(A, t)`` of ``g`` for data in ``R^d``: homogeneous when ``g`` is ``(d+1)x(d+1)``."""
-    _check_g(g)
-    g = g.to(dtype=x.dtype, device=x.device)
-    size = g.shape[-1]
-    if size == d:
-        return g, None
-    if size == d + 1:
-        return split_homogeneous(g)
-    raise ValueError(
-        f"{what} of size {d} need group elements of size {d} (linear) or {d + 1} "
-        f"(homogeneous), got g of shape {tuple(g.shape)}"
-    )
-
-
-def _left(a: torch.Tensor, x: torch.Tensor, trailing: int) -> torch.Tensor:
-    """``a @ x`` on the last two axes of ``x`` (``trailing`` = 2) or ``a @ x`` for vectors (1).
-
-    ``a`` is ``(d, d)`` or ``(m, d, d)`` matched to ``x``'s leading axis.
-    """
-    if a.dim() == 3:
-        a = a.reshape(a.shape[0], *([1] * (x.dim() - trailing - 1)), *a.shape[-2:])
-    if trailing == 1:
-        return (a @ x.unsqueeze(-1)).squeeze(-1)
-    return a @ x
 
 
 # --------------------------------------------------------------------------- values
@@ -221,6 +103,32 @@ class Representation(abc.ABC):
         ``n`` is the size of the group's matrices, ``space_dim`` the dimension of the space
         it moves (``n - 1`` for groups in homogeneous coordinates, else ``n``).
         """
+
+    @classmethod
+    def parse(cls, spec: str) -> Representation:
+        """:func:`parse_representation` (``Representation.parse("4xT2")``)."""
+        rep = parse_representation(spec)
+        if not isinstance(rep, cls):
+            raise ValueError(f"{spec!r} is a {type(rep).__name__}, not a {cls.__name__}")
+        return rep
+
+    def __rmul__(self, channels: int) -> Representation:
+        """``4 * TensorPower(2)`` is ``TensorPower(2, channels=4)`` (e3nn's ``4x``).
+
+        >>> str(3 * Points())
+        '3xpoints'
+        """
+        if self.channels is not None:
+            raise ValueError(f"{self} already has {self.channels} channels")
+        return replace(self, channels=check_int("channels", channels, minimum=1))
+
+    def dim(self, n: int, space_dim: int | None = None) -> int:
+        """Number of entries of one tensor (channels included): ``prod(full_shape)``.
+
+        >>> TensorPower(2, channels=3).dim(4)
+        48
+        """
+        return math.prod(self.full_shape(n, n if space_dim is None else space_dim))
 
     def full_shape(self, n: int, space_dim: int) -> tuple[int, ...]:
         """:meth:`shape` with the channel axis in front when ``channels`` is set."""
@@ -400,8 +308,8 @@ class Subspaces(Representation):
     """Points of a Grassmannian ``Gr(p, d)``: ``span(U) ↦ span(A U)``.
 
     ``form="basis"`` (string ``subspaces``): ``x`` is an orthonormal basis ``U`` ``(..., d, p)``
-    and ``act`` returns an orthonormal basis of ``A·span(U)`` (QR of ``A U``; ``A U`` itself
-    when ``A`` is orthogonal up to signs of the QR); equivariance tests compare the
+    and ``act`` returns an orthonormal basis of ``A·span(U)``: the ``Q`` of ``A U = QR`` with
+    ``diag(R) > 0``, which is ``A U`` itself for orthogonal ``A``; equivariance tests compare the
     projectors ``U Uᵀ``, since a layer may return any basis of the same subspace (Huang et
     al., AAAI 2018, §3). ``form="projector"`` (string ``projectors``): ``x`` is the
     projector ``P`` ``(..., d, d)`` and ``act`` returns the projector onto ``A·range(P)``
@@ -477,8 +385,6 @@ class Multivectors(Representation):
 
     def act(self, g, x):
         """``Ω(A) x`` on the last axis."""
-        from geomlayers.groups.pseudo_orthogonal import outermorphism
-
         d = int(round(math.log2(x.shape[-1]))) if x.shape[-1] > 0 else -1
         if d < 0 or 1 << d != x.shape[-1]:
             raise ValueError(f"multivectors must end in an axis of size 2^d, got "

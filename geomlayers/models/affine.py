@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from geomlayers.groups.affine import GLPlus
+from geomlayers.groups.affine import Affine, GLPlus
 from geomlayers.nn.lie import (
     AffineGroupConv,
     AffineLifting,
@@ -29,9 +29,8 @@ class AffineInvariantCNN(nn.Module):
 
     ``resample=False`` (default) trains on that same fixed grid too. ``resample=True`` redraws
     the grid every training step (the authors' recipe); with one seed per grid the total
-    importance weight of a grid varies several-fold between draws, and in a pilot (SL(2),
-    1 epoch on 12,000 40×40 digits) such a model predicted a single class in eval mode
-    (11.7 %), against 86.6 % centred / 79.5 % on the surrogate with the fixed grid.
+    importance weight of a grid varies several-fold between draws, which can stall training
+    (``docs/lie.md``).
 
     ``max_angle`` (radians): pool only over the samples whose rotation is within that angle of
     the identity (:class:`GroupMaxProjection`); ``None`` (default) pools over the whole grid,
@@ -43,7 +42,7 @@ class AffineInvariantCNN(nn.Module):
 
     def __init__(
         self,
-        group: GLPlus,
+        group: Affine | GLPlus,
         in_channels: int = 1,
         num_classes: int = 10,
         channels: tuple[int, ...] = (12, 24, 48),
@@ -65,7 +64,7 @@ class AffineInvariantCNN(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group = _check_group(group)
+        self.group, self.linear = _check_group(group)
         if len(channels) < 1:
             raise ValueError("channels must list at least one width")
         kw = {"device": device, "dtype": dtype}

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from geomlayers.clifford.algebra import CliffordAlgebra
+from geomlayers.groups.representations import Trivial, Vectors
 from geomlayers.nn.clifford import CliffordGeometricProduct, CliffordLinear
 from geomlayers.nn.clifford.base import _check_channels
 
@@ -60,6 +61,8 @@ class O5RegressionNet(_VectorModel):
         kind = _check_kind(kind)
         kw = {"device": device, "dtype": dtype}
         self.kind, self.algebra = kind, CliffordAlgebra(5)
+        #: O(5) = PseudoOrthogonal(5) acting on the two input vectors; the output is invariant
+        self.group, self.rep_in, self.rep_out = self.algebra.group, Vectors(channels=2), Trivial()
         self.clifford = nn.Sequential(_embedding(kind, self.algebra, 2, hidden, kw),
                                       _gp_layer(kind, self.algebra, hidden, kw))
         self.mlp = nn.Sequential(nn.Linear(hidden, mlp_width, **kw), nn.ReLU(),
@@ -88,6 +91,9 @@ class ConvexHullNet(_VectorModel):
         _check_channels("num_layers", num_layers)
         kw = {"device": device, "dtype": dtype}
         self.kind, self.algebra, self.points = kind, CliffordAlgebra(n), points
+        #: O(n) acting on the K input points (about the origin); the output is invariant
+        self.group, self.rep_in, self.rep_out = (self.algebra.group, Vectors(channels=points),
+                                                 Trivial())
         layers = [_embedding(kind, self.algebra, points, hidden, kw)]
         layers += [_gp_layer(kind, self.algebra, hidden, kw) for _ in range(num_layers)]
         self.clifford = nn.Sequential(*layers)

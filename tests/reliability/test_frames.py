@@ -59,3 +59,21 @@ def test_frame_averaging_of_far_out_clouds_is_finite_and_equivariant():
     q = OrthogonalGroup(3).sample(1, generator=0)[0]
     assert torch.isfinite(fa(x)).all()
     assert torch.allclose(fa((x / 1e200) @ q.T), out, atol=1e-10)
+
+
+# ---------------------------------------------------------------- the n-body reference files
+
+
+def test_reference_charges_are_checked_on_load(shared_data, tmp_path):
+    from geomlayers.data.nbody import load_reference_charges
+
+    charges = load_reference_charges("valid")
+    assert charges.shape == (2000, 5) and set(charges.ravel().tolist()) == {-1.0, 1.0}
+    name = "charges_valid_charged5_initvel1small.npy"
+    data = (shared_data / "nbody" / name).read_bytes()
+    (tmp_path / name).write_bytes(data[:50_000])
+    with pytest.raises(ValueError, match=rf"{name}.*truncated.*copy it again"):
+        load_reference_charges("valid", tmp_path)
+    (tmp_path / name).write_bytes(data[:-8] + bytes(8))  # same size, other content
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_reference_charges("valid", tmp_path)

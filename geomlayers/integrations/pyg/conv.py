@@ -107,8 +107,7 @@ class DiagramConv(MessagePassing):
         if self.edge_dim is not None and edge_attr is not None:
             attr = edge_attr.to(x.dtype)
             attr = attr[:, None] if attr.dim() == 1 else attr
-            messages = self.propagate(edge_index, x=x, edge_attr=attr, edge_weight=edge_weight,
-                                      bilinear=True)
+            messages = self._edge_messages(x, edge_index, attr, edge_weight)
             out = out + messages @ torch.cat([self.edge_weight, self.edge_linear], 1).T
         return out if self.bias is None else out + self.bias
 
@@ -143,12 +142,16 @@ class DiagramConv(MessagePassing):
             raise ValueError(f"edge_attr has {edge_attr.shape[0]} rows for {num_edges} edges "
                              "of edge_index: one row per edge")
 
-    def message(self, x_j: torch.Tensor, edge_weight: torch.Tensor | None,
-                edge_attr: torch.Tensor | None = None, bilinear: bool = False) -> torch.Tensor:
-        """``e_ji x_j``; with ``bilinear``: ``[a_ji ⊗ x_j, a_ji]`` (scaled by ``e_ji``)."""
-        if bilinear:
-            outer = (edge_attr[:, :, None] * x_j[:, None, :]).flatten(1)
-            message = torch.cat([outer, edge_attr], 1)
-        else:
-            message = x_j
-        return message if edge_weight is None else edge_weight[:, None] * message
+    def message(self, x_j: torch.Tensor, edge_weight: torch.Tensor | None) -> torch.Tensor:
+        """``e_ji x_j`` (``x_j`` when there are no edge weights)."""
+        return x_j if edge_weight is None else edge_weight[:, None] * x_j
+
+    def _edge_messages(self, x: torch.Tensor, edge_index: torch.Tensor, attr: torch.Tensor,
+                       edge_weight: torch.Tensor | None) -> torch.Tensor:
+        """``AGG_{j → i} e_ji [a_ji ⊗ x_j, a_ji]`` → ``[N, D · C_in + D]``."""
+        source, target = edge_index[0], edge_index[1]
+        outer = (attr[:, :, None] * x[source][:, None, :]).flatten(1)
+        message = torch.cat([outer, attr], 1)
+        if edge_weight is not None:
+            message = edge_weight[:, None] * message
+        return self.aggr_module(message, target, dim_size=x.shape[0])

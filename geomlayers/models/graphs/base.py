@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from geomlayers.models.graphs.dense import (
+    DenseGraphBatch,
     check_dense_pair,
     check_finite,
     dense_graph_batch,
@@ -190,27 +191,57 @@ def _node_features(data) -> torch.Tensor:
     return torch.ones(data.num_nodes, 1, device=data.edge_index.device)
 
 
+@torch.compiler.disable
+def _densify_hook(module: DenseGraphModel, args: tuple) -> tuple | None:
+    """Forward pre-hook: a PyG ``Data``/``Batch`` → its :class:`DenseGraphBatch`.
+
+    Runs eagerly, outside ``torch.compile`` (``Module.__call__`` calls hooks before dynamo
+    picks up ``forward``), so the checks and the padded size, which read the data, cost no
+    graph break; a compiled model then sees only tensors with dynamic shapes.
+    """
+    if len(args) == 1 and not isinstance(args[0], DenseGraphBatch) \
+            and hasattr(args[0], "edge_index"):
+        return (module.densify(args[0]),)
+    return None
+
+
 class DenseGraphModel(nn.Module):
     """The entry points shared by the dense order-2 graph models (IGN, PPGN).
 
     A subclass sets ``in_channels``, ``edge_channels``, ``output`` and an MLP ``head`` and
     defines ``_forward_finite(dense, mask)``, the model on dense features known to be finite
     (``(B, out)`` for graph outputs, ``(B, n, out)`` for node outputs).
+
+    ``model(data)`` converts a PyG ``Data``/``Batch`` with :meth:`densify` in a forward
+    pre-hook, eagerly and outside ``torch.compile``: ``torch.compile(model, dynamic=True)``
+    compiles one graph with no graph break, reused for every padded size.
     """
 
     output = "graph"
 
-    def forward(self, data) -> torch.Tensor:
-        """PyG ``Data``/``Batch`` → one row per graph (or per node; see the class doc)."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_forward_pre_hook(_densify_hook)
+
+    def densify(self, data) -> DenseGraphBatch:
+        """PyG ``Data``/``Batch`` → :class:`DenseGraphBatch` in the model's dtype (checked)."""
         dtype = self.head[0].weight.dtype
         x = _node_features(data).to(dtype)
         self._check_data_channels(data, x)
         batch = getattr(data, "batch", None)
         num_graphs = getattr(data, "num_graphs", None) if batch is not None else 1
         edge_attr = getattr(data, "edge_attr", None) if self.edge_channels else None
-        dense, mask, graph, slot = dense_graph_batch(x, data.edge_index, batch, edge_attr,
-                                                     num_graphs=num_graphs)
-        out = self._forward_finite(dense, mask)  # dense_graph_batch checked x and edge_attr
+        return dense_graph_batch(x, data.edge_index, batch, edge_attr, num_graphs=num_graphs)
+
+    def forward(self, data) -> torch.Tensor:
+        """PyG ``Data``/``Batch`` → one row per graph (or per node; see the class doc).
+
+        ``data`` may also be :meth:`densify`'s output (what the pre-hook passes on).
+        """
+        if not isinstance(data, DenseGraphBatch):
+            data = self.densify(data)
+        dense, mask, graph, slot = data
+        out = self._forward_finite(dense, mask)  # densify checked x and edge_attr
         return out[graph, slot] if self.output == "node" else out
 
     def _check_data_channels(self, data, x: torch.Tensor) -> None:

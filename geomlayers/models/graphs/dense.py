@@ -107,7 +107,8 @@ def dense_graph_batch(
     batch = batch.long()
     if num_graphs is None:
         num_graphs = int(batch.max()) + 1 if batch.numel() else 1
-    counts = torch.bincount(batch, minlength=num_graphs)
+    counts = torch.zeros(num_graphs, dtype=torch.int64, device=x.device).index_add_(
+        0, batch, torch.ones_like(batch))
     if max_num_nodes is None:
         n = max(int(counts.max()), 1) if num_nodes else 1
     else:

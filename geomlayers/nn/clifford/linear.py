@@ -7,8 +7,7 @@ import math
 import torch
 from torch import nn
 
-from geomlayers.clifford.algebra import CliffordAlgebra
-from geomlayers.nn.clifford.base import _check_channels, _check_input, _CliffordModule
+from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _check_input, _CliffordModule
 
 __all__ = ["CliffordLinear"]
 
@@ -22,7 +21,7 @@ class CliffordLinear(_CliffordModule):
     equivariant choice. Parameters ``C_out · C_in · S (+ C_out)``; init ``N(0, 1/C_in)``.
     """
 
-    def __init__(self, algebra: CliffordAlgebra, in_channels: int, out_channels: int, *,
+    def __init__(self, algebra: AlgebraLike, in_channels: int, out_channels: int, *,
                  subspaces: str = "grade", bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(algebra, subspaces, device)
         _check_channels("in_channels", in_channels)

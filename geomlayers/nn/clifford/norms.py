@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from geomlayers.clifford.algebra import CliffordAlgebra
-from geomlayers.nn.clifford.base import _check_channels, _check_input, _CliffordModule
+from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _check_input, _CliffordModule
 
 __all__ = ["CliffordNormalization", "CliffordSiLU", "CliffordLayerNorm"]
 
@@ -20,7 +19,7 @@ class CliffordNormalization(_CliffordModule):
     Parameters ``channels · S``.
     """
 
-    def __init__(self, algebra: CliffordAlgebra, channels: int, *, subspaces: str = "grade",
+    def __init__(self, algebra: AlgebraLike, channels: int, *, subspaces: str = "grade",
                  init: float = 0.0, eps: float = 1e-6, device=None, dtype=None) -> None:
         super().__init__(algebra, subspaces, device)
         _check_channels("channels", channels)
@@ -54,7 +53,7 @@ class CliffordSiLU(_CliffordModule):
     our extension — the GLGENN code has no nonlinearity of its own). Parameters ``2 C S``.
     """
 
-    def __init__(self, algebra: CliffordAlgebra, channels: int, *, subspaces: str = "grade",
+    def __init__(self, algebra: AlgebraLike, channels: int, *, subspaces: str = "grade",
                  device=None, dtype=None) -> None:
         super().__init__(algebra, subspaces, device)
         _check_channels("channels", channels)
@@ -93,7 +92,7 @@ class CliffordLayerNorm(_CliffordModule):
     Shapes ``(..., C, 2^n)`` → same. Parameters ``C`` (``γ``, init 1).
     """
 
-    def __init__(self, algebra: CliffordAlgebra, channels: int, *, eps: float = 1e-6,
+    def __init__(self, algebra: AlgebraLike, channels: int, *, eps: float = 1e-6,
                  device=None, dtype=None) -> None:
         super().__init__(algebra, "none", device)
         _check_channels("channels", channels)

@@ -7,8 +7,8 @@ import math
 import torch
 from torch import nn
 
-from geomlayers.clifford.algebra import CliffordAlgebra, _gather_pairs
-from geomlayers.nn.clifford.base import _check_channels, _check_input, _CliffordModule
+from geomlayers.clifford.algebra import _gather_pairs
+from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _check_input, _CliffordModule
 from geomlayers.nn.clifford.linear import CliffordLinear
 from geomlayers.nn.clifford.norms import CliffordNormalization
 
@@ -32,10 +32,11 @@ class CliffordGeometricProduct(_CliffordModule):
     (normalisation) ``+ C|P|`` ``[+ C²S + C]`` (left, first order).
     """
 
-    def __init__(self, algebra: CliffordAlgebra, channels: int, *, subspaces: str = "grade",
+    def __init__(self, algebra: AlgebraLike, channels: int, *, subspaces: str = "grade",
                  first_order: bool = True, normalization: bool = True, bias: bool = True,
                  device=None, dtype=None) -> None:
         super().__init__(algebra, subspaces, device)
+        algebra = self.algebra
         _check_channels("channels", channels)
         self.channels, self.first_order = channels, bool(first_order)
         kw = {"device": device, "dtype": dtype}

@@ -11,16 +11,26 @@ over it::
 is exactly invariant / equivariant for *any* ``φ`` (Thm. 1). Here the frame is folded into
 the batch: ``φ`` is called once on ``batch · |F|`` canonicalised copies.
 
-Frames (§3.1 of the paper, and our degeneracy handling):
+:class:`FrameAveraging` is built from a group (``EuclideanGroup(3)``, ``OrthogonalGroup(d)``,
+``SpecialEuclideanGroup(d)``, ``SpecialOrthogonalGroup(d)``, ``TranslationGroup(d)``,
+``SymmetricGroup(n)``) or its name (``"E3"``, read by :func:`geomlayers.groups.parse_group`).
+Frame elements are matrices of that group, and ``ρ_in``, ``ρ_out`` are the group's own action
+(:meth:`geomlayers.groups.Group.act` with ``Points``, ``Vectors``, ``Trivial``); the wrapper
+declares ``group``, ``rep_in`` and ``rep_out`` for :func:`geomlayers.testing.assert_equivariant`.
+See ``docs/frames.md``.
+
+Frames (§3.1 of the paper; the degeneracy handling and scaling are ours):
 
 * :class:`PCAFrame` — E(d), O(d), SO(d), SE(d) and translations on point clouds: centroid
   ``t`` and the eigenvectors ``U`` of the covariance ``C = Σ (x - t)(x - t)ᵀ`` (descending
   eigenvalues), with every sign choice ``R = U diag(s)``: ``2^d`` elements for O(d)/E(d)
   (8 for d = 3), ``2^(d-1)`` with ``det R = +1`` for SO(d)/SE(d) (4 for d = 3). The SO(d)
-  frame is *not* equivariant under reflections (measured in the tests).
+  frame is *not* equivariant under reflections. Each cloud is rescaled by a power of two
+  before its statistics are formed (exact, and the eigenvectors do not depend on the scale),
+  so coordinates near ``1e±200`` get the frame of the same cloud at unit scale.
 * **Degenerate spectra.** Where two eigenvalues of ``C`` are within a relative gap
   ``gap_tol`` (``(λ_i - λ_{i+1}) / λ_max``), ``U`` is not determined by ``C`` and the finite
-  frame is no longer equivariant (an error 0.28 for eigenvalues (2, 4, 4) in our notes). With
+  frame is no longer equivariant (see ``docs/frames.md``). With
   ``on_degenerate="resolve"`` (default) the basis of each such eigenspace is re-chosen from a
   second equivariant matrix, the fourth moment ``M = Σ ‖x - t‖² (x - t)(x - t)ᵀ`` restricted
   to the eigenspace; ``M`` transforms like ``C`` so the frame stays exactly equivariant. If

@@ -9,10 +9,11 @@ from torch import nn
 
 from geomlayers.groups.base import Group, as_generator
 from geomlayers.groups.permutation import SymmetricGroup
-from geomlayers.nn.frames.elements import Frame, FrameElements
+from geomlayers.nn.frames.elements import REPRESENTATIONS, Frame, FrameElements
 from geomlayers.nn.frames.factory import make_frame
 from geomlayers.nn.frames.layout import _Layout, _layout
 from geomlayers.nn.frames.permutation import PermutationFrame
+from geomlayers.validation import check_int
 
 __all__ = ["FrameAveraging"]
 
@@ -92,9 +93,13 @@ class FrameAveraging(nn.Module):
         # S_n on PyG batches: the graph comes from ``edge_index``, no adjacency input needed
         self._anchor = self.input_types.index(anchor) if anchor in self.input_types else None
         self.output_type = self._output_type(output_type, graph)
-        if stochastic is not None and (isinstance(stochastic, bool) or
-                                       not isinstance(stochastic, int) or stochastic < 1):
-            raise ValueError(f"stochastic must be None or an int >= 1, got {stochastic!r}")
+        reps = tuple(REPRESENTATIONS[t] for t in self.input_types)
+        #: the representations of the inputs (one value, or a tuple for several inputs) and
+        #: of the output; ``None`` where a type has no representation value (``"node"``)
+        self.rep_in = None if None in reps else reps[0] if len(reps) == 1 else reps
+        self.rep_out = REPRESENTATIONS[self.output_type]
+        if stochastic is not None:
+            stochastic = check_int("stochastic", stochastic, minimum=1)
         self.stochastic = stochastic
         self.pass_mask = pass_mask
         self.generator = as_generator(generator)

@@ -16,6 +16,7 @@ from geomlayers.groups.euclidean import (
 )
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
 from geomlayers.groups.permutation import permutation_matrices
+from geomlayers.groups.representations import Points, TensorPower, Trivial, Vectors
 
 __all__ = ["FrameWarning", "DegenerateFrameWarning", "FrameElements", "Frame"]
 
@@ -104,16 +105,24 @@ class FrameElements:
                        permutation=take(self.permutation))
 
 
+#: how each input / output type of a frame transforms (``None``: no representation value)
+REPRESENTATIONS = {
+    "point": Points(),
+    "vector": Vectors(),
+    "scalar": Trivial(),
+    "adjacency": TensorPower(2),
+    "node": None,  # (B, N, F): the node axis is not the last one
+}
+
+
 def act_on(group: Group, g: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
     """The group's own action of ``g`` ``(m, n, n)`` on ``x`` ``(m, ..., d)``, one per row.
 
-    ``kind`` is ``"point"`` (``R x + t`` for E(d)-type groups, :meth:`act_points`) or
-    ``"vector"`` (``R x``, :meth:`act_vectors`); linear groups (O(d), SO(d)) act on both
-    through :meth:`Group.act` on the last axis.
+    ``kind`` is ``"point"`` (``R x + t``, :class:`~geomlayers.groups.Points`) or
+    ``"vector"`` (``R x``, :class:`~geomlayers.groups.Vectors`), through
+    :meth:`Group.act`.
     """
-    if isinstance(group, _EUCLIDEAN):
-        return group.act_points(g, x) if kind == "point" else group.act_vectors(g, x)
-    return group.act(g, x, 1)
+    return group.act(g, x, REPRESENTATIONS[kind])
 
 
 def inverse(group: Group, g: torch.Tensor) -> torch.Tensor:

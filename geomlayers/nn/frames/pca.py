@@ -22,6 +22,7 @@ from geomlayers.nn.frames.elements import (
 )
 from geomlayers.nn.frames.layout import _fold_nodes, _Layout, _layout, _per_node
 from geomlayers.nn.frames.pca_core import num_elements, pca_frame
+from geomlayers.validation import check_int
 
 __all__ = ["PCAFrame"]
 
@@ -66,8 +67,8 @@ class PCAFrame(Frame):
     def __init__(self, d: int | None = None, *, linear: str = "O", translation: bool = True,
                  gap_tol: float | None = None, on_degenerate: str = "resolve") -> None:
         super().__init__()
-        if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1):
-            raise ValueError(f"d must be an int >= 1 or None, got {d!r}")
+        if d is not None:
+            d = check_int("d", d, minimum=1)
         if linear not in ("O", "SO", "none"):
             raise ValueError(f"linear must be 'O', 'SO' or 'none', got {linear!r}")
         if on_degenerate not in ("resolve", "warn", "raise", "ignore"):

@@ -12,6 +12,7 @@ from geomlayers.groups.base import as_generator
 from geomlayers.groups.permutation import SymmetricGroup
 from geomlayers.nn.frames.elements import _GRAPH_TYPES, Frame, FrameElements, FrameWarning
 from geomlayers.nn.frames.layout import _fold_nodes, _Layout
+from geomlayers.validation import check_int
 
 __all__ = ["PermutationFrame"]
 
@@ -46,14 +47,11 @@ class PermutationFrame(Frame):
                  eig_tol: float = 1e-6, use_features: bool = True,
                  generator: torch.Generator | int | None = None) -> None:
         super().__init__()
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ValueError(f"n must be None or an int >= 1 (nodes per graph), got {n!r}")
+        if n is not None:
+            n = check_int("n", n, minimum=1)
         self.n = n
-        if isinstance(max_elements, bool) or not isinstance(max_elements, int) or \
-                max_elements < 1:
-            raise ValueError(f"max_elements must be an int >= 1, got {max_elements!r}")
-        if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
-            raise ValueError(f"decimals must be an int >= 0, got {decimals!r}")
+        max_elements = check_int("max_elements", max_elements, minimum=1)
+        decimals = check_int("decimals", decimals, minimum=0)
         self.max_elements, self.decimals, self.eig_tol = max_elements, decimals, eig_tol
         self.use_features = use_features
         self.generator = as_generator(generator)

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from geomlayers.groups.affine import GLPlus, GroupSamples
+from geomlayers.groups.affine import Affine, GLPlus, GroupSamples
 from geomlayers.nn.lie.base import _check_channels, _check_group
 from geomlayers.nn.lie.kernels import KernelNet, _check_padding, _conv, _SpatialKernel
 
@@ -29,7 +29,7 @@ class AffineLifting(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        group: GLPlus,
+        group: Affine | GLPlus,
         *,
         radius: float = 2.0,
         max_radius: int = 4,
@@ -41,12 +41,13 @@ class AffineLifting(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group = _check_group(group)
+        self.group, self.linear = _check_group(group)
+        group = self.linear
         self.in_channels = _check_channels("in_channels", in_channels)
         self.out_channels = _check_channels("out_channels", out_channels)
         self.padding_mode = _check_padding(padding_mode)
         fan = in_channels * max(1, round(math.pi * radius**2))
-        self.kernel = _SpatialKernel(group.n, out_channels * in_channels, radius, max_radius,
+        self.kernel = _SpatialKernel(group, out_channels * in_channels, radius, max_radius,
                                      hidden, fan, spatial_basis, device, dtype)
         self.bias = nn.Parameter(torch.empty(out_channels, device=device, dtype=dtype)) if bias \
             else None
@@ -60,7 +61,7 @@ class AffineLifting(nn.Module):
 
     def forward(self, x: torch.Tensor, samples: GroupSamples) -> torch.Tensor:
         """``x`` ``(B, C_in, *spatial)``, ``N`` samples → ``(B, C_out, N, *spatial)``."""
-        n = self.group.n
+        n = self.linear.n
         if x.dim() != n + 2 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be (B, {self.in_channels}, {n} spatial axes), "
                              f"got {tuple(x.shape)}")
@@ -105,7 +106,7 @@ class AffineGroupConv(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        group: GLPlus,
+        group: Affine | GLPlus,
         *,
         radius: float = 2.0,
         max_radius: int = 4,
@@ -119,7 +120,8 @@ class AffineGroupConv(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group = _check_group(group)
+        self.group, self.linear = _check_group(group)
+        group = self.linear
         self.in_channels = _check_channels("in_channels", in_channels)
         self.out_channels = _check_channels("out_channels", out_channels)
         self.padding_mode = _check_padding(padding_mode)
@@ -133,7 +135,7 @@ class AffineGroupConv(nn.Module):
         self.spatial = spatial
         width = out_channels if spatial == "full" else 1
         fan = width * max(1, round(math.pi * radius**2))
-        self.kernel = _SpatialKernel(group.n, out_channels * width, radius, max_radius, hidden,
+        self.kernel = _SpatialKernel(group, out_channels * width, radius, max_radius, hidden,
                                      fan, spatial_basis, device, dtype)
         self.bias = nn.Parameter(torch.empty(out_channels, device=device, dtype=dtype)) if bias \
             else None
@@ -156,9 +158,9 @@ class AffineGroupConv(nn.Module):
         """
         g = samples.elements
         h = g if out_samples is None else out_samples.elements
-        rel = torch.linalg.inv(h).unsqueeze(1) @ g.unsqueeze(0)  # (M, N, n, n)
-        feats = self.group.features(rel)
-        sym = feats[..., : self.group.sym_dimension]
+        rel = self.linear.inverse(h).unsqueeze(1) @ g.unsqueeze(0)  # h_a⁻¹ h̃_b (M, N, n, n)
+        feats = self.linear.features(rel)
+        sym = feats[..., : self.linear.sym_dimension]
         decay = torch.exp(-(sym * sym).sum(-1, keepdim=True) / (2 * self.group_scale**2))
         kappa = self.group_net(feats) * decay * samples.weights[None, :, None]
         kappa = kappa.reshape(len(h), len(g), self.out_channels, self.in_channels)
@@ -171,7 +173,7 @@ class AffineGroupConv(nn.Module):
 
         The output lives on ``out_samples`` (``M`` elements; default ``samples``).
         """
-        n = self.group.n
+        n = self.linear.n
         samples = samples.to(f.dtype, f.device)
         out_samples = samples if out_samples is None else out_samples.to(f.dtype, f.device)
         num, m_out = len(samples.elements), len(out_samples.elements)

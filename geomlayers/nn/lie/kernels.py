@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from geomlayers.groups.affine import GroupSamples
+from geomlayers.groups.affine import GLPlus, GroupSamples
+from geomlayers.validation import check_int
 
 __all__ = ["KernelNet", "RBFKernel"]
 
@@ -75,8 +76,7 @@ class RBFKernel(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        if not isinstance(per_axis, int) or per_axis < 2:
-            raise ValueError(f"per_axis must be an int >= 2, got {per_axis!r}")
+        per_axis = check_int("per_axis", per_axis, minimum=2)
         axis = torch.linspace(-1, 1, per_axis, dtype=torch.float64)
         grid = torch.stack(torch.meshgrid(*([axis] * n), indexing="ij"), -1).reshape(-1, n)
         centres = grid[(grid * grid).sum(-1) <= 1 + 1e-9]
@@ -129,13 +129,14 @@ def _check_padding(mode: object) -> str:
 class _SpatialKernel(nn.Module):
     """``ψ(h_a⁻¹ d / ρ)·window / |det h_a|`` on integer offsets ``d``: shared by both layers."""
 
-    def __init__(self, n, out_features, radius, max_radius, hidden, fan_in, basis, device,
-                 dtype):
+    def __init__(self, linear: GLPlus, out_features, radius, max_radius, hidden, fan_in, basis,
+                 device, dtype):
         super().__init__()
+        n = linear.n
+        self.linear = linear
         if not radius > 0:
             raise ValueError(f"radius must be > 0 (kernel support in pixels), got {radius}")
-        if not isinstance(max_radius, int) or max_radius < 1:
-            raise ValueError(f"max_radius must be an int >= 1, got {max_radius!r}")
+        max_radius = check_int("max_radius", max_radius, minimum=1)
         self.n, self.radius, self.max_radius = n, float(radius), max_radius
         if basis == "rbf":
             per_axis = 2 * max(1, round(radius)) + 1
@@ -156,7 +157,7 @@ class _SpatialKernel(nn.Module):
         """Kernel values ``(N, K, out)`` on the ``K = (2r+1)^n`` offsets, and ``r``."""
         r = self.support(samples)
         d = _offsets(r, self.n, samples.elements)
-        inv = torch.linalg.inv(samples.elements)
-        z = torch.einsum("aij,kj->aki", inv, d) / self.radius
+        inverse = self.linear.inverse(samples.elements)  # (N, n, n), through g = exp(X)·R
+        z = self.linear.act(inverse, d.expand(len(inverse), *d.shape), order=1) / self.radius
         det = torch.linalg.det(samples.elements).abs()
         return self.net(z) * _window(z) / det[:, None, None], r

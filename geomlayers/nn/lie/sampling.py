@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from geomlayers.groups.affine import GLPlus, GroupSamples
+from geomlayers.groups.affine import Affine, GLPlus, GroupSamples
 from geomlayers.nn.lie.base import _check_channels, _check_group
 
 __all__ = ["GroupSampler"]
@@ -22,7 +22,7 @@ class GroupSampler(nn.Module):
 
     def __init__(
         self,
-        group: GLPlus,
+        group: Affine | GLPlus,
         num_seeds: int = 1,
         orbit: int = 8,
         *,
@@ -31,10 +31,10 @@ class GroupSampler(nn.Module):
         resample: bool = True,
     ) -> None:
         super().__init__()
-        self.group = _check_group(group)
+        self.group, self.linear = _check_group(group)
         self.num_seeds = _check_channels("num_seeds", num_seeds)
         self.orbit, self.scale, self.seed, self.resample = orbit, scale, seed, resample
-        self._fixed = group.sample_grid(num_seeds, seed, scale=scale, orbit=orbit)
+        self._fixed = self.linear.sample_grid(num_seeds, seed, scale=scale, orbit=orbit)
         self._generator = torch.Generator().manual_seed(seed + 1)
 
     @property
@@ -45,7 +45,7 @@ class GroupSampler(nn.Module):
     def forward(self, dtype: torch.dtype, device: torch.device | None = None) -> GroupSamples:
         """The grid at ``dtype``/``device`` (fixed in eval, redrawn in training)."""
         if self.training and self.resample:
-            grid = self.group.sample_grid(
+            grid = self.linear.sample_grid(
                 self.num_seeds, self._generator, scale=self.scale, orbit=self.orbit
             )
         else:
