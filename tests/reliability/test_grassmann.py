@@ -49,3 +49,22 @@ def test_reorth_gradient_at_rank_deficient_input_raises():
     good = basis(6, 3, seed=4).requires_grad_()
     reorth(good).sum().backward()
     assert torch.isfinite(good.grad).all()
+
+
+def test_grassmann_layers_check_their_inputs_with_the_linalg_messages():
+    from geomlayers.nn.grassmann import FRMap, OrthMap, ProjMap, ProjPooling, ReOrth
+
+    x = basis(6, 2, seed=5)[None, None]  # (1, 1, 6, 2)
+    bad = x.clone()
+    bad[..., 0, 0] = float("inf")
+    for layer in (FRMap(6, 4, channels=1, dtype=D), ReOrth(), ProjMap()):
+        with pytest.raises(ValueError, match="x contains NaN or infinite entries"):
+            layer(bad)
+    proj = ProjMap()(x)
+    asym = proj.clone()
+    asym[..., 0, 1] += 0.5
+    with pytest.raises(ValueError, match="x must be symmetric: relative asymmetry"):
+        ProjPooling(1)(asym)
+    with pytest.raises(ValueError, match="s must be symmetric: relative asymmetry"):
+        OrthMap(2)(asym)
+    assert OrthMap(2)(proj).shape == (1, 1, 6, 2)

@@ -24,6 +24,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from geomlayers.groups import Congruence, OrthogonalGroup, Subspaces
+from geomlayers.linalg import check_finite, check_symmetric
 from geomlayers.linalg import config as linalg_config
 from geomlayers.manifolds.grassmann import gyro_translate, log_identity, qr_positive
 
@@ -112,6 +113,7 @@ def orthmap(s: torch.Tensor, q: int) -> torch.Tensor:
     discarded block, so repeated eigenvalues there do not produce inf/NaN. Gaps between the blocks
     below ``config.tie(dtype) · max(max|σ|, 1)`` (:data:`geomlayers.linalg.config`) are clamped.
     """
+    s = check_symmetric(s, "s")
     n = s.shape[-1]
     if not isinstance(q, int) or not 1 <= q < n:
         raise ValueError(f"q must be an integer in 1..{n - 1} (matrix size {n}), got {q!r}")
@@ -162,6 +164,7 @@ class FRMap(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, n, q) → (B, channels, d, q)``."""
         _check_rank4(x, "x", "(batch, channels, n, q)")
+        check_finite(x, "x")
         if x.shape[-2] != self.in_features or x.shape[1] not in (1, self.channels):
             raise ValueError(f"x must have shape (batch, {self.channels} or 1, "
                              f"{self.in_features}, q), got {tuple(x.shape)}")
@@ -210,7 +213,7 @@ class ReOrth(_OrthogonalDeclared, nn.Module):
         """``(..., n, q) → (..., n, q)`` with ``QᵀQ = I``, same span."""
         if x.dim() < 2 or x.shape[-2] < x.shape[-1]:
             raise ValueError(f"x must have shape (..., n, q) with n >= q, got {tuple(x.shape)}")
-        return reorth(x)
+        return reorth(check_finite(x, "x"))
 
 
 class ProjMap(_OrthogonalDeclared, nn.Module):
@@ -230,6 +233,7 @@ class ProjMap(_OrthogonalDeclared, nn.Module):
         """``(..., n, q) → (..., n, n)``."""
         if x.dim() < 2:
             raise ValueError(f"x must have shape (..., n, q), got {tuple(x.shape)}")
+        check_finite(x, "x")
         return x @ _t(x)
 
 
@@ -254,6 +258,7 @@ class ProjPooling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, n, n)`` → pooled, see the class docstring."""
         _check_rank4(x, "x", "(batch, channels, n, n)")
+        check_symmetric(x, "x")
         k = self.kernel_size
         b, c, n, _ = x.shape
         if self.mode == "channel":
@@ -346,6 +351,7 @@ class GrassmannMLR(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """``(B, C, n, q) → (B, K)``."""
         _check_rank4(y, "y", f"(batch, {self.channels}, {self.n}, {self.q})")
+        check_finite(y, "y")
         if tuple(y.shape[1:]) != (self.channels, self.n, self.q):
             raise ValueError(f"y must have shape (batch, {self.channels}, {self.n}, {self.q}), "
                              f"got {tuple(y.shape)}")
