@@ -3,6 +3,14 @@ import shutil
 
 import numpy as np
 import pytest
+
+try:  # the `spd` extra (pyRiemann, scikit-learn, MNE): without it this module is skipped
+    import mne  # noqa: F401
+    import pyriemann  # noqa: F401
+    import sklearn  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[spd]'", allow_module_level=True)
+
 import scipy.io
 
 from geomlayers.data import eeg

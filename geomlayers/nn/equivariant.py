@@ -7,7 +7,7 @@ diagram — Maron et al.'s ``'inf'`` normalisation, a mean instead of a sum.
 
 Partition diagrams run through :func:`geomlayers.ops.diagram_layer` (shared input reductions,
 channel mixing at the reduced size, one embedding per output pattern; Godfrey et al.,
-arXiv 2303.06208, research notes §3.7). Elements with their own fast product (an
+arXiv 2303.06208; ``docs/layers.md``). Elements with their own fast product (an
 ``apply_to(x, n)`` method, e.g. Brauer–Grood diagrams) use it; jellyfish, orbit and graph
 elements use sparse matrices at the layer's fixed ``n``. No ``n^l x n^k`` matrix is formed.
 """

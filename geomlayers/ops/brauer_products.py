@@ -1,7 +1,7 @@
 """Fast products of Brauer, symplectic Brauer and Brauer–Grood diagrams with tensors.
 
-Research notes §3.3–3.5 (Pearce-Crump, arXiv 2304.14165: a diagram is a composite of
-permutations, caps, cups and through-strands, each acting on a few tensor axes). No
+Pearce-Crump, arXiv 2304.14165 (``docs/brauer.md``): a diagram is a composite of
+permutations, caps, cups and through-strands, each acting on a few tensor axes. No
 ``n^l x n^k`` matrix is ever formed, and the Levi-Civita symbol is never materialised:
 
 * O(n), ``E_β`` (a :class:`~geomlayers.diagrams.diagram.PartitionDiagram` with pairs):
