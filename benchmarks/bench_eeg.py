@@ -325,7 +325,22 @@ def render_covariances(rows):
                      + " | ".join(cells) + " |")
     lines += ["", "✓ / ✗: the default network at least / below the best of MDM, FgMDM and "
               "TS+LR on that data set.", ""]
+    _update_results_json(lines[4], [line.strip("|").split(" | ") for line in lines[6:-3]],
+                         lines[0].lstrip("# "))
     return lines
+
+
+def _update_results_json(header, rows, title):
+    """Put the covariance table first in ``results/eeg.json`` (read by make_results.py)."""
+    path = RESULTS / "eeg.json"
+    if not path.is_file():
+        return
+    doc = json.loads(path.read_text())
+    tables = [t for t in doc["tables"] if not t.get("title", "").startswith("Covariance")]
+    columns = [c.strip() for c in header.strip("|").split(" | ")]
+    doc["tables"] = [{"title": title, "columns": columns,
+                      "rows": [[c.strip() for c in row] for row in rows]}, *tables]
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
 
 
 ANCHORS = [
