@@ -284,7 +284,20 @@ def run_covariances(keys, names, seeds):
 
 
 def render_covariances(rows):
-    """Markdown lines of the covariance table and the JSON summary."""
+    """Markdown lines of the covariance table and the JSON summary.
+
+    A seed counts only once it covers every split of the data set (an interrupted run's
+    partial seed is left out); a repeated (data set, method, seed, split) keeps its first
+    record.
+    """
+    unique = {}
+    for r in rows:
+        unique.setdefault((r["part"], r["method"], r["seed"], r["split"]), r)
+    n_splits = {part: len({r["split"] for r in rows if r["part"] == part})
+                for part in {r["part"] for r in rows}}
+    rows = [r for r in unique.values()
+            if sum(1 for k in unique if k[:3] == (r["part"], r["method"], r["seed"]))
+            == n_splits[r["part"]]]
     names = [n for n in cov_methods() if any(r["method"] == n for r in rows)]
     keys = [k for k in COV_SETS if any(r["part"] == f"cov:{k}" for r in rows)]
     summary = {}

@@ -55,7 +55,6 @@ LAYERS = {
 KNOWN_VIOLATIONS: set[str] = {
     "cycle: geomlayers.nn, geomlayers.nn.clifford, geomlayers.nn.lie",
     "cycle: geomlayers.ops.extension, geomlayers.ops.layer",
-    "size: geomlayers/integrations/sklearn.py",
     "size: geomlayers/nn/spd.py",
 }
 
