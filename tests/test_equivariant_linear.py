@@ -86,7 +86,7 @@ def test_output_scale_does_not_grow_with_n():
 
 def test_state_dict_holds_only_parameters():
     layer = EquivariantLinear(AlternatingGroup(4), 2, 2, 2, 3)
-    assert set(layer.state_dict()) == {"weight", "bias"}
+    assert set(layer.state_dict()) == {"weight", "bias", "_extra_state"}
     clone = EquivariantLinear(AlternatingGroup(4), 2, 2, 2, 3)
     clone.load_state_dict(layer.state_dict())
     x = torch.randn(2, 2, 4, 4)
