@@ -187,3 +187,87 @@ def test_state_dict_with_other_basis_order_is_refused(monkeypatch, tmp_path):
     other = EquivariantLinear(SymmetricGroup(5), 2, 2, 2, 3)
     with pytest.raises(ValueError, match="fingerprint"):
         other.load_state_dict(state)
+
+
+# -- the C++ extension: verify before loading ---------------------------------------------
+def _built_copy(tmp_path):
+    """A copy of this process's verified build folder in a fresh extension dir."""
+    import shutil
+
+    from geomlayers.ops import extension
+
+    if extension.load_error() is not None:
+        pytest.skip(f"C++ extension unavailable: {extension.load_error()}")
+    built = extension.build_folder()
+    copy = tmp_path / "ext" / built.name
+    shutil.copytree(built, copy, ignore=shutil.ignore_patterns("lock", "build.flock"))
+    return copy, copy / f"geomlayers_ops_{built.name.rsplit('-', 1)[-1]}.so"
+
+
+_PROBE = """
+import warnings
+from geomlayers.ops.backend import resolve_backend
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print(resolve_backend("auto"))
+print(" | ".join(str(w.message) for w in caught))
+"""
+
+
+def _run(code: str, extension_dir, **env):
+    import os
+
+    environment = {**os.environ, "GEOMLAYERS_EXTENSION_DIR": str(extension_dir), **env}
+    return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("with_record", [False, True], ids=["prebuilt", "recorded"])
+def test_truncated_library_is_never_loaded(tmp_path, with_record):
+    # a truncated .so newer than its sources killed the process with SIGBUS at first use
+    import os
+
+    folder, library = _built_copy(tmp_path)
+    record = library.with_name(library.name + ".json")
+    if not with_record:
+        record.unlink(missing_ok=True)
+    data = library.read_bytes()
+    library.write_bytes(data[: len(data) // 3])
+    os.utime(library, (library.stat().st_atime + 60, library.stat().st_mtime + 60))
+    done = _run(_PROBE, folder.parent, GEOMLAYERS_EXTENSION_BUILD="0")
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-1500:]}"
+    backend, message = done.stdout.strip().splitlines()
+    assert backend == "torch"
+    assert "C++ extension unavailable" in message and library.name in message
+
+
+def test_prebuilt_extension_loads_without_writing(tmp_path):
+    # a complete extension in a read-only folder must load: no lock file, nothing written
+    import os
+
+    folder, _ = _built_copy(tmp_path)
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    for path in folder.iterdir():
+        path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        done = _run(_PROBE, folder.parent)
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert done.stdout.strip().splitlines()[0] == "cpp", done.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    assert os.access(folder, os.W_OK)
+
+
+@pytest.mark.slow
+def test_truncated_library_is_rebuilt_when_building_is_allowed(tmp_path):
+    folder, library = _built_copy(tmp_path)
+    data = library.read_bytes()
+    library.write_bytes(data[: len(data) // 3])
+    (folder / "lock").write_text("")  # left by a killed build: must not hang the rebuild
+    done = _run(_PROBE, folder.parent)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert not (folder / "lock").exists()
+    assert done.stdout.strip().splitlines()[0] == "cpp"
+    assert library.stat().st_size == len(data)
