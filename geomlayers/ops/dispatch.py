@@ -204,7 +204,9 @@ def build_program(
     tabled = tuple(i for i in range(len(elements)) if i not in routed)
     plan = plan_layer(tuple(elements[i] for i in partition), k, l) if partition else None
     table = None
-    if tabled:
+    if tabled and n is not None and _orbit_like([elements[i] for i in tabled]):
+        table = _orbit_table([elements[i] for i in tabled], n, k, l)
+    elif tabled:
         if n is None:
             raise ValueError("n is needed to tabulate elements that are not partition diagrams")
         def default(i: int):
@@ -212,6 +214,62 @@ def build_program(
         get = entries or default
         table = IndexTable.from_entries([get(i) for i in tabled], n, k, l)
     return ElementProgram(k, l, len(elements), partition, plan, paired, tabled, table, elements)
+
+
+def _orbit_like(elements: list) -> bool:
+    """Whether the elements are orbit indicators of one permutation group on index tuples.
+
+    Each has a representative tuple, and the shared group has generator images.
+    """
+    first = elements[0]
+    group = getattr(first, "group", None)
+    return hasattr(group, "generator_images") and all(
+        getattr(e, "group", None) is group and hasattr(e, "representative") for e in elements)
+
+
+def _orbit_table(elements: list, n: int, k: int, l: int) -> IndexTable:  # noqa: E741
+    """Index table of orbit indicators in one pass over ``[n]^{k+l}``.
+
+    The orbits are the connected components of the generators' action on flat tuple indices
+    (as in :func:`geomlayers.bases.tuple_orbits`); each tuple's component names its element.
+    Memory ``O(n^{k+l})`` (the support of a full orbit basis), checked by the guard first.
+    """
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    r = k + l
+    total = n**r
+    images = [np.asarray(g, dtype=np.int64) for g in elements[0].group.generator_images()]
+    _guard(total * 8 * (2 * len(images) + 6), f"the orbit table over n^(k+l) = {n}^{r} tuples")
+    flat = np.arange(total, dtype=np.int64)
+    sources, targets = [flat], [flat]
+    for image in images:
+        moved = np.zeros(total, dtype=np.int64)
+        for axis in range(r):
+            moved = moved * n + image[(flat // n ** (r - 1 - axis)) % n]
+        sources.append(flat)
+        targets.append(moved)
+    src, dst = np.concatenate(sources), np.concatenate(targets)
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(total, total))
+    del src, dst, sources, targets
+    _, labels = connected_components(graph, directed=True, connection="weak")
+    del graph
+    position = np.full(labels.max() + 1, -1, dtype=np.int64)
+    for index, element in enumerate(elements):
+        rep = 0
+        for value in element.representative:
+            rep = rep * n + int(value)
+        position[labels[rep]] = index
+    owner = position[labels]
+    keep = np.flatnonzero(owner >= 0)
+    order = keep[np.argsort(owner[keep], kind="stable")]
+    counts = np.bincount(owner[keep], minlength=len(elements))
+    offsets = torch.zeros(len(elements) + 1, dtype=torch.int64)
+    offsets[1:] = torch.from_numpy(counts).cumsum(0)
+    size_in = n**k
+    tuples = torch.from_numpy(order)
+    return IndexTable(n, k, l, offsets, tuples // size_in, tuples % size_in, None)
 
 
 def check_input_dtype(x: torch.Tensor, dtype: torch.dtype, owner: str = "the layer") -> None:
@@ -321,8 +379,11 @@ def _table_product(table: IndexTable, weight: torch.Tensor, x: torch.Tensor) -> 
     size_in, size_out = n**k, n**l
     out = x.new_zeros(batch, out_channels, size_out)
     item = x.element_size()
-    offsets = table.offsets.tolist()
     device = x.device
+    if table.nnz <= (len(table.offsets) - 1) * min(size_in, size_out):
+        # small orbits: each entry applies its element's (C_out, C_in) block directly
+        return _entry_product(table, weight, x, out, item)
+    offsets = table.offsets.tolist()
     mix_first = size_in <= size_out
     channels = out_channels if mix_first else in_channels
     span = size_in if mix_first else size_out
@@ -353,6 +414,32 @@ def _table_product(table: IndexTable, weight: torch.Tensor, x: torch.Tensor) -> 
             z = z.index_add(-1, local * size_out + rows, picked)
             z = z.reshape(batch, in_channels, stop - start, size_out)
             out = out + torch.einsum("moc,bcmi->boi", mixing, z)
+    return out
+
+
+def _entry_product(table: IndexTable, weight: torch.Tensor, x: torch.Tensor,
+                   out: torch.Tensor, item: int) -> torch.Tensor:
+    """``out[b, :, row_e] += Λ_{id_e} x[b, :, col_e]`` entry by entry, in bounded chunks.
+
+    Cost ``nnz · C_out · C_in · B``: cheaper than mixing per element when the elements'
+    supports are smaller than ``n^min(k, l)`` each (e.g. a graph with few automorphisms).
+    """
+    batch, in_channels = x.shape[:2]
+    out_channels = weight.shape[1]
+    device = x.device
+    element = torch.repeat_interleave(torch.arange(len(table.offsets) - 1),
+                                      table.offsets[1:] - table.offsets[:-1])
+    per_entry = (out_channels * in_channels + batch * (in_channels + out_channels)) * item + 32
+    step = max(1, CHUNK_BYTES // per_entry)
+    for lo in range(0, table.nnz, step):
+        hi = min(table.nnz, lo + step)
+        rows, cols = table.rows[lo:hi].to(device), table.cols[lo:hi].to(device)
+        blocks = weight.index_select(0, element[lo:hi].to(device))  # (E, C_out, C_in)
+        picked = x.index_select(-1, cols)  # (B, C_in, E)
+        if table.values is not None:
+            picked = picked * table.values[lo:hi].to(device, x.dtype)
+        applied = torch.bmm(blocks, picked.permute(2, 1, 0))  # (E, C_out, B)
+        out = out.index_add(-1, rows, applied.permute(2, 1, 0))
     return out
 
 
