@@ -162,9 +162,9 @@ at::Tensor diag_embed_add_cpu(const at::Tensor& out, const at::Tensor& y, at::In
 }  // namespace geomlayers
 
 TORCH_LIBRARY(geomlayers, m) {
-  m.def("diag_reduce(Tensor x, int[] labels, bool[] keep, int n) -> Tensor");
-  m.def("diag_embed(Tensor y, int[] labels, bool[] keep, int n) -> Tensor");
-  m.def("diag_embed_add(Tensor out, Tensor y, int[] labels, bool[] keep, int n) -> Tensor");
+  m.def("diag_reduce(Tensor x, int[] labels, bool[] keep, SymInt n) -> Tensor");
+  m.def("diag_embed(Tensor y, int[] labels, bool[] keep, SymInt n) -> Tensor");
+  m.def("diag_embed_add(Tensor out, Tensor y, int[] labels, bool[] keep, SymInt n) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(geomlayers, CPU, m) {

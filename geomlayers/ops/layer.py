@@ -401,7 +401,8 @@ def _merge_patterns(
     the diagonal): one full-size pass fewer per merge. Largest first, so a full-size matmul
     output can become the layer's output without a copy.
     """
-    ranked = sorted(patterns, key=lambda p: -math.prod(p[1].shape[2:]))  # stable among equals
+    # size n^(kept blocks): a static key, so torch.compile traces it; stable among equals
+    ranked = sorted(patterns, key=lambda p: -sum(p[0].keep))
     merged: list[tuple[Embedding, torch.Tensor]] = []
     for embedding, term in ranked:
         host = next((i for i, (kept, values) in enumerate(merged)

@@ -271,3 +271,25 @@ def test_truncated_library_is_rebuilt_when_building_is_allowed(tmp_path):
     assert not (folder / "lock").exists()
     assert done.stdout.strip().splitlines()[0] == "cpp"
     assert library.stat().st_size == len(data)
+
+
+# -- torch.compile: one graph over varying n ---------------------------------------------
+@pytest.mark.parametrize("backend", ["torch", "cpp"])
+def test_compile_dynamic_has_no_graph_break_and_few_compilations(backend):
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layer = EquivariantLinear.symmetric(2, 2, 3, 4, backend=backend, dtype=torch.float64)
+    if layer.backend != backend:
+        pytest.skip("C++ extension unavailable")
+    counter = CompileCounter()
+    compiled = torch.compile(layer, backend=counter, dynamic=True, fullgraph=True)
+    for n in (5, 7, 9, 12, 6):
+        x = torch.randn(2, 3, n, n, dtype=torch.float64, requires_grad=True)
+        out = compiled(x)
+        torch.testing.assert_close(out, layer(x))
+        (grad,) = torch.autograd.grad(out.sum(), x)
+        torch.testing.assert_close(grad, torch.autograd.grad(layer(x).sum(), x)[0])
+    assert counter.frame_count <= 2
