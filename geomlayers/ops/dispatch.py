@@ -367,22 +367,26 @@ def _chunks(offsets: list[int], span: int, per_entry: int, per_column: int) -> l
 def _table_product(table: IndexTable, weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``Σ_i weight[i] E_i x`` over tabled elements: ``x`` ``(B, C_in, n^k)`` → ``(B, C_out, n^l)``.
 
-    Channels are mixed at the smaller side: when ``n^k <= n^l`` each element's input is
-    mixed first (``(B, C_out, n^k)`` per element) and gathered into the output by its
-    entries; otherwise the entries scatter the input (``(B, C_in, n^l)`` per element), which
-    is mixed afterwards. Elements run in chunks of bounded transient memory; autograd keeps
-    only indices (mix-first) or the scattered chunks (scatter-first).
+    Tensor positions lead (``(n^k, B·C)`` rows), so every gather and scatter moves whole rows
+    of ``B·C`` values. Channels are mixed at the smaller side: when ``n^k <= n^l`` each
+    element's input is mixed first (``(n^k, B, C_out)`` per element) and gathered into the
+    output by its entries; otherwise the entries scatter the input (``(n^l, B, C_in)`` per
+    element), which is mixed afterwards. Elements with small supports (fewer entries than
+    ``n^min(k, l)`` on average) apply their ``(C_out, C_in)`` block entry by entry instead.
+    Elements run in chunks of bounded transient memory; autograd keeps only indices
+    (mix-first, entry by entry) or the scattered chunks (scatter-first).
     """
     n, k, l = table.n, table.k, table.l
     batch, in_channels = x.shape[:2]
     out_channels = weight.shape[1]
     size_in, size_out = n**k, n**l
-    out = x.new_zeros(batch, out_channels, size_out)
+    xt = x.permute(2, 0, 1).contiguous()  # (n^k, B, C_in)
+    out = x.new_zeros(size_out, batch * out_channels)
     item = x.element_size()
     device = x.device
     if table.nnz <= (len(table.offsets) - 1) * min(size_in, size_out):
-        # small orbits: each entry applies its element's (C_out, C_in) block directly
-        return _entry_product(table, weight, x, out, item)
+        out = _entry_product(table, weight, xt, out, item)
+        return out.reshape(size_out, batch, out_channels).permute(1, 2, 0)
     offsets = table.offsets.tolist()
     mix_first = size_in <= size_out
     channels = out_channels if mix_first else in_channels
@@ -390,43 +394,48 @@ def _table_product(table: IndexTable, weight: torch.Tensor, x: torch.Tensor) -> 
     for start, stop in _chunks(offsets, span, batch * channels * item + 24,
                                batch * channels * item):
         lo, hi = offsets[start], offsets[stop]
+        m = stop - start
         local = torch.repeat_interleave(
-            torch.arange(stop - start, device=device),
+            torch.arange(m, device=device),
             table.offsets[start + 1 : stop + 1].to(device) - table.offsets[start:stop].to(device),
         )
         rows, cols = table.rows[lo:hi].to(device), table.cols[lo:hi].to(device)
         values = None if table.values is None else table.values[lo:hi].to(device, x.dtype)
         mixing = weight[start:stop]  # (m, C_out, C_in)
         if mix_first:
-            # u[b, o, i, j] = Σ_c Λ_i[o, c] x[b, c, j]
-            u = torch.matmul(mixing.reshape(-1, in_channels), x)  # (B, m·C_out, n^k)
-            u = u.reshape(batch, stop - start, out_channels, size_in).transpose(1, 2)
-            u = u.reshape(batch, out_channels, -1)
-            picked = u.index_select(-1, local * size_in + cols)
+            # u[j, b, i, o] = Σ_c Λ_i[o, c] x[b, c, j]
+            u = torch.matmul(xt, mixing.reshape(m * out_channels, in_channels).T)
+            u = u.reshape(size_in, batch, m, out_channels).transpose(1, 2)
+            u = u.reshape(size_in * m, batch * out_channels)
+            picked = u.index_select(0, cols * m + local)
             if values is not None:
-                picked = picked * values
-            out = out.index_add(-1, rows, picked)
+                picked = picked * values[:, None]
+            out = out.index_add(0, rows, picked)
         else:
-            picked = x.index_select(-1, cols)
+            picked = xt.reshape(size_in, batch * in_channels).index_select(0, cols)
             if values is not None:
-                picked = picked * values
-            z = x.new_zeros(batch, in_channels, (stop - start) * size_out)
-            z = z.index_add(-1, local * size_out + rows, picked)
-            z = z.reshape(batch, in_channels, stop - start, size_out)
-            out = out + torch.einsum("moc,bcmi->boi", mixing, z)
-    return out
+                picked = picked * values[:, None]
+            z = x.new_zeros(size_out * m, batch * in_channels)
+            z = z.index_add(0, rows * m + local, picked)
+            z = z.reshape(size_out, m, batch, in_channels).transpose(1, 2)
+            z = z.reshape(size_out, batch, m * in_channels)
+            mixed = torch.matmul(z, mixing.permute(0, 2, 1).reshape(m * in_channels,
+                                                                      out_channels))
+            out = out + mixed.reshape(size_out, batch * out_channels)
+    return out.reshape(size_out, batch, out_channels).permute(1, 2, 0)
 
 
-def _entry_product(table: IndexTable, weight: torch.Tensor, x: torch.Tensor,
+def _entry_product(table: IndexTable, weight: torch.Tensor, xt: torch.Tensor,
                    out: torch.Tensor, item: int) -> torch.Tensor:
-    """``out[b, :, row_e] += Λ_{id_e} x[b, :, col_e]`` entry by entry, in bounded chunks.
+    """``out[row_e] += x[col_e] Λ_{id_e}ᵀ`` entry by entry, in bounded chunks.
 
-    Cost ``nnz · C_out · C_in · B``: cheaper than mixing per element when the elements'
-    supports are smaller than ``n^min(k, l)`` each (e.g. a graph with few automorphisms).
+    ``xt`` ``(n^k, B, C_in)``, ``out`` ``(n^l, B·C_out)``. Cost ``nnz · C_out · C_in · B``:
+    cheaper than mixing per element when the elements' supports are small (a graph with
+    few automorphisms).
     """
-    batch, in_channels = x.shape[:2]
+    batch, in_channels = xt.shape[1:]
     out_channels = weight.shape[1]
-    device = x.device
+    device = xt.device
     element = torch.repeat_interleave(torch.arange(len(table.offsets) - 1),
                                       table.offsets[1:] - table.offsets[:-1])
     per_entry = (out_channels * in_channels + batch * (in_channels + out_channels)) * item + 32
@@ -435,11 +444,11 @@ def _entry_product(table: IndexTable, weight: torch.Tensor, x: torch.Tensor,
         hi = min(table.nnz, lo + step)
         rows, cols = table.rows[lo:hi].to(device), table.cols[lo:hi].to(device)
         blocks = weight.index_select(0, element[lo:hi].to(device))  # (E, C_out, C_in)
-        picked = x.index_select(-1, cols)  # (B, C_in, E)
+        picked = xt.index_select(0, cols)  # (E, B, C_in)
         if table.values is not None:
-            picked = picked * table.values[lo:hi].to(device, x.dtype)
-        applied = torch.bmm(blocks, picked.permute(2, 1, 0))  # (E, C_out, B)
-        out = out.index_add(-1, rows, applied.permute(2, 1, 0))
+            picked = picked * table.values[lo:hi].to(device, xt.dtype)[:, None, None]
+        applied = torch.bmm(picked, blocks.transpose(1, 2))  # (E, B, C_out)
+        out = out.index_add(0, rows, applied.reshape(hi - lo, batch * out_channels))
     return out
 
 
