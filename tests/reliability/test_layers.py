@@ -113,6 +113,23 @@ def test_orbit_layer_memory_is_proportional_to_support():
     assert growth < 200, f"peak memory grew by {growth:.0f} MB"
 
 
+@pytest.mark.slow
+def test_orbit_layer_on_a_2000_node_cycle_fits_in_memory():
+    # stacking the 1001 orbits dense would take 32 GB
+    script = textwrap.dedent("""
+        import resource, torch, networkx as nx
+        from geomlayers.groups import AutomorphismGroup
+        from geomlayers.nn import EquivariantLinear
+        layer = EquivariantLinear(AutomorphismGroup(nx.cycle_graph(2000)), 1, 1, 2, 2)
+        layer(torch.randn(1, 2, 2000)).sum().backward()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.split()[-1]) < 2500
+
+
 def test_memory_guard_names_the_bytes(monkeypatch):
     monkeypatch.setenv("GEOMLAYERS_MAX_BYTES", "100000")
     with pytest.raises(MemoryError, match=r"MiB \([\d,]+ bytes\).*GEOMLAYERS_MAX_BYTES"):
