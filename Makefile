@@ -5,7 +5,8 @@
 #   make docs   build the Sphinx site into docs/_build/html (warnings are errors)
 #   make demo   run python -m geomlayers.demo
 #   make lint   ruff check
-#   make bench  run benchmarks/run_all.py
+#   make bench  run benchmarks/run_all.py (every benchmark, then benchmarks/RESULTS.md)
+#   make results  regenerate benchmarks/RESULTS.md from benchmarks/results/*.json
 #
 # The recipe (see requirements/constraints.txt for the why): torch==2.13.0 is installed
 # FIRST (the CPU build); everything else is then resolved under the constraints file, which
@@ -25,7 +26,7 @@ PYTEST_ARGS  ?=
 # drop pip's "Location '...' is ignored" warnings about absent local indexes (machine config noise)
 PIPNOISE     := 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 
-.PHONY: venv test docs demo lint bench clean-venv
+.PHONY: venv test docs demo lint bench results clean-venv
 
 venv: $(STAMP)
 
@@ -70,6 +71,9 @@ lint: venv
 
 bench: venv
 	$(PY) benchmarks/run_all.py
+
+results:
+	$(PYTHON) benchmarks/make_results.py
 
 clean-venv:
 	rm -rf $(VENV)

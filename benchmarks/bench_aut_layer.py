@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _harness import results_document, write_results  # sibling module of this script
+
 CASE = r"""
 import json, resource, sys, time
 import networkx as nx
@@ -78,9 +80,30 @@ def main() -> None:
             row = json.loads(done.stdout.strip().splitlines()[-1])
         print(row, flush=True)
         rows.append(row)
-    out = Path(__file__).parent / "results" / "aut_layer.json"
-    out.write_text(json.dumps({"benchmark": "aut_layer", "threads": 1, "dtype": "float32",
-                               "device": "cpu", "rows": rows}, indent=1) + "\n")
+    write_results(document(rows, args.batch, args.channels),
+                  Path(__file__).parent / "results" / "aut_layer.json")
+
+
+def document(rows, batch, channels) -> dict:
+    """The rows as a ``geomlayers-bench/1`` document (family ``aut_layer``)."""
+    columns = ["graph", "n", "k → l", "elements", "table entries", "build (s)", "step (s)",
+               "peak RSS (MB)", "growth (MB)", "dense stack would need (GB)"]
+    table = [[r["graph"], r["n"], f"{r['k']} → {r['l']}", r.get("elements"),
+              r.get("table_entries"), r.get("build_s"), r.get("step_s"), r.get("peak_rss_mb"),
+              r.get("growth_mb"), r.get("dense_stack_gb")] if "error" not in r else
+             [r["graph"], r["n"], f"{r['k']} → {r['l']}", "refused: " + r["error"][:80]]
+             + [None] * 6 for r in rows]
+    return results_document(
+        "aut_layer", "Aut(G) layers on sparse graphs: build, step time, peak memory",
+        tables=[{"title": f"batch {batch}, channels {channels} → {channels}, float32, 1 thread",
+                 "columns": columns, "rows": table}],
+        command="python benchmarks/bench_aut_layer.py",
+        setup="Each case in a fresh process: EquivariantLinear(AutomorphismGroup(G), k, l) over "
+              "the orbit basis, built, then the best of 3 forward + backward steps; peak "
+              "resident memory of the process and its growth over the imports.",
+        anchors="the dense layout it replaces (elements stacked as n^l × n^k float64 "
+                "matrices, last column)",
+        raw=rows)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ numerically solved basis of `V**k >> V**k` (its size checked against ours) and t
 `python3 -m venv .venv-emlp && .venv-emlp/bin/pip install emlp==1.0.3 jax==0.10.2
 jaxlib==0.10.2 six`), one subprocess per case (benchmarks/_emlp_brauer_case.py) with a
 wall-clock timeout and a 16 GB address-space cap, as in bench_basis_vs_emlp.py.
-Table 3: one symplectic Brauer / Brauer–Grood element, `apply_to` vs `matrix(n) @ x`.
+Table 3: one symplectic Brauer / Brauer–Grood element, `apply_element` vs `matrix(n) @ x`.
 """
 
 import json
@@ -27,6 +27,7 @@ from geomlayers.bases import equivariant_basis
 from geomlayers.diagrams.brauer import brauer_grood_diagrams, symplectic_brauer_diagrams
 from geomlayers.groups import OrthogonalGroup
 from geomlayers.nn.equivariant import EquivariantLinear
+from geomlayers.ops import apply_element
 
 CASES = [  # n, k = l, batch, channels
     (3, 2, 32, 16), (10, 2, 32, 16), (50, 2, 8, 16),
@@ -183,7 +184,7 @@ def element_rows():
     rows = []
     for family, element, n, batch in cases:
         x = torch.randn(batch, *[n] * element.k)
-        fast = best_of(lambda: element.apply_to(x, n))  # noqa: B023
+        fast = best_of(lambda: apply_element(element, x, n))  # noqa: B023
         entries = n ** (element.k + element.l)
         dense = build = error = None
         if entries <= MAX_DENSE_ENTRIES:
@@ -192,7 +193,7 @@ def element_rows():
             build = time.perf_counter() - start
             flat = x.reshape(batch, -1)
             dense = best_of(lambda: flat @ matrix.T)  # noqa: B023
-            error = float((flat @ matrix.T - element.apply_to(x, n).reshape(batch, -1))
+            error = float((flat @ matrix.T - apply_element(element, x, n).reshape(batch, -1))
                           .abs().max())
         rows.append([family, str(element), n, element.k, element.l, batch, fast, dense, build,
                      error])
@@ -230,9 +231,9 @@ def main():
     lines += ["", *emlp_lines(emlp)]
     lines += [
         "",
-        "## One Sp(n) / SO(n) element: `apply_to` vs dense `matrix(n) @ x` (float32, forward)",
+        "## One Sp(n) / SO(n) element: `apply_element` vs dense `matrix(n) @ x` (float32, forward)",
         "",
-        "| group | element | n | k | l | batch | apply_to (ms) | dense matmul (ms) "
+        "| group | element | n | k | l | batch | apply_element (ms) | dense matmul (ms) "
         "| building matrix (ms) | max abs diff |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -30,7 +30,8 @@ from torch import nn
 
 from geomlayers.clifford import CliffordAlgebra
 from geomlayers.clifford.datasets import convex_hull_volume, o5_regression, o5_standardization
-from geomlayers.nn.clifford import CliffordGeometricProduct, ConvexHullNet, O5RegressionNet
+from geomlayers.models import ConvexHullNet, O5RegressionNet
+from geomlayers.nn.clifford import CliffordGeometricProduct
 
 RESULTS = Path(__file__).parent / "results" / "clifford.md"
 REG_SIZES = (30, 300, 3000, 30000)
@@ -61,81 +62,8 @@ AUTHORS_RUN_HERE = {
 }
 
 
-NOTES = """### Reading these numbers
-
-**Why the first version of this file had N = 30: 6.1 against the paper's 0.1055 (60×).** Not
-a model bug. We ran the authors' code here (scratch copy outside the repository: their data
-class, model and trainer, the CSV's settings) and found two protocol effects.
-
-* *Units.* The paper's GLGENN and CGENN figures behave like MSE in standardised units (÷ σ²_y of
-  the training split; σ²_y = 38 for the population), not target units.
-  * The authors' GLGENN code run here: val-100 MSE 1.67 in target units at N = 30 (mean of 5
-    runs, 16× the paper), 0.065 (median 0.032) in standardised units. The CSV's own runs span
-    0.021–0.25.
-  * The CSV's train-loss column (0.0002–0.0009 at N = 30,000) is at least 25× below what their
-    code reaches here in target units (0.02–0.6 on the training set after 3,000 steps).
-  * Their released model de-standardises before the loss. The notebook that wrote the CSV is
-    not in the repository snapshot (its blob is missing), so we cannot see how it evaluated.
-  * The paper's MLP row (28.1 at N = 30) must be in target units: in standardised units 28
-    would be 28× worse than predicting the mean. The paper's table mixes units.
-* *One unlucky training draw.* The old benchmark trained every model on one fixed draw. Its 30
-  targets have σ_y = 2.9, the smallest of 20 draws (population 6.2), so the ‖x2‖³ tail was
-  never seen in training. On that same draw the authors' GLGENN scores 4.4–5.7 on our 4,096
-  test samples, ours 5.4–6.6. Each run now draws its own training set.
-* *Same pipeline, same data.* Our GLGENN / CGENN inside the authors' pipeline, on the authors'
-  5 draws, give 0.082 / 0.012 / 0.012 / 0.0015 and 0.078 / 0.0089 / 0.0084 / 0.00085
-  (standardised val-100). The authors' GLGENN gives 0.065 / 0.014 / 0.017 / 0.0030. The models
-  are equivalent within seed noise.
-
-**What matches the paper and what does not** (table (a), standardised units, mean of 5 runs).
-
-* GLGENN (ours): 0.108 / 0.0021 / 0.0125 / 0.00072 against the paper's 0.1055 / 0.0020 /
-  0.0031 / 0.0011. It matches at N = 30, 300 and 30,000. At N = 3,000 it is 4× worse: the repo
-  trains only 300 steps there (1.5 epochs), and the authors' code run here is no better (0.017).
-* CGENN (ours): 0.175 / 0.0012 / 0.0064 / 0.0004 against 0.079 / 0.0089 / 0.0012 / 0.0003.
-  It matches or beats the paper at N = 300 and 30,000 and is 5× worse at N = 3,000. The N = 30
-  mean (2.2× the paper) is carried by one run (median 0.036).
-* 5 runs do not resolve factors below about 3. The constant learning rate leaves the last
-  iterate noisy, and 100 validation samples rarely hit the heavy tail. The paper's own runs
-  span 0.021–0.25 at N = 30, and at N = 300 the authors' code here and our runs on other draws
-  differ by up to 6×.
-* GLGENN gets there with 608 Clifford parameters against CGENN's 1,296. Neither is
-  consistently better than the other.
-
-**Our protocol** (batch 32, cosine decay, up to 17× more steps, 16,384 test samples, target
-units).
-
-* GLGENN 2.3 / 0.16 / 0.013 / 0.0023 and CGENN 1.3 / 0.11 / 0.011 / 0.0019. This is the honest
-  generalisation error; it is dominated by the ‖x2‖³ tail.
-* Scored like the paper (val-100), the same runs are below the paper's figures at N ≥ 3,000 in
-  either unit: GLGENN 0.0013 and 0.0005 in target units.
-* A 100-sample validation set understates the MSE: at N = 30,000 val-100 gives 0.0005 and the
-  16,384-sample test gives 0.0023.
-* The MLP stays far behind: 41 / 8.8 / 0.73 / 0.13. The paper's MLP anchors (28.1 / 0.248 /
-  0.0623 / 0.0622, quoted from CGENN/EMLP, whose training setup is not in the GLGENN repo) are
-  better than ours at N ≥ 300. We have not investigated this.
-
-**Convex hull** (one run, target units, no standardisation question: the hull model's loss is
-in volume units in both repos).
-
-* GLGENN 19.4 / 12.2 / 6.48 / 4.78 against the paper's 16.94 / 10.40 / 6.20 / 4.46: 5–17 %
-  above the paper at every N.
-* CGENN 26.0 / 16.7 / 7.97 / 4.78 against 18.71 / 11.93 / 6.10 / 4.11: 16–40 % above, most at
-  small N.
-* The MLP is about 2× worse at every N (32 / 23 / 16 / 11).
-* Training budget: 64k–128k samples seen. The GLGENN repo uses 512–2,048 steps of batch
-  128–256, i.e. 65k–524k samples, and reports the mean of 5 runs (its GLGENN runs at N = 256
-  span 16.4–17.5). Our single runs are neither converged nor multi-seed figures; the larger N
-  would gain most from longer runs. With 40 % of CGENN's parameters, GLGENN matches or beats
-  it at every N here.
-
-**Speed.** Rows are best of 5 on a shared 2-core machine; the small-n rows are noisy. The n = 5
-bare-product row of this run (gather 3.56 ms, slower than its n = 6 row) is a load outlier:
-re-timed right after (best of 20), gather 0.56 ms against dense 1.72 ms. For n ≤ 4
-the default route of `CliffordAlgebra` is the dense einsum, because it is faster there. The
-layers always use the gather: they never build the (C, 2^n, 2^n, 2^n) weighted Cayley tensor
-that the authors' layout rebuilds at every forward pass.
-"""
+#: the hand-written reading of these results: a dated lab note
+NOTES = "docs/notes/2026-12-07-clifford-benchmark.md"
 
 
 
@@ -490,7 +418,7 @@ def main():
     for key, prefix in titles.items():
         lines += sections.get(key) or kept(prefix, args.out)
         lines += [""]
-    lines += [NOTES.strip()]
+    lines += [f"Reading: [{NOTES}](../../{NOTES}) (hand-written notes on these runs)."]
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -33,7 +33,8 @@ from _machine import best_of, provenance  # sibling module of this script
 from torch import nn
 
 from geomlayers.data.nbody import NBodyDataset
-from geomlayers.nn.fa_gnn import FAGNN, GNN, nbody_graph
+from geomlayers.models import FAGNN
+from geomlayers.nn.fa_gnn import GNN, nbody_graph
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "frames_runs"

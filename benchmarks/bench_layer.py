@@ -185,9 +185,39 @@ def fmt(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds * 1e3:.2f}"
 
 
+def speed_document(rows, batch, channels) -> dict:
+    """The small-n speed table as a ``geomlayers-bench/1`` document (family ``layer_speed``)."""
+    from _harness import results_document
+
+    columns = ["n", "IGN layout fwd+bwd (ms)", "ours torch", "ours C++", "one matmul",
+               "IGN/ours fwd+bwd", "ours/matmul fwd+bwd", "IGN/ours fwd", "ours/matmul fwd"]
+    table = [[r["n"], r["ign"] * 1e3, r["torch"] * 1e3, r["cpp"] * 1e3, r["matmul"] * 1e3,
+              round(r["ign_over_ours"], 2), round(r["ours_over_matmul"], 2),
+              round(r["ign_over_ours_fwd"], 2), round(r["ours_over_matmul_fwd"], 2)]
+             for r in rows]
+    return results_document(
+        "layer_speed", "S_n 2 → 2 layer at small n against the IGN layout and one matmul",
+        tables=[{"title": f"batch {batch}, channels {channels} → {channels}, float32, 1 thread; "
+                          "best of 5; ours = the faster backend", "columns": columns,
+                 "rows": table}],
+        command="python benchmarks/bench_layer.py --quick",
+        setup="One forward (no grad) or forward + backward of EquivariantLinear(S_n, 2, 2) "
+              "against the IGN layout (15 stacked operations, one einsum) and one "
+              "(B·n², C) × (C, D) matmul, all in the same process.",
+        anchors="goal (issue 36): IGN/ours >= 2 at n = 10 and >= 5 at n = 20; ours/matmul <= 3 "
+                "from n = 20",
+        raw=rows)
+
+
+def write_speed_results(rows, batch, channels) -> None:
+    from _harness import write_results
+
+    write_results(speed_document(rows, batch, channels),
+                  Path(__file__).parent / "results" / "layer_speed.json")
+
+
 def main() -> None:
     import argparse
-    import json
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n = 10, 20, 40 only")
@@ -196,10 +226,7 @@ def main() -> None:
     batch, channels = 8, 32
     rows = order_two_rows([10, 20, 40] if args.quick else [10, 20, 40, 80], batch, channels)
     high = [] if args.quick else higher_order_rows([(20, 3), (20, 4)], 2, 4)
-    (Path(__file__).parent / "results" / "layer.json").write_text(json.dumps({
-        "benchmark": "layer", "threads": THREADS, "dtype": "float32", "device": "cpu",
-        "batch": batch, "channels": channels, "order_two": rows, "higher_orders": high,
-    }, indent=1) + "\n")
+    write_speed_results(rows, batch, channels)
     if args.quick:  # the markdown table keeps the full run
         return
     lines = [

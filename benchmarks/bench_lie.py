@@ -28,104 +28,12 @@ from torch import nn
 
 from geomlayers.data.affine_digits import AFFNIST_RANGES, affine_digits, load_mnist, pad_digits
 from geomlayers.groups.affine import SL, GLPlus
-from geomlayers.nn.lie import AffineInvariantCNN
+from geomlayers.models import AffineInvariantCNN
 
 BATCH = 64
 
-# Written after the run recorded in results/lie.md; re-check the figures if you re-run.
-NOTES = """
-### Reading these numbers
-
-* **Goal ≥ 95 % on the surrogate with < 400k parameters: met with the local projection.**
-  Setting: the affNIST protocol (training digits centred on the 40×40 canvas), 2 epochs,
-  10,000 test digits, 91.6k parameters.
-  * Local max ±45° (`max_angle=π/4`): R²⋊SL(2) **97.1 %**, R²⋊GL⁺(2) **96.2 %** (clean 98.9 /
-    99.0 %); the plain CNN gets 96.8 % here. (affConv's 95.1 % is on real affNIST, a harder
-    set: not comparable.)
-  * Whole-grid max (exact C8 invariance): R²⋊GL⁺(2) 93.2 %; R²⋊SL(2) 92.5 %; escnn's C8
-    model 92.7 %.
-  * The same local max applied to escnn's C8 model (max over the 3 channels of each regular
-    field at rotations 0, ±45°, instead of its GroupPooling) lifts it from 92.7 to 96.6 %
-    (clean 98.9 %, 32k parameters): the gain comes from keeping orientation, not from our
-    layers alone. Our SL(2) local model is 0.5 points above it, GL⁺(2) 0.4 below.
-  * *Why:* a pilot's confusion matrix (SL(2), whole-grid max, 1 epoch on 12,000 digits) put
-    6↔9, 7↔4 and 2↔7 at the top of its errors: pooling over all 8 rotations (180° included)
-    merges digits that differ by a rotation. The surrogate rotates by ±20° only, so a max over
-    the samples within ±45° of the identity keeps the invariance the test needs and the
-    orientation the classes need. In the same pilot it went from 86.6 / 79.5 % (centred /
-    surrogate, 2,000 digits) to 95.3 / 91.2 %.
-  * *What it costs:* the local model is no longer exactly invariant to the grid's rotations
-    (rot90 changes its features, as the tests check); its invariance to ±20° rotations, shears
-    and stretches is approximate, as the whole-grid model's already was off the grid.
-    Translation invariance (global spatial max) is unchanged.
-  * The diagnosis below was made on the whole-grid models before this change; its
-    conclusions (translation costs most; pooling aliasing is not the cause) concern them.
-* **Earlier protocol (bare 28×28 training digits):**
-  * 1 epoch: SL(2) 89.9 %, GL⁺(2) 88.2 %, escnn 86.1 %, CNN 95.6 %.
-  * Five epochs of SL(2) reached only 90.9 % (clean 98.4 %). That run was stopped after SL(2)
-    (log kept outside the tree), so epochs were not the bottleneck.
-* **Diagnosis (one SL(2) model, 1 epoch; per-transform sets of the same digits).**
-  Each set applies a single transform: rotation ±20°, per-axis scale 0.8–1.2, shear ±0.2,
-  or translation.
-  * *Trained on 28×28:* clean 28×28 95.9 %; the same digits centred on 40×40 90.8 %; rotation
-    91.7, scale 91.3, shear 92.5, translation 92.5, all together 89.9 %.
-    The plain CNN gives 98.8 / 98.3 / 96.6 / 97.4 / 97.8 / 98.1 / 95.6 %.
-    The canvas change alone cost our model 5 points, and the affine parts cost it less than
-    they cost the CNN: the invariance works. The 40×40 training canvas (and 2 epochs instead
-    of 1) raised SL(2) from 89.9 to 92.5 % and GL⁺(2) from 88.2 to 93.2 %; SL(2) after 2
-    epochs on 40×40 beats 5 epochs on 28×28 (90.9 %).
-  * *Trained on 40×40 (2,000 test digits):* centred 95.2 %, translation alone 91.1 %,
-    rotation 90.1, scale 90.3, shear 91.7, all together 89.1 %.
-    **Translation costs the most (−4 points).** We believe the cause is the 2×2 max pools
-    between layers. Our group-convolution kernels are stretched by the SPD samples, so they
-    carry more high-frequency content than the CNN's; a shift that is not a multiple of the
-    pooling stride then aliases. Zero padding at the canvas edge may add to it, since the
-    surrogate may move ink to within 1 px of the border.
-  * A denser grid at test time does not help: the same 40×40 model evaluated on 16
-    rotations instead of its training grid's 8 falls from 89.1 to 86.8 % on the surrogate.
-    The kernels, continuous in the group coordinates, are fitted only at the relative
-    elements of the training grid.
-  * *Anti-aliased pooling does not help (pilot, 2026-12-03):* replacing each 2×2 max pool by
-    Zhang's MaxBlurPool (2×2 max at stride 1, then a [1 2 1]² blur at stride 2) in SL(2),
-    trained 1 epoch on 12,000 40×40 digits and tested on 2,000, gave centred / translation /
-    full surrogate 80.0 / 73.2 / 69.5 %, against 86.5 / 82.7 / 79.5 % with plain max pooling.
-    The translation gap widened (6.8 against 3.8 points), so pool aliasing is not what costs
-    us under translation. The pilot ran from a scratch script outside the tree.
-  * *More epochs do not help either (2026-12-03):* GL⁺(2) trained 5 epochs on the 50,000
-    40×40 digits (same protocol as the table, `--epochs 5 --only GL`) reaches 98.1 % clean and
-    93.1 % on the surrogate, against 93.2 % after 2 epochs. The 5-point gap to clean accuracy
-    is a generalisation gap under the transforms, not under-training.
-  * *Two SPD seeds in the grid do not help at 1 epoch (pilot, 2026-12-03):* SL(2) with
-    `num_seeds=2` (N = 16 group elements: 2 random SPD stretches × 8 rotations), otherwise as
-    in the MaxBlurPool pilot, gave centred / translation / full 77.2 / 74.9 / 68.2 %, against
-    86.5 / 82.7 / 79.5 % with one seed, and trained 2.8× slower (391 s against 140 s). A
-    longer run might narrow the gap; we did not afford it. Scratch script outside the tree.
-  * *Pilots of 2026-12-03, session 7 (same 1-epoch, 12,000-digit setting; centred / full
-    surrogate on 2,000 digits; the one-seed fixed-grid SL(2) baseline reran at 86.6 / 79.5):*
-    * Redrawing the grid every step (`resample=True`, then the model default) collapsed to one
-      class in eval mode: 11.7 / 11.7 %. One-seed grids differ several-fold in total
-      importance weight, so batch-norm running statistics do not fit the eval grid. The
-      model default is now `resample=False`.
-    * Self-normalising the group-mixing weights per output row (a consistent ratio
-      estimator whose scale does not depend on the draw) removed the collapse but still
-      learned slowly with redrawn grids: 42.7 / 41.5 % (2 and 4 seeds at eval: 35.6 / 37.9 and
-      42.3 / 42.1 %). With the fixed grid it scored 81.5 / 71.1 % against 86.6 / 79.5 % for
-      the plain sum; it was not kept.
-    * Doubling the widths to (24, 48, 96) (349,946 parameters) gave 72.7 / 65.2 % and trained
-      3.3× slower: more width does not help at this budget.
-* **The surrogate is easier than affNIST.** A plain CNN with no invariance reaches 96.8 % on it,
-  while non-invariant models score far lower on real affNIST (CapsNet 79 %). Our maps use
-  ranges recalled from the affNIST page, one map per digit, and translations that keep the ink
-  inside the canvas; the affNIST generator's exact sampling is not reproduced. So "≥ 95 % on
-  the surrogate" does not test what affConv's 95.1 % on affNIST tests.
-* **Throughput goal (≥ 2× the authors' layout at equal sample counts): met.** 2.1× at N = 8 and
-  3.8–4.1× at N = 16, the same as the earlier run on an idle CPU (2.1× / 3.9×). Per pixel the
-  dense layer costs N²C²k² and the separable one N²C² + N·C²k², so the gap grows with N. The
-  accuracy table's training img/s come from a CPU shared with two other jobs; compare them
-  only with each other.
-* escnn's model has fewer parameters (32k) because its steerable basis is small. Widths were
-  matched in layout (fields × 8 rotations ≈ our channels × 8 samples), not in count.
-"""
+#: the hand-written reading of these results: a dated lab note
+NOTES = "docs/notes/2026-12-07-lie-benchmark.md"
 
 
 class PlainCNN(nn.Module):
@@ -329,7 +237,7 @@ def write(rows, throughput, args):
         lines += _throughput_table(throughput)
     out = Path(args.out)
     if out.name == "lie.md":
-        lines.append(NOTES)
+        lines += ["", f"Reading: [{NOTES}](../../{NOTES}) (hand-written notes on these runs)."]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -31,7 +31,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GINConv, global_add_pool
 
 from geomlayers.data.graphs import load_exp, load_graph8c, load_s2v, s2v_splits
-from geomlayers.pyg import PPGN, InvariantGraphNetwork
+from geomlayers.pyg import PPGN, InvariantGraphNetwork, ign3, ppgn_paper
 
 RESULTS = Path(__file__).parent / "results"
 ANCHORS = {  # IGN (Maron et al. 2019) and PPGN (Maron et al. 2019b) as given in issue 6, %
@@ -42,227 +42,8 @@ GIN_PAPER = {"MUTAG": 89.4, "PTC": 64.6, "PROTEINS": 76.2, "NCI1": 82.7, "IMDBBI
              "IMDBMULTI": 52.3}  # Xu et al. 2019, Table 1 (GIN-0)
 
 
-NOTES = """### Reading (written by hand after the runs; kept in the script so reruns keep it)
-
-* **Budget.** Every data set ran the standard 10 folds: MUTAG × 100 epochs, PTC × 50, NCI1 × 150
-  (IGN; 2026-12-04, the run split over two processes, `--only-folds 1-5` and
-  `--only-folds 6-10` with `--fold-cache`, then the row's command read all ten folds back;
-  1 h 40 min on two cores), IMDB-B and IMDB-M × 30, PROTEINS × 40 for IGN; GIN × 350 on
-  every data set, its paper's schedule (below). The PROTEINS IGN row
-  (2026-12-04, two processes, 39 min on two cores) ran at 5.5–10 s an epoch.
-  PPGN is not in the NCI1 rows: an earlier run of 3 folds × 10 epochs gave it 64.7 ± 3.5
-  (IGN 66.0, GIN 72.6 in that run); 10 × 50 would take 1.7 h of a core, not spent this time.
-  PPGN on PROTEINS first ran on a GPU, then on this CPU (below): its n³ channel products
-  on graphs of up to 620 nodes make it the costliest row. Measured 2026-12-04 (one fold, one epoch,
-  PPGN-paper at hidden 32, one thread): 188 s an epoch with every batch padded to its
-  largest graph, 128 s since the models run a batch in groups of similar size (same
-  numbers, less padding); the 620-node
-  graph alone takes 11–13 s forward and backward, most of it in passes over its
-  620² × 32 tensors. On 2026-12-05 (after the channel-first pair MLPs and the index-based
-  max readout) an epoch took 43–45 s alone on one core and 36 s on average over the ten
-  folds' first 35 epochs (two processes on two cores), the 620-node graph about 5 s forward
-  and backward, mostly in the batched matmuls: the authors' 100 epochs × 10 folds are about
-  10 h of a core. Runs shared the CPU with other jobs, so compare s/epoch only within a
-  data set.
-* **IGN needs a smaller learning rate.** At lr 0.01 (chosen on MUTAG), IGN collapsed to one
-  class on some folds:
-  * IMDB-M: 9 of 10 folds at 25–35 % (last-epoch mean 33.1 %);
-  * IMDB-B: 2 of 10 folds at 50 %, so 68.2 %;
-  * NCI1: 60.3 % after 10 epochs.
-  At lr 0.001 none collapsed. Those rows are marked "(lr 0.001)"; GIN keeps lr 0.01, and so
-  does PPGN except on IMDB-B, where lr 0.001 gives 73.7 ± 3.8 (lr 0.01: 71.7 ± 7.7), above
-  PPGN's published 73.0.
-* **Goal "match or beat IGN everywhere" (best-epoch protocol): met on MUTAG, PTC, IMDB-B and
-  IMDB-M; not on NCI1 (0.3 points short, still rising at epoch 150) and PROTEINS (0.4
-  short).**
-
-  | data set | ours | published IGN |
-  |---|---|---|
-  | MUTAG | 83.9 ± 7.6 | 83.9 |
-  | PTC | 62.1 ± 6.9 | 58.5 |
-  | IMDB-B | 73.4 ± 5.0 | 72.0 |
-  | IMDB-M | 51.7 ± 2.9 | 48.7 |
-  | NCI1 | 74.0 ± 2.8 (10 × 150; 10 × 50 gave 69.9) | 74.3 |
-  | PROTEINS | 76.2 ± 4.0 (10 × 40, Maron's schedule; 10 × 50: 74.9; IGN-paper 75.9) | 76.6 |
-
-  On the last epoch, IGN reaches 80.6 / 59.1 / 71.1 / 51.7 on MUTAG, PTC, IMDB-B and IMDB-M.
-  *NCI1 needed epochs*: 10 × 50 gave 69.9 ± 2.6; 10 × 150 (lr halved at 75) gives 74.0 ±
-  2.8 at epoch 148 (last 73.1). Its fold-averaged curve is 69.1 / 71.2 / 72.4 % at epochs 50 /
-  75 / 100 and still climbs at 150. More epochs do not close the last 0.3 points: a 10 × 180
-  run (lr halved at 90; 2026-12-04, faster layers, 5.6–8.5 s an epoch on the shared CPU) was
-  stopped for time after 6 folds (1–3, 6–8); on those folds its fold-averaged curve peaks at
-  72.6 (epoch 176), against 73.1 for the 150-epoch run on the same folds, and no row is
-  written. Fold 8 peaks at 67.6 in both runs, the others at 73.5–78.3. Maron et al.'s NCI1
-  learning rate and decay (2.56e-3, ×0.7 every 20 epochs; `--lr 0.00256 --lr-step 20
-  --lr-gamma 0.7`) with our model and batch 32 over 100 epochs (2026-12-04) was stopped after
-  7 folds (1–3, 6–9) once it was clearly behind: its fold-averaged curve reaches 70.5 at
-  epoch 100 (best 71.3, epoch 97) against 73.6 for the 150-epoch row on the same folds (72.0
-  within its first 100 epochs). No row is written. Their whole NCI1 set-up, batch 5 as well
-  and 99 epochs (`--batch-size 5`, 2026-12-04, all 10 folds, 8.4 s an epoch), does worse:
-  69.4 ± 7.2 at epoch 98 (last 69.0), against 72.9 within the first 99 epochs of the row's
-  recipe. At this step size our model gets stuck on some folds: fold 4 never leaves one class
-  (48–52 % for all 99 epochs) and folds 3 and 8 stay at 62–66 %; without fold 4 the curve
-  peaks at 71.3. No row is written; `--fold-cache /tmp/s17/fc` kept the curves.
-  A second seed of the row's recipe (`--seed 1`, 10 × 150, 2026-12-04, 4.8 s an epoch,
-  written outside the table) gives 72.9 ± 3.4 at epoch 144 (last 72.6 ± 3.9), 1.1 under
-  seed 0: so NCI1 falls short of the published 74.3 by 0.3 (seed 0) to 1.4 (seed 1) points.
-  *PROTEINS*, two recipes, both with our small IGN (hidden 16, sum readout), 10 folds:
-  * ours (batch 32, lr 0.001 halved at 25, 50 epochs): peaks at the last epoch, 74.9 ± 5.0;
-    the fold-averaged curve reads 74.2 / 74.1 / 74.3 / 74.9 % at epochs 9 / 15 / 40 / 50
-    and swings by up to 8 points between neighbouring epochs before the lr halves.
-  * the row: Maron et al.'s PROTEINS training settings from their repository's 10-fold
-    config (batch 5, lr 6.4e-4 decayed ×0.7 every 20 epochs; `--batch-size 5 --lr 0.00064
-    --lr-step 20 --lr-gamma 0.7`), run for 40 epochs where their config stops at 20:
-    76.2 ± 4.0 at epoch 37 (last 74.0 ± 5.7); 75.2 at epoch 20, where their config stops.
-    Second recipe tried, not tuned further; the schedule is theirs, not chosen on our folds.
-    Seed 1 (`--seed 1`, 2026-12-04, written outside the table) gives 76.4 ± 5.8 at epoch 36
-    (last 75.1 ± 4.4; 74.8 at epoch 20), so the row is not a lucky seed. Seed 2 (`--seed 2`,
-    2026-12-05, written outside the table, declared before the run as a third seed to
-    average, 6.6 s an epoch on two cores) gives 75.7 ± 4.6 at epoch 31 (last 75.0 ± 4.8;
-    72.7 at epoch 20). Over the three seeds the best-epoch figure averages 76.1 (75.7–76.4),
-    0.5 under 76.6; every seed stays 0.2–0.9 under it.
-  * Training on with the same schedule (60 epochs, a third decay at 40; 2026-12-04, both
-    seeds, `--epochs`-only change) does not close it: the first 40 epochs repeat the 40-epoch
-    runs exactly, and epochs 41–60 are steadier but lower at their peak: fold-averaged mean
-    75.0 (seed 0) / 75.9 (seed 1) over 41–60, peak 75.7 / 76.3, so the best epoch stays 37
-    (76.2) / 36 (76.4); last epoch 74.9 ± 4.7 / 76.1 ± 4.6. No row is changed.
-  * The 0.4-point gap is 0.3 of the standard error of the 10-fold mean (sample std 4.2 over
-    10 folds: t = −0.3), well inside fold noise, but it is a shortfall as measured.
-  * **Their own model does no better here: IGN-paper 75.9 ± 4.6** (the row; 2026-12-04).
-    Maron et al.'s 10-fold PROTEINS set-up whole: widths 16 / 32 / 256, max readout, fully
-    connected 512 / 256 (`hidden_channels=(16, 32, 256)`), batch 5, lr 6.4e-4, 20 epochs
-    (their config's epoch count, so the ×0.7 decay at 20 never acts). Its best fold-averaged
-    epoch is the last: 75.9 at epoch 20. The curve reads 71.7 / 75.3 / 72.5 / 75.6 % at
-    epochs 1 / 5 / 10 / 16. Our small IGN at epoch 20 of its row was 75.2. So the authors'
-    model and schedule, run through our layers and splits, also stay under 76.6, by 0.7.
-    The shortfall is as measured, but it is not a defect of our smaller model.
-    The run took 1 h 40 min as two processes (`--only-folds 1-5` / `6-10`), 50 s an epoch.
-    With the earlier amax readout it had been timed at 186 s an epoch (40 batches, an
-    earlier session) and 138 s (fold 1's first epoch, beside another run), before the max
-    readout was rewritten to read its maxima by index (`dense_readout`; amax's backward had
-    made full-size passes); the timings shared the CPU, so the ratio is rough.
-    Folds 1 and 6 were stopped after epochs 1 and 2 and resumed from their checkpoints
-    (`--fold-cache` keeps `*.ckpt`) under the new readout. Its forward values are the same,
-    and its parameter gradient equals amax's (tested), up to rounding.
-* **Goal "PPGN on MUTAG / PROTEINS": met on MUTAG; on PROTEINS our PPGN with Maron et al.'s
-  IGN PROTEINS schedule gets 76.8 best-epoch over 100 epochs (last epoch 76.7), 0.4 short of
-  77.2.**
-  * PROTEINS, our PPGN (the row; 2026-12-05): **76.8 ± 6.1** best-epoch (epoch 56), last
-    epoch 76.7 ± 4.0: our default PPGN (hidden 16, sum readout, products divided by n, MLP
-    head) trained with the recipe of the IGN row (batch 5, lr 6.4e-4 ×0.7 every 20 epochs)
-    for 100 epochs, the PPGN authors' PROTEINS epoch count; declared before the run and run
-    once (seed 0). The best-epoch protocol can only rise with more epochs, so the last
-    epoch is given beside it: both are above our IGN (76.2) and PPGN-paper (75.5) here, and
-    both are under the published 77.2. The fold-averaged curve reads 72.6 / 74.4 / 76.0 /
-    75.0 / 75.0 / 75.2 / 75.0 / 75.9 / 74.8 / 76.7 % at epochs 10 / 20 / … / 100; only
-    epochs 56–58 and 100 are above 76.5. Its first 40 epochs repeat the earlier 40-epoch run
-    of the same recipe exactly (76.5 ± 4.8 at epoch 38, last 75.0 ± 5.5; that row is
-    replaced by this one). Each fold's own best over 100 epochs against over the first 40,
-    folds 1–10: 75.7 / 74.8, 82.0 / 81.1, 73.0 / 73.0, 83.8 / 83.8, 75.7 / 74.8, 73.9 /
-    73.9, 84.7 / 83.8, 82.9 / 82.9, 75.7 / 75.7, 81.1 / 80.2: later epochs add at most 0.9
-    on any fold.
-  * The row's s/epoch (19.1) is not a timing figure: the run went on from checkpoints over
-    two sessions as two or three processes (`--only-folds`, one `--fold-cache`) on two cores,
-    with jemalloc preloaded (`LD_PRELOAD=libjemalloc.so.2`) under two `MALLOC_CONF`
-    settings. The 40-epoch run had `MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1,
-    retain:true` (one epoch of fold 1 took 17 s with it and 20 s without, 4.4 s of system
-    time against 7.3 s; 10.8 s an epoch over that run). Those settings never hand freed
-    memory back: in this 100-epoch run each process grew to 15–16 GB within 2–4 folds, one
-    was killed for memory and the other slowed to 43 s an epoch. The rest ran with
-    `LD_PRELOAD` and no `MALLOC_CONF`: under 1.5 GB a process. Folds 3, 4, 5 and 10 ran
-    wholly so, two processes at a time, at 19.5 / 19.4 / 18.3 / 11.3 s an epoch: under one
-    setting the folds differ by up to 1.7×, so this run cannot tell whether that
-    `MALLOC_CONF` speeds training. Per-fold means over the whole run: 10.6–43.1 s.
-  * MUTAG: **PPGN-paper 92.2 ± 7.5** best-epoch (epoch 372), last epoch 90.6 ± 8.3, against
-    the published 90.6 (2026-12-04; the row: hidden 32, lr 1e-4, batch 5, 400 epochs with lr
-    halved at 200; the two halves of the folds ran as two processes with `--only-folds 1-5` /
-    `6-10` and one `--fold-cache`, 0.54 s an epoch). The authors' learning rate and batch,
-    trained long enough, are what closes the gap: the fold-averaged curve reads 83.9 / 86.1 /
-    86.1 / 87.8 % at epochs 50 / 150 / 250 / 300 and peaks late (one run, seed 0).
-  * Before that run, the closest was 89.4 ± 7.6 best-epoch (last 87.8 ± 8.5; hidden 32, lr
-    0.001, batch 8, 100 epochs; 2026-12-03), 1.2 points under. PPGN-paper is the head
-    of the PPGN authors' code (hadarser/ProvablyPowerfulGraphNetworks: diagonal/off-diagonal
-    max readout of every block, one linear head per block, summed; unnormalised products;
-    they use batch 5, width 400, lr 1e-4 and 500 epochs on MUTAG). A pilot with the same
-    model and no lr decay over 200 epochs gave 88.9 ± 7.5 best-epoch (epoch 55), 86.1 last.
-    The authors' batch of 5 (2026-12-04, otherwise the same, `--batch-size 5`, written
-    outside the table) gives 89.4 ± 6.8 best-epoch (epoch 63), 85.6 last: no gain.
-    Four more runs (2026-12-04, written outside the table, `--out` elsewhere): other seeds
-    (`--seed 1`, `--seed 2`: fold k trains with torch seed k + 100 · seed) give 89.4 ± 5.8
-    (epoch 96) and 89.4 ± 3.9 (epoch 100), last 87.8 and 89.4, so 89.4 is stable over seeds;
-    hidden 64 gives 87.2 ± 9.0 (epoch 82), last 85.6; 200 epochs (lr halved at 100) gives
-    89.4 ± 8.0 (epoch 103), last 85.0. None reaches 90.6.
-  * MUTAG with our default head: 85.6 ± 6.2 at hidden 32 and lr 0.001, against the published 90.6.
-    At lr 0.01 it gets 85.0 at hidden 16 and at hidden 32; hidden 32 raises the last-epoch
-    accuracy from 80.6 to 85.0. Hidden 64 at lr 0.001 (2026-12-03, `--hidden 64`, written
-    outside the table) gives 85.6 ± 5.7 best-epoch again (last epoch 82.8 ± 9.8, 1.06 s an
-    epoch), so width is not what separates us from 90.6.
-  * PROTEINS, on this CPU (the row; 2026-12-05): **PPGN-paper 75.5 ± 4.9** best-epoch
-    (epoch 27), last epoch 74.2 ± 4.7, after 35 of the 100 epochs of the same settings as the
-    GPU run below. Two processes (`--only-folds 1-5` / `6-10`) advanced every fold five
-    epochs a round with `--until-epoch 5, 10, …, 35` and one `--fold-cache`; the row's
-    command read the ten checkpoints back. With `--lr-step 20` the first 35 epochs are
-    exactly a 35-epoch run. The fold-averaged curve reads 71.4 / 73.7 / 75.2 / 74.8 /
-    75.5 / 74.4 % at epochs 3 / 10 / 15 / 20 / 27 / 30: the best epoch after the lr halving
-    at epoch 20 (75.5) is only 0.2 above the best before it (75.3, epoch 19). The rounds
-    went on to epochs 40–45 in that session (fold-averaged 74.1 / 75.2 / 74.0 / 73.7 / 74.4 %
-    at epochs 36–40, none above 75.5; not in the row), but the checkpoints lived in `/tmp`
-    of a machine that was replaced before the next session: finishing the 100 epochs now
-    means starting again, about 10 h of a core (or about 35 min of an H200).
-  * PROTEINS, the earlier GPU run: **PPGN-paper 74.9 ± 4.6** best-epoch (epoch 7; last
-    epoch, 19, also 74.9),
-    against the published 77.2. The run (2026-12-04) had the authors' PROTEINS settings
-    from their repository (batch 5, lr 1e-3 halved every 20 epochs, 100 epochs) at our MUTAG
-    width, hidden 32 (theirs: 400, which would have cost about 150× the channel-mixing
-    work). It ran on one NVIDIA H200 lent for 15 minutes (torch 2.11.0+cu130, torch_geometric
-    2.8.0): all ten folds at once as ten processes, beside ten IGN-paper processes, each
-    stopped after 420 s. Every fold reached epoch 19, so its row (replaced by the CPU row
-    above, which goes further; command: `--datasets PROTEINS:10:19 --device cuda`, other
-    settings the same) was the first 19 epochs of each curve; the lr had not yet decayed,
-    so these are exactly a 19-epoch run's numbers. Its
-    s/epoch (19.8) is one H200 shared by twenty processes. The fold-averaged curve reads
-    70.5 / 74.9 / 74.8 / 74.9 % at epochs 3 / 7 / 10 / 19: flat after epoch 7 at this lr, so
-    the authors' decays at 20, 40, … were then untried (the CPU run above reaches past
-    the first).
-  * IGN-paper (Maron et al.'s own IGN: widths 16 / 32 / 256, max readout, fully connected
-    512 / 256, their PROTEINS schedule) in the same lease reached only 4 of its 20 epochs
-    (83 s an epoch on the shared GPU; three folds ran out of GPU memory with twenty
-    processes on the card): 73.1–73.6 % fold-averaged over the 7 folds left, not a row.
-* **GIN is trained its paper's way** (2026-12-04/05; Xu et al. 2019 §7 and their code's
-  defaults): Adam lr 0.01 halved every 50 epochs, 350 epochs of 50 batches of 32 graphs,
-  each batch drawn afresh (`--iters-per-epoch 50 --lr-step 50`), dropout 0.5, hidden 32;
-  hidden 64 on IMDB-B and IMDB-M, as their paper fixes for social graphs. Batch, width and
-  dropout are values from their grid, fixed for all data sets, not chosen per data set as
-  they did. It gets MUTAG 88.9, PTC 63.8, PROTEINS 75.3, NCI1 80.8, IMDB-B 75.7, IMDB-M 51.1,
-  against the published 89.4 / 64.6 / 76.2 / 82.7 / 75.1 / 52.3.
-  * These rows replace GIN trained our default way (one pass of size-bucketed batches an
-    epoch, lr halved once, 15–150 epochs), which had given 86.7 / 61.5 / 72.5 / 75.8 / 72.3
-    / 47.7: that baseline was weaker than its paper.
-  * One pass of uniformly random batches an epoch with the same schedule (`--lr-step 50`
-    only; written outside the table) gives PROTEINS 75.3 (epoch 54), NCI1 80.0, IMDB-B 75.6
-    and IMDB-M 50.7, so the sampled epochs are not what lifts GIN: the longer schedule and
-    the random batches are (those two were not separated).
-  * Against this baseline IGN is ahead on PROTEINS (76.2 vs 75.3) and IMDB-M (51.7 vs
-    51.1), and behind on MUTAG (83.9 vs 88.9), PTC (62.1 vs 63.8), NCI1 (74.0 vs 80.8) and
-    IMDB-B (73.4 vs 75.7). The published figures order them the same way on five of the six
-    sets; the exception is IMDB-M, where GIN's 52.3 is above IGN's 48.7. PPGN-paper is
-    ahead of GIN on MUTAG (92.2), and our PPGN on PROTEINS (76.8 over 100 epochs).
-  * GIN's best epoch is picked among 350, IGN's among 30–150, which favours GIN a little
-    under the best-epoch protocol. A GIN epoch is 50 batches, not a pass over the training
-    set, and the runs shared two cores with up to two other runs, so its s/epoch compares
-    with no other row.
-  * No model reaches its paper everywhere here, so the fair reading is the comparison
-    between models in one script, not with the anchors.
-* **Expressivity agrees with theory.**
-  * PPGN (3-WL) separates every EXP pair and every graph8c pair.
-  * The order-2 IGN and GIN (1-WL) separate no EXP pair.
-  * On graph8c, IGN leaves 4,870 pairs and GIN 1,336, against 312 for 1-WL itself: a random
-    network at width 16 and tolerance 1e-9 falls short of the bound.
-  * IGN-3 (2 → 3 → 3 → 2 diagram layers) separates every graph8c pair, like 3-WL, and 257 of
-    the 600 EXP pairs. Its single 3 → 3 layer gives one round of refinement, and EXP needs more.
-  * The IGN-3 column comes from `bench_pyg.py --datasets --models IGN-3 --merge`, the others
-    from the first full run.
-"""
+#: the hand-written reading of these results: a dated lab note
+NOTES = "docs/notes/2026-12-07-pyg-benchmark.md"
 
 
 #: the settings of most rows; the table names a row's other settings in its model cell
@@ -298,8 +79,7 @@ def make_model(name, in_channels, classes, hidden, gin_hidden=None, dtype=torch.
         return InvariantGraphNetwork(in_channels, hidden, classes, num_layers=3, readout="sum",
                                      mlp_channels=(2 * hidden,), dtype=dtype)
     if name == "IGN-3":  # 2→3, 3→3, 3→2 layers (52 + 203 + 52 diagrams)
-        return InvariantGraphNetwork(in_channels, hidden, classes, orders=(3, 3, 2),
-                                     readout="sum", mlp_channels=(2 * hidden,), dtype=dtype)
+        return ign3(in_channels, hidden, classes, dtype=dtype)
     if name == "IGN-paper":  # Maron et al.'s 10-fold config: widths 16/32/256, max, FC 512/256
         return InvariantGraphNetwork(in_channels, (16, 32, 256), classes, readout="max",
                                      mlp_channels=(512, 256), dtype=dtype)
@@ -307,8 +87,7 @@ def make_model(name, in_channels, classes, hidden, gin_hidden=None, dtype=torch.
         return PPGN(in_channels, hidden, classes, num_blocks=3, depth=2, readout="sum",
                     mlp_channels=(2 * hidden,), dtype=dtype)
     if name == "PPGN-paper":  # the authors' code: max readout, a linear head per block, no s(n)
-        return PPGN(in_channels, hidden, classes, num_blocks=3, depth=2, readout="max",
-                    mlp_channels=(), product_norm="none", dtype=dtype)
+        return ppgn_paper(in_channels, hidden, classes, dtype=dtype)
     if name == "GIN":
         return GIN(in_channels, gin_hidden or hidden, classes).to(dtype)
     raise ValueError(name)
@@ -673,7 +452,7 @@ def markdown(command, args, classification, separation):
             cells = " | ".join(f"{value[0]} ({value[1]:.0f} s)"
                                for value in row["models"].values())
             lines.append(f"| {row['dataset']} | {row['pairs']} | {cells} |")
-    lines += ["", NOTES]
+    lines += ["", f"Reading: [{NOTES}](../../{NOTES}) (hand-written notes on these runs)."]
     return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from geomlayers.data_dir import data_dir
-from geomlayers.nn.spd import SPDNet
+from geomlayers.models import SPDNet
 
 FS = 125.0
 FREQS = [12.0, 10.0, 8.57, 7.5, 6.66]

@@ -6,13 +6,13 @@ be run by hand: ``python docs/make_figures.py``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "_static", "diagrams")
-RESULTS = os.path.join(os.path.dirname(HERE), "benchmarks", "RESULTS.md")
-LAYER_SECTION = "## S_n layers: forward + backward"
+LAYER_JSON = os.path.join(os.path.dirname(HERE), "benchmarks", "results", "layer.json")
 
 
 def figures() -> dict:
@@ -52,34 +52,35 @@ def figures() -> dict:
     return out
 
 
-def first_table(text: str, heading: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the first markdown table after the line starting with ``heading``."""
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith(heading)), None)
-    if start is None:
-        raise ValueError(f"{RESULTS} has no section starting with {heading!r}")
-    table = []
-    for line in lines[start + 1:]:
-        if line.startswith("|"):
-            table.append([cell.strip() for cell in line.strip().strip("|").split("|")])
-        elif table or line.startswith("## "):
-            break
-    if len(table) < 3:
-        raise ValueError(f"no table under {heading!r} in {RESULTS}")
-    return table[0], table[2:]
+def layer_table(path: str = LAYER_JSON) -> tuple[list[str], list[list]]:
+    """Columns and rows of the k = l = 2 table of the S_n layer results (first table)."""
+    with open(path, encoding="utf-8") as handle:
+        doc = json.load(handle)
+    if not doc.get("tables"):
+        raise ValueError(f"{path} holds no table")
+    first = doc["tables"][0]
+    return first["columns"], first["rows"]
 
 
-def layer_timing_figure(path: str = RESULTS):
-    """Log-log plot of the S_n layer timings (ms vs n) of benchmarks/RESULTS.md."""
+def _number(cell) -> float | None:
+    """A timing cell as a float (numbers, or strings like "2.84"); None for "—" and text."""
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        return float(cell)
+    try:
+        return float(str(cell).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def layer_timing_figure(path: str = LAYER_JSON):
+    """Log-log plot of the S_n layer timings (ms vs n) of benchmarks/results/layer.json."""
     import matplotlib.pyplot as plt
 
-    with open(path, encoding="utf-8") as handle:
-        header, rows = first_table(handle.read(), LAYER_SECTION)
-    ns = [float(row[0]) for row in rows]
+    header, rows = layer_table(path)
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for column, name in enumerate(header[1:6], start=1):
-        points = [(n, float(row[column])) for n, row in zip(ns, rows, strict=True)
-                  if row[column].replace(".", "", 1).isdigit()]
+        points = [(_number(row[0]), _number(row[column])) for row in rows]
+        points = [p for p in points if p[0] is not None and p[1] is not None]
         if points:
             ax.plot(*zip(*points, strict=True), "o-", label=name)
     ax.set_xscale("log")

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from geomlayers.data.affine_digits import affine_digits, load_mnist, pad_digits
 from geomlayers.groups.affine import SL, GLPlus
-from geomlayers.nn.lie import AffineInvariantCNN
+from geomlayers.models import AffineInvariantCNN
 from geomlayers.progress import progress_bar
 
 

@@ -4,7 +4,7 @@ Run: python examples/glgenn_o5_regression.py [--steps 2000 --train 1000]   (defa
 
 Target (Ruhe et al. 2023, §5.1; Filimoshina & Shirokov 2025, §5):
 ``f(x_1, x_2) = sin(‖x_1‖) - ‖x_2‖³/2 + x_1·x_2 / (‖x_1‖‖x_2‖)`` for ``x_1, x_2 ∈ R^5``.
-:class:`geomlayers.nn.clifford.O5RegressionNet` (``kind="glgenn"``: QTLinear + QTGP in Cl(5),
+:class:`geomlayers.models.O5RegressionNet` (``kind="glgenn"``: QTLinear + QTGP in Cl(5),
 608 Clifford parameters) is trained on standardised data; we report the test MSE against the
 variance of the target (the MSE of predicting the mean) and check invariance under O(5).
 """
@@ -16,7 +16,7 @@ import torch
 
 from geomlayers.clifford.datasets import o5_regression, vector_scales
 from geomlayers.groups import OrthogonalGroup
-from geomlayers.nn.clifford import O5RegressionNet
+from geomlayers.models import O5RegressionNet
 
 
 def main(argv=None) -> None:

@@ -1,10 +1,25 @@
+"""Shared fixtures of the test suite, and the import path that makes it run from any folder.
+
+The tests import their shared helpers as ``tests.helpers`` (or ``helpers``); both resolve from
+any working directory because this file puts the repository root and ``tests/`` on
+``sys.path`` before any test module is collected (``pytest /abs/path/tests/test_x.py`` from
+``/`` works). The repository root comes first, so the suite always tests the checkout it lives
+in.
+"""
+
 import os
+import sys
 from pathlib import Path
 
-import pytest
-import torch
+ROOT = Path(__file__).resolve().parent.parent
+for _folder in (ROOT / "tests", ROOT):  # ROOT ends up first
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
-from geomlayers.data_dir import data_dir
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from geomlayers.data_dir import data_dir  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -22,13 +37,26 @@ def _isolated_cache(tmp_path_factory):
 
 @pytest.fixture
 def seed():
+    """Seed torch's global generator with 0 (returned, for tests that seed their own)."""
     torch.manual_seed(0)
     return 0
 
 
 @pytest.fixture(params=[torch.float32, torch.float64], ids=["float32", "float64"])
 def dtype(request):
+    """Each layer test runs in float32 and float64 (tolerances: see :func:`tolerance`)."""
     return request.param
+
+
+def tolerance(dtype: torch.dtype) -> float:
+    """Absolute tolerance of an equivariance or reference check in ``dtype``."""
+    return 1e-4 if dtype == torch.float32 else 1e-10
+
+
+@pytest.fixture
+def tol(dtype) -> float:
+    """The tolerance that goes with the ``dtype`` fixture's current value."""
+    return tolerance(dtype)
 
 
 @pytest.fixture(scope="session")

@@ -73,3 +73,55 @@ def random_graph(n, features, edge_features, generator, dtype=torch.float64):
     )
     x = torch.randn(n, features, generator=generator, dtype=dtype)
     return Data(x=x, edge_index=edge_index, edge_attr=edge_attr, num_nodes=n)
+
+
+# Optional dependencies, by the name a test, example or notebook imports them under. A
+# geomlayers module that needs one at import time is mapped to it.
+OPTIONAL_IMPORTS = {
+    "torch_geometric": "graphs", "sklearn": "spd", "pyriemann": "spd", "mne": "spd",
+    "escnn": "escnn", "matplotlib": "docs",
+}
+OPTIONAL_GEOMLAYERS_MODULES = {
+    "geomlayers.pyg": "torch_geometric", "geomlayers.integrations.pyg": "torch_geometric",
+    "geomlayers.integrations.sklearn": "sklearn",
+}
+
+
+def optional_imports(source: str) -> list[str]:
+    """The optional packages that Python ``source`` imports (directly or via geomlayers)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # notebook magics: drop them and try once more
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        tree = ast.parse("\n".join(lines))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            root = name.split(".")[0]
+            needed = root if root in OPTIONAL_IMPORTS else None
+            for module, package in OPTIONAL_GEOMLAYERS_MODULES.items():
+                if name == module or name.startswith(module + "."):
+                    needed = package
+            if needed and needed not in found:
+                found.append(needed)
+    return found
+
+
+def skip_without_optional_imports(source: str, what: str) -> None:
+    """``pytest.skip`` naming the extra to install when ``source`` needs an absent package."""
+    import importlib.util
+
+    import pytest
+
+    for package in optional_imports(source):
+        if importlib.util.find_spec(package) is None:
+            pytest.skip(f"{what} needs {package}: pip install "
+                        f"'geomlayers[{OPTIONAL_IMPORTS[package]}]'")

@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 
-from geomlayers.bases import brauer as brauer_bases
 from geomlayers.bases import numeric_basis
 from geomlayers.bases.api import basis_size, equivariant_basis
 from geomlayers.bases.brauer import (
@@ -22,6 +21,7 @@ from geomlayers.diagrams.brauer import (
     SymplecticBrauerDiagram,
     brauer_diagrams,
     brauer_grood_diagrams,
+    contract,
     perfect_matchings,
     symplectic_brauer_diagrams,
 )
@@ -186,7 +186,8 @@ def test_entries_are_signed_units_and_anchor_matrices():
     cross = BrauerGroodDiagram(k=2, l=1, blocks=(), free=(0, 1, 2))
     x, y = torch.randn(2, 4, 3, dtype=torch.float64).unbind(0)
     outer = x[:, :, None] * y[:, None, :]
-    torch.testing.assert_close(cross.apply_to(outer, 3), torch.linalg.cross(x, y))
+    torch.testing.assert_close(apply_element(cross, outer, 3), torch.linalg.cross(x, y))
+    torch.testing.assert_close(contract(cross, outer, 3), torch.linalg.cross(x, y))
     # SO(2), 1 -> 1: rotation by 90 degrees (ε = [[0, 1], [-1, 0]])
     assert BrauerGroodDiagram(k=1, l=1, blocks=(), free=(0, 1)).matrix(2).tolist() == [
         [0.0, 1.0], [-1.0, 0.0]]
@@ -359,11 +360,16 @@ def test_guard_rails():
         equivariant_basis(SymplecticGroup(2), -1, 1)
 
 
-def test_gram_guard(monkeypatch):
-    monkeypatch.setattr(brauer_bases, "MAX_GRAM_ENTRIES", 10)
-    with pytest.raises(ValueError, match="pass spanning=True"):
-        equivariant_basis(OrthogonalGroup(2), 3, 3, use_cache=False)
-    assert len(equivariant_basis(OrthogonalGroup(2), 3, 3, spanning=True)) == 15
+def test_elimination_guard_names_the_cost(monkeypatch):
+    from geomlayers.bases import elimination
+
+    monkeypatch.setattr(elimination, "MAX_ELIMINATION_OPS", 10)
+    # SO(2), k+l=6: the Levi-Civita half needs the elimination
+    with pytest.raises(ValueError, match=r"multiply-adds.*spanning=True"):
+        equivariant_basis(SpecialOrthogonalGroup(2), 3, 3, use_cache=False)
+    assert len(equivariant_basis(SpecialOrthogonalGroup(2), 3, 3, spanning=True)) == 60
+    # O(n) and Sp(n) need none: their basis is read off the diagrams
+    assert len(equivariant_basis(OrthogonalGroup(2), 3, 3, use_cache=False)) == 10
 
 
 def test_so_equals_o_below_n():
@@ -412,19 +418,29 @@ def test_apply_to_equals_dense(k, l):
         got = apply_element(element, x, n)
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12, msg=str(element))
         if not isinstance(element, PartitionDiagram):
-            torch.testing.assert_close(element.apply_to(x, n), got)
+            torch.testing.assert_close(contract(element, x, n), expected, rtol=1e-12,
+                                       atol=1e-12, msg=str(element))
 
 
-def test_apply_to_unbatched_and_float32():
+def test_apply_to_is_deprecated_and_still_right():
+    element = brauer_grood_diagrams(3, 2, 1)[0]
+    x = torch.randn(4, 3, 3, dtype=torch.float64)
+    with pytest.warns(DeprecationWarning, match="geomlayers.ops.apply_element"):
+        got = element.apply_to(x, 3)
+    torch.testing.assert_close(got, apply_element(element, x, 3))
+
+
+@pytest.mark.parametrize("product", [apply_element, contract])
+def test_apply_unbatched_and_float32(product):
     element = BrauerGroodDiagram(k=2, l=1, blocks=(), free=(0, 1, 2))
     x = torch.randn(3, 3)
-    assert element.apply_to(x, 3).shape == (3,)
-    out = element.apply_to(x.unsqueeze(0), 3)
+    assert product(element, x, 3).shape == (3,)
+    out = product(element, x.unsqueeze(0), 3)
     assert out.dtype == torch.float32
     torch.testing.assert_close(out[0], element.matrix(3, torch.float32) @ x.reshape(-1))
     f = symplectic_brauer_diagrams(2, 2)[1]
     x32 = torch.randn(5, 4, 4)
-    torch.testing.assert_close(f.apply_to(x32, 4),
+    torch.testing.assert_close(product(f, x32, 4),
                                (x32.reshape(5, -1) @ f.matrix(4, torch.float32).T).reshape(5, 4, 4))
 
 
@@ -439,22 +455,25 @@ def test_apply_gradcheck():
     for element, n in cases:
         x = torch.randn(2, *[n] * element.k, dtype=torch.float64, requires_grad=True)
         assert torch.autograd.gradcheck(lambda t, e=element, m=n: apply_element(e, t, m), (x,))
+        if not isinstance(element, PartitionDiagram):
+            assert torch.autograd.gradcheck(lambda t, e=element, m=n: contract(e, t, m), (x,))
 
 
-def test_apply_bad_input():
+@pytest.mark.parametrize("product", [apply_element, contract])
+def test_apply_bad_input(product):
     h = BrauerGroodDiagram(k=2, l=1, blocks=(), free=(0, 1, 2))
     with pytest.raises(ValueError, match="x must end in k=2 axes of size n=3"):
-        h.apply_to(torch.randn(4, 3, 2), 3)
+        product(h, torch.randn(4, 3, 2), 3)
     with pytest.raises(ValueError, match="not n=4"):
-        h.apply_to(torch.randn(4, 4), 4)
-    with pytest.raises(TypeError, match="no fast product"):
-        apply_element("D", torch.randn(3), 3)
+        product(h, torch.randn(4, 4), 4)
     big = MAX_LEVI_CIVITA_N + 1
     too_big = BrauerGroodDiagram(k=big, l=0, blocks=(), free=tuple(range(big)))
     with pytest.raises(ValueError, match="MAX_LEVI_CIVITA_N"):
-        too_big.apply_to(torch.zeros(1), big)  # refused before looking at x
+        product(too_big, torch.zeros(1), big)  # refused before looking at x
     with pytest.raises(ValueError, match="MAX_LEVI_CIVITA_N"):
         too_big.entries(big)
+    with pytest.raises(TypeError, match="no fast product"):
+        apply_element("D", torch.randn(3), 3)
 
 
 # -- layers ----------------------------------------------------------------------------------

@@ -16,6 +16,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
+try:  # the `escnn` extra (escnn): without it this module is skipped
+    import escnn  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[escnn]'", allow_module_level=True)
+
 from escnn import group as egroup
 
 from geomlayers.bases.api import equivariant_basis

@@ -2,8 +2,6 @@ import json
 import subprocess
 import sys
 
-import torch
-
 from geomlayers.cli import main
 
 
@@ -18,13 +16,19 @@ def test_basis_command(capsys, tmp_path, monkeypatch):
     assert saved["k"] == 2 and len(saved["elements"]) == 15
 
 
-def test_aut_graph_file_and_pt_save(capsys, tmp_path):
+def test_aut_graph_file_and_save(capsys, tmp_path):
+    from geomlayers.bases import Basis
+
     graph = tmp_path / "c5.txt"
     graph.write_text("".join(f"{i} {(i + 1) % 5}\n" for i in range(5)))
-    target = tmp_path / "basis.pt"
+    target = tmp_path / "basis.json"
     assert main(["basis", f"aut:{graph}", "1", "1", "--save", str(target), "--no-cache"]) == 0
     assert "size:     3 elements" in capsys.readouterr().out
-    assert torch.load(target).shape == (3, 5, 5)
+    assert Basis.load(target).sparse().shape == (3, 5, 5)
+    for name in ("basis.pt", "basis.npy"):  # refused before any work, nothing written
+        assert main(["basis", "S3", "1", "1", "--save", str(tmp_path / name)]) == 2
+        assert "end in .json" in capsys.readouterr().err
+        assert not (tmp_path / name).exists()
 
 
 def test_errors_are_reported(capsys):
@@ -49,3 +53,26 @@ def test_info_command(capsys):
 
     expected = "built" if extension.load_error() is None else extension.load_error()
     assert f"{'extension:':<16} {expected}" in out
+
+
+def test_group_strings_round_trip_through_the_cli(capsys, tmp_path):
+    from geomlayers.groups import parse_group
+
+    out_file = tmp_path / "aut.json"
+    spec = "Aut5<0-1,1-2,2-3,3-4,0-4>"
+    assert main(["basis", spec, "1", "1", "--no-cache", "--save", str(out_file)]) == 0
+    printed = capsys.readouterr().out
+    assert "group:    Aut5<0-1,0-4,1-2,2-3,3-4>" in printed
+    saved = json.loads(out_file.read_text())
+    assert parse_group(saved["group"]) == parse_group(spec)
+
+
+def test_comma_separated_edge_list_file(capsys, tmp_path):
+    graph = tmp_path / "c5.csv"
+    graph.write_text("".join(f"{i},{(i + 1) % 5}\n" for i in range(5)))
+    assert main(["basis", f"aut:{graph}", "1", "1", "--no-cache"]) == 0
+    assert "size:     3 elements" in capsys.readouterr().out
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0 1 2\n")
+    assert main(["basis", f"aut:{bad}", "1", "1", "--no-cache"]) == 2
+    assert "'0 1 2' is not a pair" in capsys.readouterr().err

@@ -5,6 +5,12 @@ machine: ``make test PYTEST_ARGS="-m cuda"``.
 """
 
 import pytest
+
+try:  # the `graphs` extra (PyG): without it this module is skipped
+    import torch_geometric  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[graphs]'", allow_module_level=True)
+
 import torch
 
 from geomlayers.clifford import CliffordAlgebra

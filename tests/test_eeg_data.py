@@ -3,6 +3,14 @@ import shutil
 
 import numpy as np
 import pytest
+
+try:  # the `spd` extra (pyRiemann, scikit-learn, MNE): without it this module is skipped
+    import mne  # noqa: F401
+    import pyriemann  # noqa: F401
+    import sklearn  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[spd]'", allow_module_level=True)
+
 import scipy.io
 
 from geomlayers.data import eeg
@@ -142,3 +150,39 @@ def test_bundled_without_data_dir(monkeypatch, tmp_path):
     assert cov.shape == (45, 22, 22) and np.bincount(y).tolist() == [21, 24]
     with pytest.raises(ValueError, match="task"):
         eeg.load_bundled("mamem")
+
+
+def test_mamem_truncated_file_names_the_file_and_the_fix(shared_data, tmp_path):
+    source = shared_data / "eeg" / "mamem" / "U002.mat"
+    folder = tmp_path / "mamem"
+    folder.mkdir()
+    data = source.read_bytes()
+    (folder / "U002.mat").write_bytes(data[: len(data) // 2])
+    with pytest.raises(eeg.ChecksumError, match=r"U002\.mat.*size.*truncated.*re-obtain"):
+        eeg.load_mamem(2, root=tmp_path)
+    with pytest.raises(ValueError, match=r"U002\.mat.*cannot read.*re-obtain"):
+        eeg.load_mamem(2, root=tmp_path, verify=False)
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 1
+    (folder / "U002.mat").write_bytes(bytes(flipped))
+    with pytest.raises(eeg.ChecksumError, match=r"U002\.mat.*SHA-256"):
+        eeg.load_mamem(2, root=tmp_path)
+
+
+def test_mamem_recorded_checksums_match_the_files(shared_data):
+    for name, (size, digest) in eeg.MAMEM_FILES.items():
+        path = shared_data / "eeg" / "mamem" / name
+        assert path.stat().st_size == size
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+
+
+def test_eegmmidb_truncated_file_names_the_file(shared_data, tmp_path):
+    source = shared_data / "eeg" / "eegmmidb" / "S001" / "S001R04.edf"
+    folder = tmp_path / "eegmmidb" / "S001"
+    folder.mkdir(parents=True)
+    data = source.read_bytes()
+    (folder / "S001R04.edf").write_bytes(data[:200])  # header cut short
+    with pytest.raises(eeg.ChecksumError, match=r"S001R04\.edf.*differs"):
+        eeg.load_eegmmidb_raw(1, (4,), root=tmp_path)
+    with pytest.raises(ValueError, match=r"S001R04\.edf.*cannot read.*re-obtain"):
+        eeg.load_eegmmidb_raw(1, (4,), root=tmp_path, verify=False)

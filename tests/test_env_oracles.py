@@ -8,6 +8,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
+try:  # the `escnn` extra (escnn): without it this module is skipped
+    import escnn  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[escnn]'", allow_module_level=True)
+
 import torch
 from escnn import group, gspaces
 from escnn import nn as enn
@@ -161,6 +167,7 @@ def test_escnn_backends_present():
 
 
 def test_pyriemann_mdm_on_random_spd():
+    pytest.importorskip("pyriemann", reason="the `spd` extra (pyRiemann)")
     from pyriemann.classification import MDM
     from pyriemann.estimation import Covariances
 

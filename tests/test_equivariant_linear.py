@@ -92,7 +92,7 @@ def test_state_dict_holds_only_parameters():
     x = torch.randn(2, 2, 4, 4)
     torch.testing.assert_close(clone(x), layer(x))
     text = repr(layer)
-    assert "AlternatingGroup(n=4)" in text and "basis=22" in text
+    assert str(AlternatingGroup(4)) in text and "basis=22" in text
     assert f"backend={layer.backend!r}" in text
 
 

@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import optional_imports, skip_without_optional_imports
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 # issue 10: one example per topic; each prints a result and asserts it (accuracy above chance,
@@ -17,6 +18,7 @@ def test_every_topic_has_an_example():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, capsys, monkeypatch):
+    skip_without_optional_imports(path.read_text(encoding="utf-8"), path.name)
     monkeypatch.setattr(sys, "argv", [str(path)])  # the examples' own small defaults
     monkeypatch.setenv("GEOMLAYERS_PROGRESS", "0")
     monkeypatch.setenv("PYG_MUTAG_EPOCHS", "4")  # 12 by default; 4 keep the suite short
@@ -37,3 +39,15 @@ def test_demo_module_runs(capsys):
     demo.tour_graph()
     printed = capsys.readouterr().out
     assert "dim 15" in printed and "J[a / b c]" in printed
+
+
+def test_optional_imports_are_found_directly_and_through_geomlayers():
+    source = """
+import numpy as np
+from sklearn.pipeline import make_pipeline
+from geomlayers.pyg import PPGN
+import geomlayers.integrations.sklearn as sk
+%matplotlib inline
+"""
+    assert optional_imports(source) == ["sklearn", "torch_geometric"]
+    assert optional_imports("import torch\nfrom geomlayers.nn import EquivariantLinear") == []

@@ -7,7 +7,14 @@ import pytest
 import torch
 from torch import nn
 
-from geomlayers.groups import OrthogonalGroup, SpecialOrthogonalGroup, SymmetricGroup
+from geomlayers.groups import (
+    OrthogonalGroup,
+    Points,
+    SpecialOrthogonalGroup,
+    SymmetricGroup,
+    Trivial,
+    Vectors,
+)
 from geomlayers.groups.euclidean import (
     EuclideanGroup,
     SpecialEuclideanGroup,
@@ -16,15 +23,16 @@ from geomlayers.groups.euclidean import (
     split,
 )
 from geomlayers.nn.fa_gnn import GNN
-from geomlayers.nn.frames import (
+from geomlayers.nn.frames import (  # noqa: I001
     DegenerateFrameWarning,
     FrameAveraging,
     FrameWarning,
     PCAFrame,
     PermutationFrame,
+    _layout,
     make_frame,
 )
-from geomlayers.testing import assert_equivariant
+from geomlayers.testing import assert_equivariant, equivariance_error
 
 F64 = torch.float64
 
@@ -64,17 +72,10 @@ def apply_e3(g, x):
     return x @ rotation.T + t
 
 
-def homogeneous(fn):
-    """Wrap a points->points function to act on homogeneous coordinates (for testing.py)."""
-    def wrapped(xh):
-        y = fn(xh[..., :3])
-        return torch.cat([y, torch.ones_like(y[..., :1])], -1)
-    return wrapped
-
-
 def invariant_error(fa, x, elements, **kw):
-    ref = fa(x, **kw)
-    return max(float((fa(apply_e3(g, x), **kw) - ref).abs().max()) for g in elements)
+    """Worst |fa(g·x) - fa(x)| over E(3) ``elements`` (points in, invariant out)."""
+    return equivariance_error(lambda y: fa(y, **kw), EuclideanGroup(3), rep_in=Points(),
+                              rep_out=Trivial(), x=x, elements=elements)[0]
 
 
 # ---------------------------------------------------------------- EuclideanGroup
@@ -111,7 +112,7 @@ def test_euclidean_group_homogeneous_convention():
 
 
 def test_euclidean_group_bad_input():
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="d must be"):
         EuclideanGroup(0)
     with pytest.raises(ValueError, match="translation_scale"):
         EuclideanGroup(3, translation_scale=0.0)
@@ -157,27 +158,23 @@ def test_frame_is_equivariant_as_a_set():
 def test_invariance_of_mlp_under_e3_with_reflections(frame):
     x = torch.randn(4, 6, 3, dtype=F64)
     fa = FrameAveraging(mlp(6), frame=frame, mode="invariant")
-    elements = random_e3(6, 2) if frame == "E3" else random_e3(6, 2) @ torch.diag(
-        torch.tensor([1, 1, 1, 0.0], dtype=F64)) + torch.diag(torch.tensor([0, 0, 0, 1.0],
-                                                                          dtype=F64))
-    assert invariant_error(fa, x, elements) < 1e-10
+    elements = random_e3(6, 2) if frame == "E3" else random_e3(6, 2)[:, :3, :3]
+    assert fa.group == make_frame(frame).group(3) and fa.rep_out == Trivial()
+    assert assert_equivariant(fa, x=x, elements=elements)[0] < 1e-10
     # the backbone alone is far from invariant (so the test can fail)
-    assert float((fa.backbone(apply_e3(elements[1], x)) - fa.backbone(x)).abs().max()) > 1e-2
+    moved = fa.group.act(elements[1], x, Points())
+    assert float((fa.backbone(moved) - fa.backbone(x)).abs().max()) > 1e-2
 
 
 def test_equivariance_of_point_mlp_with_public_testing_api():
     fa = FrameAveraging(PointMLP(5), frame="E3", mode="equivariant")
     assert fa.output_type == "point"
-    x = torch.randn(3, 5, 3, dtype=F64)
-    xh = torch.cat([x, torch.ones(3, 5, 1, dtype=F64)], -1)
-    errors = assert_equivariant(homogeneous(fa), EuclideanGroup(3), in_order=1, out_order=1,
-                                x=xh, elements=random_e3(6, 3))
-    assert errors[0] < 1e-10
+    assert (fa.group, fa.rep_in, fa.rep_out) == (EuclideanGroup(3), Points(), Points())
+    assert assert_equivariant(fa, batch_shape=(3, 5), elements=random_e3(6, 3))[0] < 1e-10
     # vector outputs (R y only) are translation invariant and rotate
     fa_v = FrameAveraging(PointMLP(5), frame="E3", mode="equivariant", output_type="vector")
-    for g in random_e3(4, 4):
-        rotation, _ = split(g)
-        assert torch.allclose(fa_v(apply_e3(g, x)), fa_v(x) @ rotation.T, atol=1e-10)
+    assert fa_v.rep_out == Vectors()
+    assert assert_equivariant(fa_v, batch_shape=(3, 5), elements=random_e3(4, 4))[0] < 1e-10
 
 
 def test_so3_frame_is_exact_for_rotations_and_fails_for_reflections():
@@ -185,25 +182,22 @@ def test_so3_frame_is_exact_for_rotations_and_fails_for_reflections():
     fa = FrameAveraging(PointMLP(7), frame="SE3", mode="equivariant")
     assert fa.frame(x).size == 4
 
-    def error(g):
-        rotation, _ = split(g)
-        return float((fa(apply_e3(g, x)) - apply_e3(g, fa(x))).abs().max())
-
-    rotations = random_e3(4, 5, reflections=False)
+    assert fa.group == SpecialEuclideanGroup(3)
+    assert assert_equivariant(fa, x=x, elements=random_e3(4, 5, reflections=False))[0] < 1e-10
     reflections = random_e3(4, 5)[1::2]
-    assert max(error(g) for g in rotations) < 1e-10
-    assert min(error(g) for g in reflections) > 1e-3  # the pitfall of 4-element frames
+    errors = [equivariance_error(fa, EuclideanGroup(3), x=x, elements=g)[0] for g in reflections]
+    assert min(errors) > 1e-3  # the pitfall of 4-element frames
     fa_e3 = FrameAveraging(PointMLP(7), frame="E3", mode="equivariant")
     fa_e3.backbone = fa.backbone
-    assert max(float((fa_e3(apply_e3(g, x)) - apply_e3(g, fa_e3(x))).abs().max())
-               for g in reflections) < 1e-10
+    assert assert_equivariant(fa_e3, x=x, elements=reflections)[0] < 1e-10
 
 
 def test_higher_dimensions_en_and_on():
     x = torch.randn(2, 8, 4, dtype=F64)
     fa = FrameAveraging(mlp(8, d=4), frame="On", mode="invariant")
-    q = OrthogonalGroup(4).sample(3, 0)
-    assert max(float((fa(x @ g.T) - fa(x)).abs().max()) for g in q) < 1e-10
+    assert fa.group is None  # size-free: the group is given to the test
+    assert assert_equivariant(fa, OrthogonalGroup(4), rep_in=fa.rep_in, rep_out=fa.rep_out,
+                              x=x, num_elements=3)[0] < 1e-10
     fa_t = FrameAveraging(mlp(8, d=4), frame="translations", mode="invariant")
     assert float((fa_t(x + torch.randn(4, dtype=F64)) - fa_t(x)).abs().max()) < 1e-12
 
@@ -243,8 +237,7 @@ def test_near_degenerate_spectrum_is_resolved():
     fa = FrameAveraging(PointMLP(10), "E3", "equivariant")
     with warnings.catch_warnings():
         warnings.simplefilter("error", DegenerateFrameWarning)
-        err = max(float((fa(apply_e3(g, x)) - apply_e3(g, fa(x))).abs().max())
-                  for g in random_e3(4, 8))
+        err = equivariance_error(fa, x=x, elements=random_e3(4, 8))[0]
     assert err < 1e-8
 
 
@@ -272,8 +265,7 @@ def test_masked_dense_batch_ignores_padding_and_is_invariant():
     garbage = x.clone()
     garbage[~mask] = 100.0
     assert torch.allclose(fa(garbage, mask=mask), ref, atol=1e-12)
-    for g in random_e3(4, 9):
-        assert torch.allclose(fa(apply_e3(g, x), mask=mask), ref, atol=1e-10)
+    assert invariant_error(fa, x, random_e3(4, 9), mask=mask) < 1e-10
     # the frame of a padded cloud is the frame of the cloud alone
     alone = make_frame("E3")(x[2:, :4]).matrices()
     padded = make_frame("E3")(x, mask=mask).matrices()[2:]
@@ -489,7 +481,8 @@ def test_sn_frame_cap_warns():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="unknown frame"):
-        FrameAveraging(mlp(3), frame="E(3)")
+        FrameAveraging(mlp(3), frame="Q3")
+    assert FrameAveraging(mlp(3), frame="E(3)").group == EuclideanGroup(3)  # parse_group
     with pytest.raises(TypeError, match="frame must be"):
         make_frame(3)
     with pytest.raises(ValueError, match="mode"):
@@ -583,3 +576,48 @@ def test_sn_frame_on_pyg_batches_of_different_sizes():
         inv(x, batch=batch)
     with pytest.raises(ValueError, match="sorted"):
         inv(x, batch=batch.flip(0), edge_index=edge_index)
+
+
+# ---------------------------------------------------------------- frames through the group
+
+
+@pytest.mark.parametrize("group,name", [
+    (EuclideanGroup(3), "E3"), (SpecialEuclideanGroup(3), "SE3"), (TranslationGroup(2), "T2"),
+    (OrthogonalGroup(3), "O3"), (SpecialOrthogonalGroup(3), "SO3"),
+])
+def test_frame_averaging_takes_a_group_and_its_name(group, name):
+    d = getattr(group, "d", group.n)
+    x = torch.randn(2, 6, d, dtype=F64)
+    by_group, by_name = FrameAveraging(mlp(6, d), group), FrameAveraging(mlp(6, d), name)
+    assert by_group.group == by_name.group == group
+    assert torch.equal(by_group(x), by_name(x))
+    assert make_frame(group).group(d) == group
+
+
+def test_canonicalize_is_the_groups_action_of_the_inverse():
+    x = torch.randn(2, 7, 3, dtype=F64)
+    frame = make_frame(EuclideanGroup(3))
+    elements = frame(x)
+    layout = _layout(x, None, None, None, base_dims=1)
+    canon = frame.canonicalize(elements, x, "point", layout).reshape(2, 8, 7, 3)
+    group = EuclideanGroup(3)
+    for b, k in itertools.product(range(2), range(8)):
+        g = elements.elements[b, k]
+        assert torch.allclose(canon[b, k], group.act_points(group.inverse(g), x[b]), atol=1e-12)
+    y = torch.randn(2 * 8, 5, 3, dtype=F64)
+    restored = frame.restore(elements, y, "point", layout, node_level=True)
+    expected = group.act_points(elements.elements.reshape(16, 4, 4), y).reshape(2, 8, 5, 3)
+    assert torch.allclose(restored, expected.mean(1), atol=1e-12)
+
+
+def test_symmetric_group_frame_and_unsupported_groups():
+    frame = make_frame(SymmetricGroup(4))
+    assert isinstance(frame, PermutationFrame) and frame.n == 4
+    path = torch.tensor([[[0.0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0]]])
+    assert frame(path).group == SymmetricGroup(4)
+    with pytest.raises(ValueError, match="SymmetricGroup"):
+        frame(torch.zeros(1, 3, 3))
+    from geomlayers.groups import SymplecticGroup
+
+    with pytest.raises(TypeError, match="PCA frames exist"):
+        make_frame(SymplecticGroup(2))

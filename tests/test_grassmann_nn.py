@@ -12,10 +12,10 @@ from geomlayers.manifolds.grassmann import (
     gyro_translate,
     log_identity,
 )
+from geomlayers.models import GrNet
 from geomlayers.nn.grassmann import (
     FRMap,
     GrassmannMLR,
-    GrNet,
     OrthMap,
     ProjMap,
     ProjPooling,

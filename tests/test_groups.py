@@ -215,3 +215,243 @@ def test_generators_generate():
         AlternatingGroup(5).contains(permutation_matrices(torch.tensor([p])))
         for p in itertools.islice(itertools.permutations(range(5)), 0, 1)
     )
+
+
+# ------------------------------------------------------------------ short strings and parsing
+
+import geomlayers.groups as groups_module  # noqa: E402
+from geomlayers.groups import (  # noqa: E402
+    SL,
+    Affine,
+    EuclideanGroup,
+    GLPlus,
+    Group,
+    PseudoOrthogonal,
+    SpecialEuclideanGroup,
+    SymplecticGroup,
+    TranslationGroup,
+)
+
+#: one or more instances of every Group subclass exported by geomlayers.groups
+EXAMPLES = {
+    "SymmetricGroup": [SymmetricGroup(1), SymmetricGroup(5)],
+    "AlternatingGroup": [AlternatingGroup(4)],
+    "PermutationGroup": [PermutationGroup([(1, 2, 0, 4, 3), (1, 0, 2, 3, 4)]),
+                         PermutationGroup([], n=3)],
+    "AutomorphismGroup": [AutomorphismGroup(nx.petersen_graph()),
+                          AutomorphismGroup([], num_nodes=2)],
+    "OrthogonalGroup": [OrthogonalGroup(3)],
+    "SpecialOrthogonalGroup": [SpecialOrthogonalGroup(2)],
+    "PseudoOrthogonal": [PseudoOrthogonal(1, 3), PseudoOrthogonal(3), PseudoOrthogonal(2, 0, 1)],
+    "EuclideanGroup": [EuclideanGroup(3), EuclideanGroup(2, translation_scale=2.5)],
+    "SpecialEuclideanGroup": [SpecialEuclideanGroup(2)],
+    "TranslationGroup": [TranslationGroup(3)],
+    "SymplecticGroup": [SymplecticGroup(4), SymplecticGroup(6, form="block")],
+    "GLPlus": [GLPlus(3)],
+    "SL": [SL(2)],
+    "Affine": [Affine(SL(2)), Affine(GLPlus(3), translation_scale=0.5)],
+}
+
+
+def _exported_group_classes():
+    return sorted(
+        name for name in groups_module.__all__
+        if isinstance(getattr(groups_module, name), type)
+        and issubclass(getattr(groups_module, name), Group)
+        and getattr(groups_module, name) not in (Group, groups_module.FinitePermutationGroup)
+    )
+
+
+def test_every_exported_family_has_a_string_example():
+    # a new family must come with an example here, and so with the round trip below
+    assert _exported_group_classes() == sorted(EXAMPLES)
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_families_defined_elsewhere_round_trip():
+    import inspect
+
+    from geomlayers.clifford.action import OutermorphismGroup
+
+    concrete = {cls.__name__ for cls in _subclasses(Group)
+                if not inspect.isabstract(cls) and not cls.__name__.startswith("_")
+                and cls.__module__.startswith("geomlayers.")}
+    assert concrete - set(EXAMPLES) - {"FinitePermutationGroup"} == {"OutermorphismGroup"}
+    for base in (OrthogonalGroup(3), PseudoOrthogonal(1, 3), Affine(SL(2))):
+        group = OutermorphismGroup(base)
+        assert parse_group(str(group)) == group and hash(parse_group(str(group))) == hash(group)
+
+
+@pytest.mark.parametrize("group", [g for gs in EXAMPLES.values() for g in gs], ids=str)
+def test_string_round_trip(group):
+    text = str(group)
+    assert len(text) < 200 and "\n" not in text
+    back = parse_group(text)
+    assert back == group and hash(back) == hash(group) and type(back) is type(group)
+    assert str(back) == text
+    assert parse_group(group) is group
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("s5", SymmetricGroup(5)), ("S(5)", SymmetricGroup(5)), ("so3", SpecialOrthogonalGroup(3)),
+    ("O(1,3)", PseudoOrthogonal(1, 3)), ("O(3)", OrthogonalGroup(3)),
+    ("Sp(4, form=block)", SymplecticGroup(4, form="block")), ("gl+2", GLPlus(2)),
+    ("Aff(SL(2))", Affine(SL(2))), ("E(3, translation_scale=1)", EuclideanGroup(3)),
+    ("Perm4<(0 1 2 3)>", PermutationGroup([(1, 2, 3, 0)])),
+    ("Aut5<0-1, 1-2, 2-3, 3-4, 4-0>", AutomorphismGroup(nx.cycle_graph(5))),
+])
+def test_parse_group_spellings(text, expected):
+    assert parse_group(text) == expected
+
+
+@pytest.mark.parametrize("text", ["X3", "S", "Perm3<(0 5)>", "Aut3<0-1-2>", "Sp3", "E(3,foo=1)",
+                                  "Perm3<0 1>", "O(1,-1)"])
+def test_parse_group_refuses(text):
+    with pytest.raises(ValueError):
+        parse_group(text)
+
+
+# ------------------------------------------------------------------ representations
+
+from geomlayers.groups import (  # noqa: E402
+    Congruence,
+    Multivectors,
+    Points,
+    Subspaces,
+    TensorPower,
+    Trivial,
+    Vectors,
+    parse_representation,
+)
+from geomlayers.groups.pseudo_orthogonal import outermorphism  # noqa: E402
+
+REPS = [Trivial(), TensorPower(0), TensorPower(3), TensorPower(2, channels=4), Vectors(),
+        Points(channels=2), Congruence(), Subspaces(), Subspaces("projector", p=2),
+        Subspaces(p=1, channels=3), Multivectors()]
+
+
+@pytest.mark.parametrize("rep", REPS, ids=str)
+def test_representation_values(rep):
+    assert parse_representation(str(rep)) == rep
+    assert hash(parse_representation(str(rep))) == hash(rep)
+    assert eval(repr(rep)) == rep  # noqa: S307
+    with pytest.raises(AttributeError):
+        rep.channels = 5
+
+
+@pytest.mark.parametrize("text", ["T", "Tx", "0xT1", "vector", "subspaces(0)", "points(2)",
+                                  "T-1"])
+def test_representation_parse_errors(text):
+    with pytest.raises(ValueError):
+        parse_representation(text)
+
+
+def _independent_action(rep, g, x):
+    """Reference actions written with explicit loops / dense matrices."""
+    d = x.shape[-1] if not isinstance(rep, (Congruence, Subspaces)) else x.shape[-2]
+    if isinstance(rep, Multivectors):
+        d = int(math.log2(x.shape[-1]))
+    a, t = (g[:d, :d], g[:d, d]) if g.shape[-1] == d + 1 else (g, torch.zeros(d, dtype=g.dtype))
+    if isinstance(rep, Vectors):
+        return torch.einsum("ij,...j->...i", a, x)
+    if isinstance(rep, Points):
+        return torch.einsum("ij,...j->...i", a, x) + t
+    if isinstance(rep, Congruence):
+        return torch.einsum("ij,...jk,lk->...il", a, x, a)
+    if isinstance(rep, Multivectors):
+        return torch.einsum("ij,...j->...i", outermorphism(a), x)
+    raise AssertionError(rep)
+
+
+@pytest.mark.parametrize("group", [OrthogonalGroup(3), GLPlus(3), EuclideanGroup(3),
+                                   Affine(SL(3)), PseudoOrthogonal(2, 1)], ids=str)
+@pytest.mark.parametrize("rep", [Vectors(), Points(), Congruence(), Multivectors()], ids=str)
+def test_representation_actions_against_reference(group, rep):
+    g = group.sample(3, generator=0)
+    x = rep.random(group.n, group.space_dim, (3, 2), torch.Generator().manual_seed(1))
+    batched = group.act(g, x, rep)
+    for b in range(3):
+        expected = _independent_action(rep, g[b], x[b])
+        torch.testing.assert_close(batched[b], expected, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(group.act(g[b], x[b], str(rep)), expected, rtol=1e-12,
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("group", [g for gs in EXAMPLES.values() for g in gs], ids=str)
+def test_representations_are_actions(group):
+    # g·(h·x) = (gh)·x and e·x = x for every representation (subspaces as projectors)
+    g, h = group.sample(2, generator=3)
+    for rep in REPS:
+        if isinstance(rep, Multivectors) and group.space_dim > 4:
+            continue
+        x = rep.random(group.n, group.space_dim, (2,), torch.Generator().manual_seed(0))
+        if isinstance(rep, TensorPower) and rep.channels:
+            x = x.reshape(2, rep.channels, *([group.n] * rep.order))
+        left = rep.comparable(group.act(g, group.act(h, x, rep), rep))
+        right = rep.comparable(group.act(g @ h, x, rep))
+        torch.testing.assert_close(left, right, rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(rep.comparable(group.act(group.identity(), x, rep)),
+                                   rep.comparable(x), rtol=1e-12, atol=1e-12)
+
+
+def test_representations_are_actions_batched():
+    # one element per leading entry of x: g_b·(h_b·x_b) = (g_b h_b)·x_b
+    for group in (OrthogonalGroup(3), GLPlus(3), EuclideanGroup(3)):
+        g, h = group.sample(2, generator=3), group.sample(2, generator=4)
+        for rep in REPS:
+            x = rep.random(group.n, group.space_dim, (2, 3), torch.Generator().manual_seed(0))
+            left = rep.comparable(group.act(g, group.act(h, x, rep), rep))
+            right = rep.comparable(group.act(g @ h, x, rep))
+            torch.testing.assert_close(left, right, rtol=1e-9, atol=1e-9)
+            single = torch.stack([group.act(g[b], x[b], rep) for b in range(2)])
+            torch.testing.assert_close(rep.comparable(group.act(g, x, rep)),
+                                       rep.comparable(single), rtol=1e-12, atol=1e-12)
+
+
+def test_subspaces_move_the_span():
+    group = OrthogonalGroup(4)
+    g = group.sample(1, generator=0)[0]
+    u = Subspaces(p=2).random(4, 4, (1,), torch.Generator().manual_seed(0))[0]
+    moved = Subspaces().act(g, u)
+    torch.testing.assert_close(moved.T @ moved, torch.eye(2, dtype=torch.float64))
+    projector = Subspaces("projector").act(g, u @ u.T)
+    torch.testing.assert_close(projector, g @ u @ u.T @ g.T)
+    torch.testing.assert_close(moved @ moved.T, projector)
+
+
+def test_old_act_forms_still_work():
+    group = OrthogonalGroup(3)
+    g = group.sample(2, generator=0)
+    x = torch.randn(2, 3, 3, dtype=torch.float64)
+    expected = act(g, x, 2)
+    for result in (group.act(g, x, 2), group.act(g, x, order=2), group.act(g, x, "T2"),
+                   group.act(g, x, TensorPower(2))):
+        torch.testing.assert_close(result, expected, rtol=0, atol=0)
+    torch.testing.assert_close(group.act(g, x, Congruence()), expected, rtol=1e-12, atol=1e-12)
+    with pytest.raises(TypeError, match="exactly one"):
+        group.act(g, x, 2, order=2)
+    with pytest.raises(ValueError, match="3, 3"):
+        group.act(torch.eye(4, dtype=torch.float64), x, 2)
+
+
+def test_euclidean_and_affine_share_the_homogeneous_vocabulary():
+    from geomlayers.groups import join_homogeneous, split_homogeneous
+    from geomlayers.groups.euclidean import compose, split
+
+    assert split is split_homogeneous and compose is join_homogeneous
+    for group in (EuclideanGroup(3), Affine(GLPlus(3))):
+        g = group.sample(4, generator=0)
+        a, t = split_homogeneous(g)
+        torch.testing.assert_close(join_homogeneous(a, t), g, rtol=0, atol=0)
+        p = torch.randn(4, 5, 3, dtype=torch.float64)
+        torch.testing.assert_close(group.act_points(g, p),
+                                   p @ a.transpose(-1, -2) + t.unsqueeze(1), rtol=1e-12,
+                                   atol=1e-12)
+    affine = Affine(GLPlus(2))
+    g = affine.sample(2, generator=1)
+    torch.testing.assert_close(affine.join(*affine.split(g)), g, rtol=0, atol=0)

@@ -13,9 +13,9 @@ from geomlayers.groups.affine import (
     rotation_subgroup,
     sym_exp,
 )
+from geomlayers.models import AffineInvariantCNN
 from geomlayers.nn.lie import (
     AffineGroupConv,
-    AffineInvariantCNN,
     AffineLifting,
     GroupBatchNorm,
     GroupMaxProjection,
@@ -236,7 +236,7 @@ def test_shapes_dtype_and_modules():
     f = GroupSpatialMaxPool(2)(f)
     assert f.shape == (2, 3, 4, 6, 6)
     assert GroupMaxProjection()(f).shape == (2, 3)
-    assert "GLPlus" in repr(lift) and "radius" in repr(lift)
+    assert "group=Aff(GL+2)" in repr(lift) and "radius" in repr(lift)
     params = sum(p.numel() for p in AffineInvariantCNN(SL(2)).parameters())
     assert params < 400_000
 
@@ -284,7 +284,7 @@ def test_bad_input():
         AffineLifting(0, 2, SL(2))
     with pytest.raises(ValueError, match="radius"):
         AffineLifting(1, 2, SL(2), radius=-1.0)
-    with pytest.raises(ValueError, match="group.n"):
+    with pytest.raises(ValueError, match="spatial axes, got n=4"):
         AffineLifting(1, 2, GLPlus(4))
     layer = AffineLifting(1, 2, SL(2))
     samples = SL(2).sample_grid(1, generator=0)
@@ -302,3 +302,19 @@ def test_bad_input():
     with pytest.raises(ValueError, match="group_scale"):
         AffineGroupConv(2, 2, SL(2), group_scale=0.0)
     assert math.isfinite(float(conv(torch.rand(1, 2, 1, 8, 8), samples).detach().sum()))
+
+
+def test_layers_declare_the_affine_group_and_accept_it():
+    from geomlayers.groups.affine import Affine
+
+    for group in (SL(2), Affine(SL(2))):
+        lift = AffineLifting(1, 2, group, dtype=torch.float64)
+        conv = AffineGroupConv(2, 2, group, dtype=torch.float64)
+        assert lift.group == conv.group == Affine(SL(2)) and lift.linear == SL(2)
+    torch.manual_seed(0)
+    a = AffineLifting(1, 2, SL(2), dtype=torch.float64)
+    torch.manual_seed(0)
+    b = AffineLifting(1, 2, Affine(SL(2)), dtype=torch.float64)
+    samples = SL(2).sample_grid(2, generator=0)
+    x = torch.rand(1, 1, 9, 9, dtype=torch.float64)
+    assert torch.equal(a(x, samples), b(x, samples))

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import skip_without_optional_imports
 
 nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[test]' (nbformat)")
 nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[test]' (nbclient)")
@@ -44,6 +45,9 @@ def _kernel_manager():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path, monkeypatch):
+    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                     if c["cell_type"] == "code")
+    skip_without_optional_imports(code, path.name)
     monkeypatch.setenv("GEOMLAYERS_PROGRESS", "0")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's geomlayers
     notebook = nbformat.read(path, as_version=4)

@@ -49,6 +49,7 @@ def test_basis_generation_bar(monkeypatch, capsys):
 
 
 def test_env_silences_basis_and_fit(monkeypatch, capsys):
+    pytest.importorskip("sklearn", reason="the `spd` extra (scikit-learn)")
     from geomlayers.data.eeg import load_bundled
     from geomlayers.integrations.sklearn import SPDNetClassifier
 
@@ -66,6 +67,7 @@ def test_env_silences_basis_and_fit(monkeypatch, capsys):
 
 
 def test_sklearn_rejects_bad_progress():
+    pytest.importorskip("sklearn", reason="the `spd` extra (scikit-learn)")
     from geomlayers.data.eeg import load_bundled
     from geomlayers.integrations.sklearn import SPDNetClassifier
 

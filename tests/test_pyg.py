@@ -2,6 +2,12 @@
 
 import networkx as nx
 import pytest
+
+try:  # the `graphs` extra (PyG): without it this module is skipped
+    import torch_geometric  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[graphs]'", allow_module_level=True)
+
 import torch
 from helpers import burnside_dimension, random_graph
 from networkx.algorithms.isomorphism import GraphMatcher
@@ -14,7 +20,9 @@ from torch_geometric.utils import (
     to_undirected,
 )
 
-import geomlayers.integrations.pyg as pyg_module
+import geomlayers.models.graphs.base as graph_base
+import geomlayers.models.graphs.ign as ign_module
+import geomlayers.models.graphs.ppgn as ppgn_module
 from geomlayers.pyg import (
     PPGN,
     AutomorphismLinear,
@@ -23,6 +31,7 @@ from geomlayers.pyg import (
     InvariantGraphNetwork,
     dense_readout,
     from_dense_order2,
+    pair_mask,
     to_dense_order2,
 )
 
@@ -152,9 +161,9 @@ def test_padded_batch_equals_each_graph_alone(graphs, name):
 
 
 def test_size_groups_bound_the_padding(monkeypatch):
-    monkeypatch.setattr(pyg_module, "_MIN_GROUP_COST", 0.0)
+    monkeypatch.setattr(graph_base, "_MIN_GROUP_COST", 0.0)
     extent = torch.tensor([3, 110, 2, 40, 7, 108])
-    groups = pyg_module._size_groups(extent, 3)
+    groups = graph_base.size_groups(extent, 3)
     assert sorted(torch.cat(groups).tolist()) == list(range(6))
     assert extent[groups[0]].tolist()[:2] == [110, 108] and len(groups) >= 2
     for group in groups:
@@ -166,14 +175,14 @@ def test_size_groups_bound_the_padding(monkeypatch):
 def test_size_grouping_gives_the_padded_numbers(monkeypatch, name):
     """Graphs of mixed sizes run in several cropped groups: same rows as one padded batch,
     also when the mask leaves gaps between a graph's nodes."""
-    monkeypatch.setattr(pyg_module, "_MIN_GROUP_COST", 0.0)
+    monkeypatch.setattr(graph_base, "_MIN_GROUP_COST", 0.0)
     generator = torch.Generator().manual_seed(5)
     batch = Batch.from_data_list([random_graph(n, 3, 2, generator) for n in (3, 30, 2, 12, 29)])
     model = models()[name]
     edge_attr = batch.edge_attr if model.edge_channels else None
     dense, mask = to_dense_order2(batch.x, batch.edge_index, batch.batch, edge_attr)
     power = 3 if name != "ign-max" else 2
-    assert len(pyg_module._size_groups(pyg_module._node_extent(mask), power)) > 1
+    assert len(graph_base.size_groups(graph_base.node_extent(mask), power)) > 1
     padded = model._forward_padded(dense, mask)
     torch.testing.assert_close(model.forward_dense(dense, mask), padded, rtol=0, atol=1e-10)
     slots = torch.randperm(34, generator=generator)[:30]  # real nodes spread over 34 slots
@@ -402,19 +411,19 @@ def test_automorphism_network_shapes_and_invariance():
 def test_pair_mlp_equals_linear_layers_on_each_pair():
     """PPGN's channel-first MLP (batched matmuls, list input) is nn.Linear + ReLU per pair."""
     torch.manual_seed(0)
-    mlp = pyg_module._PairMLP([5, 4, 3], {"dtype": torch.float64})
+    mlp = ppgn_module._PairMLP([5, 4, 3], {"dtype": torch.float64})
     with torch.no_grad():
         for linear in mlp.linears:
             linear.bias.normal_()
     x = torch.randn(2, 3, 6, 6, dtype=torch.float64)
     y = torch.randn(2, 2, 6, 6, dtype=torch.float64)
-    pairs = pyg_module.pair_mask(torch.tensor([[True] * 6, [True] * 4 + [False] * 2]))
+    pairs = pair_mask(torch.tensor([[True] * 6, [True] * 4 + [False] * 2]))
     h = torch.cat([x, y], dim=1).movedim(1, -1)
     for linear in mlp.linears:
         h = torch.relu(linear(h))
     expected = h.movedim(-1, 1) * pairs[:, None]
-    torch.testing.assert_close(mlp([x, y], pairs.double()), expected, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(mlp(torch.cat([x, y], dim=1), pairs.double()), expected,
+    torch.testing.assert_close(mlp([x, y], pairs), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(mlp(torch.cat([x, y], dim=1), pairs), expected,
                                rtol=1e-12, atol=1e-12)
 
 
@@ -433,7 +442,7 @@ def test_ign_layer_widths():
 def _amax_readout(x, mask, reduce="max"):
     """Reference max readout with ``amax`` (its gradient is spread evenly over ties)."""
     n = x.shape[-1]
-    pairs = pyg_module.pair_mask(mask)
+    pairs = pair_mask(mask)
     eye = torch.eye(n, dtype=torch.bool)
     stats = []
     for selection in (pairs & eye, pairs & ~eye):
@@ -456,7 +465,7 @@ def test_max_readout_gradient_matches_amax_on_undirected_graphs(graphs, monkeypa
         return [p.grad.clone() for p in model.parameters()]
 
     ours = parameter_gradient()
-    monkeypatch.setattr(pyg_module, "dense_readout", _amax_readout)
+    monkeypatch.setattr(ign_module, "dense_readout", _amax_readout)
     reference = parameter_gradient()
     assert any(g.abs().max() > 1e-3 for g in ours)
     for mine, theirs in zip(ours, reference, strict=True):

@@ -4,6 +4,12 @@ from collections import Counter
 
 import pytest
 
+try:  # the `graphs` extra (PyG): without it this module is skipped
+    import torch_geometric  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[graphs]'", allow_module_level=True)
+
+
 from geomlayers.data.graphs import S2V_COUNTS, load_s2v, load_tu, s2v_splits
 
 

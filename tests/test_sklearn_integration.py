@@ -2,6 +2,13 @@ import pickle
 
 import numpy as np
 import pytest
+
+try:  # the `spd` extra (pyRiemann, scikit-learn): without it this module is skipped
+    import pyriemann  # noqa: F401
+    import sklearn  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[spd]'", allow_module_level=True)
+
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError

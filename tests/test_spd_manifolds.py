@@ -1,6 +1,12 @@
 import geoopt
 import numpy as np
 import pytest
+
+try:  # the `spd` extra (pyRiemann): without it this module is skipped
+    import pyriemann  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[spd]'", allow_module_level=True)
+
 import torch
 from pyriemann.utils import distance as pd
 from pyriemann.utils import mean as pm
@@ -13,8 +19,10 @@ from geomlayers.manifolds import (
     SPDBuresWasserstein,
     SPDGeneralizedBuresWasserstein,
     SPDLogEuclidean,
+    SPDManifold,
     spd_manifold,
 )
+from geomlayers.manifolds.spd import ConvergenceWarning
 
 D = torch.float64
 
@@ -236,7 +244,8 @@ def test_means_of_commuting_matrices_closed_form(seed):
 def test_mean_iteration_cap_and_tolerance(seed):
     x = spd(10, seed=3, cond=1e3)
     m = SPDBuresWasserstein()
-    _, its = m.frechet_mean(x, max_iter=2, return_iterations=True)
+    with pytest.warns(ConvergenceWarning, match=r"did not converge.*max_iter=2"):
+        _, its = m.frechet_mean(x, max_iter=2, return_iterations=True)
     assert its == 2
     _, its = m.frechet_mean(x, tol=1e-3, return_iterations=True)
     assert 1 <= its < 50
@@ -297,3 +306,24 @@ def test_helpers_consistent(seed):
     x = spd(seed=1)
     torch.testing.assert_close(expm(logm(x)), x)
     torch.testing.assert_close(invsqrtm(x) @ sqrtm(x), torch.eye(N, dtype=D))
+
+
+@pytest.mark.parametrize("name", ["aim", "lem", "bw", "gbw"])
+def test_batch_norm_verbs_match_their_definitions(name, seed):
+    """Closed-form ``to_identity`` / ``from_identity`` / ``recenter`` against the generic
+    definitions from ``logmap``, ``transp`` and ``expmap`` (SPDManifold's defaults)."""
+    m = make(name)
+    g, b, x = spd(seed=40), spd(seed=41, cond=5.0), spd(5, seed=42)
+    w = SPDManifold.to_identity(m, g, x)
+    torch.testing.assert_close(m.to_identity(g, x), w, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(m.from_identity(b, 0.3 * w),
+                               SPDManifold.from_identity(m, b, 0.3 * w), rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(m.recenter(x, g, b, 0.7), SPDManifold.recenter(m, x, g, b, 0.7),
+                               rtol=1e-9, atol=1e-10)
+    # the recentred batch's Fréchet mean is the target when G is the batch's mean
+    mean = m.frechet_mean(x, tol=1e-14, max_iter=500)
+    out = m.recenter(x, mean, b)
+    torch.testing.assert_close(m.frechet_mean(out, tol=1e-14, max_iter=500), b, rtol=1e-8,
+                               atol=1e-9)
+    torch.testing.assert_close(m.geodesic(g, b, 0.3), m.expmap(g, 0.3 * m.logmap(g, b)),
+                               rtol=1e-9, atol=1e-10)

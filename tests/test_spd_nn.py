@@ -1,6 +1,12 @@
 import geoopt
 import numpy as np
 import pytest
+
+try:  # the `spd` extra (pyRiemann): without it this module is skipped
+    import pyriemann  # noqa: F401
+except ModuleNotFoundError as error:
+    pytest.skip(f"needs {error.name}: pip install 'geomlayers[spd]'", allow_module_level=True)
+
 import scipy.linalg
 import torch
 from pyriemann.utils import mean as pm
@@ -11,14 +17,15 @@ from geomlayers.manifolds import (
     SPDAffineInvariant,
     SPDBuresWasserstein,
     SPDGeneralizedBuresWasserstein,
+    SPDLogEuclidean,
 )
+from geomlayers.models import SPDNet
 from geomlayers.nn.spd import (
     BiMap,
     ExpEig,
     LogEig,
     ReEig,
     SPDBatchNorm,
-    SPDNet,
     adapt_batch_norm,
     sym_to_vec,
     vec_to_sym,
@@ -54,12 +61,14 @@ def output_manifold(bn):
         return SPDAffineInvariant()
     if bn.metric == "bw":
         return SPDBuresWasserstein()
+    if bn.metric == "lem":
+        return SPDLogEuclidean()
     return SPDGeneralizedBuresWasserstein(bn.m.detach().clone(), float(bn.theta))
 
 
-CASES = [("aim", 1.0, {}), ("aim", 1.0, {"scale": True}), ("bw", 1.0, {}), ("gbw", 1.0, {}),
-         ("gbw", 0.5, {})]
-IDS = ["aim", "aim_scaled", "bw", "gbw", "gbw_theta0.5"]
+CASES = [("aim", 1.0, {}), ("aim", 1.0, {"scale": True}), ("lem", 1.0, {}), ("bw", 1.0, {}),
+         ("gbw", 1.0, {}), ("gbw", 0.5, {})]
+IDS = ["aim", "aim_scaled", "lem", "bw", "gbw", "gbw_theta0.5"]
 
 
 @pytest.mark.parametrize(("metric", "theta", "kw"), CASES, ids=IDS)
@@ -121,7 +130,7 @@ def test_bn_cumulative_momentum(seed):
                                                   rel=1e-7)
 
 
-@pytest.mark.parametrize("metric", ["aim", "bw", "gbw"])
+@pytest.mark.parametrize("metric", ["aim", "lem", "bw", "gbw"])
 def test_bn_state_dict_round_trip(metric, seed):
     bn = bn_with_params(metric, theta=0.7 if metric == "gbw" else 1.0, learn_theta=True)
     x = spd(8, seed=6)
@@ -138,7 +147,8 @@ def test_bn_state_dict_round_trip(metric, seed):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize(("metric", "theta"), [("aim", 1.0), ("bw", 1.0), ("gbw", 0.5)])
+@pytest.mark.parametrize(("metric", "theta"),
+                         [("aim", 1.0), ("lem", 1.0), ("bw", 1.0), ("gbw", 0.5)])
 def test_bn_ill_conditioned_finite_and_spd(metric, theta, dtype, seed):
     x = spd(12, n=6, cond=1e6, seed=8, dtype=dtype).requires_grad_()
     bn = SPDBatchNorm(6, metric, theta=theta, scale=True, learn_theta=metric == "gbw",
@@ -155,10 +165,11 @@ def test_bn_ill_conditioned_finite_and_spd(metric, theta, dtype, seed):
     assert torch.isfinite(bn(x)).all()
 
 
-@pytest.mark.parametrize("metric", ["aim", "bw", "gbw"])
+@pytest.mark.parametrize("metric", ["aim", "lem", "bw", "gbw"])
 def test_bn_gradcheck(metric, seed):
+    # warm_start=False: the truncated mean must not depend on the previous calls' running mean
     bn = bn_with_params(metric, n=3, theta=0.8, scale=True, learn_theta=True,
-                        detach_stats=False, n_iter=2, tol=0.0)
+                        detach_stats=False, n_iter=2, tol=0.0, warm_start=False)
     x = spd(4, n=3, seed=9).requires_grad_()
     params = list(bn.parameters())
     assert torch.autograd.gradcheck(lambda a: bn(sym(a)), (x,), atol=1e-6, rtol=1e-5)
@@ -179,7 +190,7 @@ def test_bn_gradcheck(metric, seed):
         assert analytic == pytest.approx((plus - minus) / (2 * h), rel=1e-5, abs=1e-7)
 
 
-@pytest.mark.parametrize("metric", ["aim", "bw"])
+@pytest.mark.parametrize("metric", ["aim", "lem", "bw"])
 def test_bn_orthogonal_equivariance(metric, seed):
     bn = SPDBatchNorm(4, metric, scale=True, dtype=D, n_iter=20)
     x = spd(8, seed=10)
@@ -245,7 +256,7 @@ def test_bimap(seed):
 
 def test_bn_bad_input():
     with pytest.raises(ValueError, match="metric"):
-        SPDBatchNorm(3, "lem")
+        SPDBatchNorm(3, "lie")
     with pytest.raises(ValueError, match="momentum"):
         SPDBatchNorm(3, momentum=1.5)
     with pytest.raises(ValueError, match="theta"):
@@ -270,7 +281,7 @@ def test_bn_channels_and_float32(seed):
     assert "metric='gbw'" in repr(bn)
 
 
-@pytest.mark.parametrize("bn_metric", [None, "aim", "bw", "gbw"])
+@pytest.mark.parametrize("bn_metric", [None, "aim", "lem", "bw", "gbw"])
 def test_spdnet_learns_separable_task(bn_metric, seed):
     g = torch.Generator().manual_seed(0)
     n, per = 6, 40
@@ -299,7 +310,7 @@ def test_spdnet_bad_args():
     with pytest.raises(ValueError, match="non-increasing"):
         SPDNet([4, 6], 2)
     with pytest.raises(ValueError, match="bn_metric"):
-        SPDNet([4, 2], 2, bn_metric="lem")
+        SPDNet([4, 2], 2, bn_metric="lie")
 
 
 def _np_logm(a):
@@ -390,3 +401,144 @@ def test_adapt_batch_norm_recentres_a_new_domain(metric, theta, kw, seed):
     torch.testing.assert_close(net(domain), y)  # eval really is deterministic
     with pytest.raises(ValueError, match="no SPDBatchNorm"):
         adapt_batch_norm(BiMap(5, 4, dtype=D), domain)
+
+
+# -- domain-specific batch norm (Kobler et al. 2022; Zanini et al. 2018) -------------------------
+
+
+def two_domains(n=4, per=10, seed=30):
+    """Two sessions a congruence apart, interleaved in one batch; ids (2·per,)."""
+    shift = torch.randn(n, n, generator=torch.Generator().manual_seed(seed), dtype=D)
+    a = spd(per, n=n, seed=seed + 1, cond=6.0)
+    b = sym(shift @ spd(per, n=n, seed=seed + 2, cond=6.0) @ shift.T)
+    x = torch.stack([a, b], 1).reshape(2 * per, n, n)
+    ids = torch.tensor([3, 7]).repeat(per)
+    return x, ids
+
+
+@pytest.mark.parametrize(("metric", "theta", "kw"), CASES, ids=IDS)
+def test_domain_bn_recentres_each_domain_and_keeps_its_statistics(metric, theta, kw, seed):
+    """Each domain's output barycentre is the bias (oracle: the manifold's Fréchet mean), its
+    running mean is its own Fréchet mean, and eval reproduces training."""
+    bn = bn_with_params(metric, theta=theta, momentum=1.0, n_iter=200, tol=1e-14, **kw)
+    x, ids = two_domains()
+    y = bn(x, domains=ids)
+    man = output_manifold(bn)
+    assert bn.domains == [3, 7]
+    for d in (3, 7):
+        sel = ids == d
+        mean = man.frechet_mean(y[sel].detach(), tol=1e-13, max_iter=500)
+        torch.testing.assert_close(mean, bn.bias.detach(), rtol=1e-7, atol=1e-8)
+        dmean, dvar = bn.domain_statistics(d)
+        torch.testing.assert_close(dmean, man.frechet_mean(x[sel], tol=1e-13, max_iter=500),
+                                   rtol=1e-7, atol=1e-8)
+        # one domain alone through a fresh layer with the same parameters gives the same output
+        alone = bn_with_params(metric, theta=theta, momentum=1.0, n_iter=200, tol=1e-14, **kw)
+        torch.testing.assert_close(alone(x[sel]), y[sel], rtol=1e-9, atol=1e-10)
+        torch.testing.assert_close(alone.running_var, dvar, rtol=1e-9, atol=1e-10)
+    # the global statistics are untouched in domain mode
+    torch.testing.assert_close(bn.running_mean, torch.eye(4, dtype=D))
+    bn.eval()
+    torch.testing.assert_close(bn(x, domains=ids), y, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize(("metric", "theta", "kw"), CASES, ids=IDS)
+def test_domain_bn_unknown_domain_then_adapt(metric, theta, kw, seed):
+    bn = bn_with_params(metric, theta=theta, n_iter=200, tol=1e-14, **kw)
+    x, ids = two_domains()
+    bn(x, domains=ids)
+    before = {d: [t.clone() for t in bn.domain_statistics(d)] for d in (3, 7)}
+    shift = torch.randn(4, 4, generator=torch.Generator().manual_seed(40), dtype=D)
+    new = sym(shift @ spd(12, seed=41, cond=5.0) @ shift.T)
+    new_ids = torch.full((12,), 11)
+    bn.eval()
+    with pytest.raises(ValueError, match=r"domain 11 has no running statistics.*adapt_batch_norm"):
+        bn(new, domains=new_ids)
+    assert bn.adapt(new, new_ids) is bn and not bn.training
+    assert bn.domains == [3, 7, 11]
+    y = bn(new, domains=new_ids).detach()
+    mean = output_manifold(bn).frechet_mean(y, tol=1e-13, max_iter=500)
+    torch.testing.assert_close(mean, bn.bias.detach(), rtol=1e-7, atol=1e-8)
+    for d in (3, 7):  # other domains keep their statistics
+        for a, b in zip(bn.domain_statistics(d), before[d], strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # adapt_batch_norm does the same and leaves the module in eval mode
+    bn2 = bn_with_params(metric, theta=theta, n_iter=200, tol=1e-14, **kw)
+    bn2.load_state_dict(bn.state_dict())
+    bn2.forget_domain(11)
+    assert bn2.domains == [3, 7]
+    bn2.train()
+    assert adapt_batch_norm(bn2, new, domains=new_ids) is bn2 and not bn2.training
+    torch.testing.assert_close(bn2(new, domains=new_ids), y, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("metric", ["aim", "lem", "bw", "gbw"])
+def test_domain_bn_unknown_domain_policies(metric, seed):
+    x, ids = two_domains()
+    new = spd(6, seed=50, cond=5.0)
+    batch = SPDBatchNorm(4, metric, unknown_domain="batch", n_iter=100, tol=1e-14, dtype=D)
+    batch(x, domains=ids)
+    batch.eval()
+    ref = SPDBatchNorm(4, metric, n_iter=100, tol=1e-14, dtype=D)  # the batch's own statistics
+    torch.testing.assert_close(batch(new, domains=torch.full((6,), 9)), ref(new))
+    assert batch.domains == [3, 7]
+    glob = SPDBatchNorm(4, metric, unknown_domain="global", dtype=D)
+    glob(x, domains=ids)
+    glob(x)  # global statistics from a domain-free batch
+    glob.eval()
+    torch.testing.assert_close(glob(new, domains=torch.full((6,), 9)), glob(new))
+    with pytest.raises(ValueError, match="unknown_domain must be one of"):
+        SPDBatchNorm(4, metric, unknown_domain="skip")
+
+
+def test_domain_bn_state_dict_channels_and_bad_ids(seed):
+    x, ids = two_domains()
+    bn = SPDBatchNorm(4, "bw", dtype=D)
+    bn(x, domains=ids)
+    fresh = SPDBatchNorm(4, "bw", dtype=D)
+    fresh.load_state_dict(bn.state_dict())  # the domain buffers take the saved sizes
+    assert fresh.domains == [3, 7]
+    fresh.eval(), bn.eval()
+    torch.testing.assert_close(fresh(x, domains=ids), bn(x, domains=ids))
+    old = {k: v for k, v in bn.state_dict().items() if not k.startswith("domain_")}
+    fresh.load_state_dict(old)  # a state dict from before domains loads, with no domains
+    assert fresh.domains == []
+    # channels: every channel of a sample takes the sample's domain
+    xc = torch.stack([x, x.flip(0)], 1)  # (20, 2, 4, 4)
+    bnc = SPDBatchNorm(4, "aim", momentum=1.0, n_iter=100, tol=1e-14, dtype=D)
+    bnc(xc, domains=ids)
+    pooled = torch.cat([xc[ids == 3].reshape(-1, 4, 4)])
+    torch.testing.assert_close(bnc.domain_statistics(3)[0],
+                               SPDAffineInvariant().frechet_mean(pooled, tol=1e-13))
+    with pytest.raises(TypeError, match="integer domain ids"):
+        bn(x, domains=ids.double())
+    with pytest.raises(ValueError, match=r"domains must have shape \(20,\)"):
+        bn(x, domains=ids[:5])
+
+
+def test_domain_bn_singleton_domain_in_training_uses_running_statistics(seed):
+    x, ids = two_domains()
+    bn = SPDBatchNorm(4, "aim", momentum=0.5, dtype=D)
+    bn(x, domains=ids)
+    stats = [t.clone() for t in bn.domain_statistics(3)]
+    y = bn(x[:2], domains=ids[:2])  # one matrix of domain 3, one of domain 7
+    for a, b in zip(bn.domain_statistics(3), stats, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    bn.eval()
+    torch.testing.assert_close(y[:1], bn(x[:1], domains=torch.tensor([3])))
+
+
+@pytest.mark.parametrize("bn_metric", ["aim", "gbw"])
+def test_spdnet_domains_reach_batch_norm_and_train(bn_metric, seed):
+    x, ids = two_domains(n=5, per=8)
+    net = SPDNet([5, 4, 3], 2, bn_metric=bn_metric, dtype=D)
+    out = net(x, domains=ids)
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+    norms = [m for m in net.modules() if isinstance(m, SPDBatchNorm)]
+    assert len(norms) == 2 and all(bn.domains == [3, 7] for bn in norms)
+    net.eval()
+    with pytest.raises(ValueError, match="domain 5 has no running statistics"):
+        net(x, domains=torch.full((16,), 5))
+    adapt_batch_norm(net, x, domains=torch.full((16,), 5))
+    assert all(bn.domains == [3, 7, 5] for bn in norms)

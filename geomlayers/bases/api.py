@@ -5,9 +5,11 @@ from __future__ import annotations
 from geomlayers.bases import brauer as _brauer
 from geomlayers.bases import cache
 from geomlayers.bases.basis import Basis
+from geomlayers.bases.checks import content_problem, expected_size
+from geomlayers.bases.dimension import equivariant_dimension
+from geomlayers.bases.io import make_record
 from geomlayers.bases.numeric import _check_orders
 from geomlayers.bases.permutation import (
-    TupleOrbit,
     bilabelled_graphs,
     count_jellyfish,
     count_symmetric,
@@ -15,8 +17,6 @@ from geomlayers.bases.permutation import (
     symmetric_elements,
     tuple_orbits,
 )
-from geomlayers.diagrams.bilabelled import BilabelledGraph
-from geomlayers.diagrams.diagram import JellyfishDiagram, OrbitElement, PartitionDiagram
 from geomlayers.groups.base import Group
 from geomlayers.groups.permutation import (
     AlternatingGroup,
@@ -36,13 +36,15 @@ _KINDS = ("diagram", "orbit")
 def basis_size(group: Group, k: int, l: int, *, spanning: bool = False) -> int | None:  # noqa: E741
     """Number of elements :func:`equivariant_basis` would return (``None`` if unknown a priori).
 
-    Computed from closed forms (Stirling numbers) without enumerating anything.
+    Computed from closed forms (Stirling numbers, double factorials, Weyl's integration
+    formula: :func:`~geomlayers.bases.dimension.equivariant_dimension`) without enumerating
+    anything.
     """
     n, r = group.n, k + l
     if isinstance(group, _brauer.BRAUER_GROUPS):
         if spanning or _brauer.is_independent(group, r):
             return _brauer.spanning_size(group, r)
-        return None  # a subset of the spanning set, found by a rank computation
+        return equivariant_dimension(group, k, l)  # None only beyond the Weyl grid limit
     if isinstance(group, SymmetricGroup):
         return count_symmetric(n, r, spanning)
     if isinstance(group, AlternatingGroup):
@@ -116,20 +118,53 @@ def equivariant_basis(
             f"{group}, k={k}, l={l} has {size:,} basis elements (k+l={k + l}), above "
             f"max_elements={max_elements:,}; pass max_elements={size} to build it anyway"
         )
-    key = f"v1|{group!r}|k={k}|l={l}|kind={kind}|spanning={spanning}"
-    if use_cache:
-        payload = cache.load(key)
-        if payload is not None:
-            return _from_payload(group, k, l, payload)
+    cacheable = use_cache and not (spanning and not isinstance(
+        group, (SymmetricGroup, AlternatingGroup))) and expected_size(
+        group, k, l, spanning) is not None  # only what content_problem can check
+    if cacheable:
+        stored = _load(group, k, l, kind, spanning)
+        if stored is not None:
+            return stored
     basis = _build(group, k, l, kind, spanning, progress)
     if len(basis) > max_elements:
         raise ValueError(
             f"{group}, k={k}, l={l} has {len(basis):,} basis elements, above "
             f"max_elements={max_elements:,}; pass max_elements={len(basis)} to allow it"
         )
-    if use_cache:
-        cache.store(key, _to_payload(basis))
+    if cacheable:
+        _store(basis, kind, spanning)
     return basis
+
+
+def _stored_kind(group: Group, kind: str, spanning: bool) -> str:
+    """The ``Basis.kind`` that ``equivariant_basis(..., kind=kind, spanning=...)`` returns."""
+    if isinstance(group, (SymmetricGroup, AlternatingGroup, *_brauer.BRAUER_GROUPS)):
+        return kind
+    return "bilabelled" if spanning else "orbit"
+
+
+def _load(group: Group, k: int, l: int, kind: str, spanning: bool) -> Basis | None:  # noqa: E741
+    """The cached basis, if present and its content passes :func:`content_problem`."""
+    expected_kind = _stored_kind(group, kind, spanning)
+
+    def check(fields) -> str | None:
+        _, _, _, stored_kind, is_basis, elements, _ = fields
+        if stored_kind != expected_kind:
+            return f"kind {stored_kind!r} instead of {expected_kind!r}"
+        return content_problem(group, k, l, elements, spanning=spanning, is_basis=is_basis,
+                               canonical=True)
+
+    fields = cache.load(cache.make_key(group, k, l, kind, spanning), group, check)
+    if fields is None:
+        return None
+    _, _, _, stored_kind, is_basis, elements, _ = fields
+    return Basis(group, k, l, elements, kind=stored_kind, is_basis=is_basis)
+
+
+def _store(basis: Basis, kind: str, spanning: bool) -> None:
+    record = make_record(basis.group, basis.k, basis.l, basis.kind, basis.is_basis,
+                         basis.elements)
+    cache.store(cache.make_key(basis.group, basis.k, basis.l, kind, spanning), record)
 
 
 def _brauer_basis(
@@ -148,20 +183,18 @@ def _brauer_basis(
             f"max_elements={max_elements:,}; pass max_elements={size} to build it anyway"
         )
     independent = _brauer.is_independent(group, r)
-    key = f"v1|{group!r}|k={k}|l={l}|kind={kind}|spanning={spanning}"
     selecting = not spanning and not independent
     if use_cache and selecting:  # only the rank selection is worth caching
-        payload = cache.load(key)
-        if payload is not None:
-            elements = _brauer.from_payload(k, l, payload)
-            return Basis(group, k, l, elements, kind=kind, is_basis=payload["is_basis"])
+        stored = _load(group, k, l, kind, spanning)
+        if stored is not None:
+            return stored
     elements = _brauer.spanning_elements(group, k, l, progress=progress)
     if selecting:
-        elements = _brauer.select_independent(elements, group.n, r, progress=progress)
-    is_basis = independent or not spanning
+        elements = _brauer.select_basis(group, k, l, elements, progress=progress)
+    basis = Basis(group, k, l, elements, kind=kind, is_basis=independent or not spanning)
     if use_cache and selecting:
-        cache.store(key, _brauer.to_payload(elements, kind, is_basis))
-    return Basis(group, k, l, elements, kind=kind, is_basis=is_basis)
+        _store(basis, kind, spanning)
+    return basis
 
 
 def _build(group: FinitePermutationGroup, k: int, l: int, kind: str, spanning: bool,  # noqa: E741
@@ -178,35 +211,3 @@ def _build(group: FinitePermutationGroup, k: int, l: int, kind: str, spanning: b
         return Basis(group, k, l, bilabelled_graphs(k, l), kind="bilabelled", is_basis=False)
     orbits = tuple_orbits(group, k, l, progress=progress)
     return Basis(group, k, l, orbits, kind="orbit", is_basis=True)
-
-
-_ELEMENT_TYPES = {
-    "D": PartitionDiagram,
-    "X": OrbitElement,
-    "J": JellyfishDiagram,
-}
-
-
-def _to_payload(basis: Basis) -> dict:
-    return {
-        "kind": basis.kind,
-        "is_basis": basis.is_basis,
-        "elements": [[e.symbol, e.to_json()] for e in basis.elements],
-    }
-
-
-def _from_payload(group: Group, k: int, l: int, payload: dict) -> Basis:  # noqa: E741
-    elements = []
-    for symbol, data in payload["elements"]:
-        if symbol in _ELEMENT_TYPES:
-            blocks = tuple(tuple(b) for b in data)
-            elements.append(_ELEMENT_TYPES[symbol](k=k, l=l, blocks=blocks))
-        elif symbol == "O":
-            elements.append(TupleOrbit(group=group, k=k, l=l, representative=tuple(data)))
-        elif symbol == "H":
-            size, edges, labels = data
-            elements.append(BilabelledGraph(k=k, l=l, num_vertices=size,
-                                            edges=tuple(map(tuple, edges)), labels=tuple(labels)))
-        else:
-            raise ValueError(f"unknown element symbol {symbol!r} in basis cache")
-    return Basis(group, k, l, elements, kind=payload["kind"], is_basis=payload["is_basis"])

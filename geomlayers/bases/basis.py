@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import torch
 
+from geomlayers.bases.checks import content_problem
+from geomlayers.bases.io import make_record, read_file, read_record, write_file
 from geomlayers.groups.base import Group
 from geomlayers.ops.dispatch import apply_weighted, build_program
 
@@ -90,6 +93,49 @@ class Basis(Sequence):
         from geomlayers.diagrams.plot import plot_basis
 
         return plot_basis(self, max_elements=max_elements, ncols=ncols)
+
+    # -- files ----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the basis to ``path`` (``.json``): group, orders, kind and elements in order.
+
+        The format (``geomlayers-basis`` version 1, docs/bases.md) is plain JSON with a
+        SHA-256 checksum, never pickle; :meth:`load` reads it back to an equal basis (same
+        group via its string, same elements, same order). The file is written atomically.
+
+        Raises:
+            ValueError: for a name not ending in ``.json``.
+
+        """
+        record = make_record(self.group, self.k, self.l, self.kind, self.is_basis,
+                             self.elements, tensors=self._dense_tensors)
+        return write_file(record, path)
+
+    @classmethod
+    def load(cls, path: str | Path, group: Group | None = None) -> Basis:
+        """Read a basis written by :meth:`save`.
+
+        Args:
+            path: a ``.json`` basis file.
+            group: the expected group (its string must match the file's); default: the
+                file's group, rebuilt by :func:`~geomlayers.groups.parse_group`.
+
+        Raises:
+            ValueError: naming the file, when it is not a valid basis file (unknown
+                extension, another format or version, checksum mismatch, elements that are
+                not a basis of the stated group and orders).
+
+        """
+        record = read_file(path)
+        try:
+            group, k, l, kind, is_basis, elements, tensors = read_record(record, group)  # noqa: E741
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path}: not a valid basis file ({error})") from error
+        problem = content_problem(group, k, l, elements, spanning=not is_basis,
+                                  is_basis=is_basis, canonical=False)
+        if problem:
+            raise ValueError(f"{path}: the elements are not a basis of {group}, k={k}, "
+                             f"l={l} ({problem})")
+        return cls(group, k, l, elements, kind=kind, is_basis=is_basis, dense_tensors=tensors)
 
     # -- materialisation (tests, small sizes) -------------------------------------------
     def _element_tensor(self, index: int, dtype: torch.dtype) -> torch.Tensor:

@@ -1,30 +1,38 @@
 """Bases for O(n), SO(n) and Sp(n) from Brauer-type diagrams (Pearce-Crump, arXiv 2212.08630).
 
-Spanning sets (research notes §2.3–2.5), in the fixed order of :mod:`geomlayers.diagrams.brauer`:
+Spanning sets (``docs/brauer.md``), in the fixed order of :mod:`geomlayers.diagrams.brauer`:
 
 * O(n): the ``(r-1)!!`` Brauer diagrams ``E_β`` (``r = k + l``); a basis iff ``2n >= r``.
 * SO(n): the Brauer diagrams, then the ``C(r, n)(r-n-1)!!`` Brauer–Grood diagrams ``H_α``;
   a basis iff ``2n >= r`` and (``r <= n`` or ``r - n`` odd).
 * Sp(n): the ``(r-1)!!`` symplectic Brauer diagrams ``F_β``; a basis iff ``n >= r``.
 
-When the spanning set is dependent, :func:`select_independent` keeps the elements that are
-not in the span of the elements before them (greedy in the fixed order). It never forms the
-``n^{k+l}``-column dense matrix of the elements: it builds their exact integer Gram matrix
-``G = S Sᵀ`` from the sparse entries ``S`` (``G[i, j] = ⟨T_i, T_j⟩``; ``null(G) = null(Sᵀ)``,
-so the columns of ``G`` have the same linear dependencies as the elements) and finds the pivot
-columns of ``G`` by Gaussian elimination modulo the prime ``p = 2^31 - 1`` (exact integer
-arithmetic; the pivots over ``F_p`` equal those over ``Q`` unless ``p`` divides one of the
-minors involved, which the tests rule out against a floating-point null space for every case
-they cover). The dependent cases are exactly the small-``n`` ones, where the entries are few.
+When the spanning set is dependent, the basis is its greedy independent subset: the elements
+not in the span of the elements before them. For O(n) and Sp(n) (and the Brauer part of
+SO(n), which spans the O(n)-invariant half, independent of the Levi-Civita half) it is read off
+each diagram by the rule of :mod:`geomlayers.bases.standard`, checked against the exact
+dimension (:mod:`geomlayers.bases.dimension`); the Brauer–Grood part of SO(n) goes through the
+exact elimination of :mod:`geomlayers.bases.elimination`, whose cost is named (and refused
+above :data:`~geomlayers.bases.elimination.MAX_ELIMINATION_OPS`) before it starts.
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import scipy.sparse
+import torch
 
+from geomlayers.bases import elimination
+from geomlayers.bases.dimension import equivariant_dimension
+from geomlayers.bases.elimination import (
+    elimination_cost,
+    pivot_columns_mod_p,
+    select_by_elimination,
+)
+from geomlayers.bases.standard import standard_matchings
 from geomlayers.diagrams.brauer import (
     BrauerGroodDiagram,
     SymplecticBrauerDiagram,
@@ -37,7 +45,7 @@ from geomlayers.diagrams.brauer import (
 from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
-from geomlayers.groups.symplectic import SymplecticGroup
+from geomlayers.groups.symplectic import SymplecticGroup, symplectic_form
 from geomlayers.progress import ELEMENT_THRESHOLD, progress_bar
 
 __all__ = [
@@ -46,6 +54,8 @@ __all__ = [
     "spanning_size",
     "is_independent",
     "select_independent",
+    "select_basis",
+    "check_elimination_cost",
     "gram_matrix",
     "pivot_columns_mod_p",
     "MAX_GRAM_ENTRIES",
@@ -55,10 +65,9 @@ __all__ = [
 
 BRAUER_GROUPS = (OrthogonalGroup, SpecialOrthogonalGroup, SymplecticGroup)
 
-#: refuse to select a basis when the spanning set has more non-zero entries than this.
+#: :func:`gram_matrix` refuses more non-zero entries than this.
 MAX_GRAM_ENTRIES = 20_000_000  # about 0.5 GB of index arrays at the peak
 
-_PRIME = 2**31 - 1
 
 
 def spanning_elements(group: Group, k: int, l: int, *,  # noqa: E741
@@ -88,7 +97,7 @@ def spanning_size(group: Group, r: int) -> int:
 
 
 def is_independent(group: Group, r: int) -> bool:
-    """Whether the spanning set for ``k + l = r`` is linearly independent (notes §2.3–2.5)."""
+    """Whether the spanning set for ``k + l = r`` is linearly independent (``docs/brauer.md``)."""
     n = group.n
     if isinstance(group, OrthogonalGroup):
         return 2 * n >= r
@@ -106,11 +115,9 @@ def _flat_entries(element, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gram_matrix(elements: list, n: int, r: int, *, progress: bool | None = None) -> np.ndarray:
-    """Exact integer Gram matrix ``G[i, j] = Σ_x T_i[x] T_j[x]`` ``(m, m)`` int64.
+    """Exact integer Gram matrix ``G[i, j] = Σ_x T_i[x] T_j[x]`` ``(m, m)`` int64 (tests).
 
     Built from the sparse entries; raises ``ValueError`` above :data:`MAX_GRAM_ENTRIES`.
-    A progress bar (:mod:`geomlayers.progress`) shows above ``ELEMENT_THRESHOLD // 10``
-    elements (each one's entries are expanded, which is the slow step).
     """
     if n**r >= 2**62:
         raise ValueError(f"n^(k+l) = {n}^{r} does not fit 64-bit flat indices")
@@ -123,9 +130,8 @@ def gram_matrix(elements: list, n: int, r: int, *, progress: bool | None = None)
         total += len(flat)
         if total > MAX_GRAM_ENTRIES:
             raise ValueError(
-                f"selecting a basis needs the entries of {len(elements)} elements (more than "
-                f"MAX_GRAM_ENTRIES={MAX_GRAM_ENTRIES:,}); pass spanning=True to use the "
-                "(dependent) spanning set instead"
+                f"the Gram matrix needs the entries of {len(elements)} elements (more than "
+                f"MAX_GRAM_ENTRIES={MAX_GRAM_ENTRIES:,})"
             )
         rows.append(np.full(len(flat), index, dtype=np.int64))
         cols.append(flat)
@@ -141,42 +147,79 @@ def gram_matrix(elements: list, n: int, r: int, *, progress: bool | None = None)
     return np.asarray((matrix @ matrix.T).todense(), dtype=np.int64)
 
 
-def pivot_columns_mod_p(matrix: np.ndarray, p: int = _PRIME) -> list[int]:
-    """Pivot columns of the row echelon form of an integer matrix over ``F_p``.
-
-    These are the columns not in the span of the columns before them (greedy, left to right).
-
-    >>> pivot_columns_mod_p(np.array([[1, 2, 0], [2, 4, 1]]))
-    [0, 2]
-    """
-    a = np.mod(np.asarray(matrix, dtype=np.int64), p)
-    pivots: list[int] = []
-    row = 0
-    for col in range(a.shape[1]):
-        if row == a.shape[0]:
-            break
-        nonzero = np.flatnonzero(a[row:, col])
-        if len(nonzero) == 0:
-            continue
-        pivot = row + int(nonzero[0])
-        if pivot != row:
-            a[[row, pivot]] = a[[pivot, row]]
-        inverse = pow(int(a[row, col]), p - 2, p)
-        a[row] = (a[row] * inverse) % p
-        factors = a[row + 1 :, col].copy()
-        a[row + 1 :] = (a[row + 1 :] - factors[:, None] * a[row]) % p  # products < p² < 2^62
-        pivots.append(col)
-        row += 1
-    return pivots
+def _form(elements: list, n: int) -> np.ndarray | None:
+    symplectic = [e for e in elements if isinstance(e, SymplecticBrauerDiagram)]
+    if not symplectic:
+        return None
+    return symplectic_form(n, symplectic[0].form).to(torch.int64).numpy()
 
 
-def select_independent(elements: list, n: int, r: int, *,
+def select_independent(elements: list, n: int, r: int, *, rank: int | None = None,
                        progress: bool | None = None) -> list:
-    """The elements not in the span of those before them (see the module docstring)."""
+    """The elements not in the span of those before them, by exact elimination.
+
+    Args:
+        elements: Brauer-type elements with the same ``k + l = r``, in their fixed order.
+        n: the dimension.
+        r: ``k + l``.
+        rank: the dimension of their span when known (certifies the result).
+        progress: progress bar switch (:mod:`geomlayers.progress`).
+
+    Raises:
+        ValueError: when the estimated cost exceeds
+            :data:`~geomlayers.bases.elimination.MAX_ELIMINATION_OPS` (the message names it).
+
+    """
     if not elements:
         return []
-    gram = gram_matrix(elements, n, r, progress=progress)
-    return [elements[i] for i in pivot_columns_mod_p(gram)]
+    check_elimination_cost(len(elements), rank, f"{len(elements)} diagrams (n={n}, k+l={r})")
+    positions = select_by_elimination(elements, n, r, rank, form=_form(elements, n),
+                                      progress=progress)
+    return [elements[i] for i in positions]
+
+
+def check_elimination_cost(count: int, rank: int | None, what: str) -> None:
+    """Refuse, naming the cost and the fixes, an elimination above ``MAX_ELIMINATION_OPS``."""
+    cost = elimination_cost(count, rank)
+    if cost > elimination.MAX_ELIMINATION_OPS:
+        raise ValueError(
+            f"selecting a basis among {what} needs an exact elimination of about "
+            f"{cost:.1e} multiply-adds (rank {rank if rank is not None else 'unknown'}), above "
+            f"MAX_ELIMINATION_OPS={elimination.MAX_ELIMINATION_OPS:.0e} (minutes or more). "
+            "Use spanning=True (the dependent spanning set works in layers) or smaller "
+            "orders k, l"
+        )
+
+
+def select_basis(group: Group, k: int, l: int, elements: list, *,  # noqa: E741
+                 progress: bool | None = None) -> list:
+    """The greedy basis inside the spanning set ``elements`` of ``group`` (module docstring)."""
+    n, r = group.n, k + l
+    dim = equivariant_dimension(group, k, l)
+    brauer = [e for e in elements if not isinstance(e, BrauerGroodDiagram)]
+    grood = [e for e in elements if isinstance(e, BrauerGroodDiagram)]
+    kind = "Sp" if isinstance(group, SymplecticGroup) else "O"
+    kept = [brauer[i] for i in standard_matchings([e.blocks for e in brauer], r, kind, n)]
+    if isinstance(group, SpecialOrthogonalGroup):
+        brauer_dim = equivariant_dimension(OrthogonalGroup(n), k, l)
+        if brauer_dim is not None and len(kept) != brauer_dim:
+            kept = _fallback(brauer, n, r, brauer_dim, progress, group)
+        twisted_dim = None if dim is None or brauer_dim is None else dim - brauer_dim
+        kept += select_independent(grood, n, r, rank=twisted_dim, progress=progress)
+    elif dim is not None and len(kept) != dim:
+        kept = _fallback(brauer, n, r, dim, progress, group)
+    if dim is not None and len(kept) != dim:
+        raise ArithmeticError(f"{group}, k={k}, l={l}: selected {len(kept)} diagrams, but "
+                              f"the dimension is {dim}; please report this")
+    return kept
+
+
+def _fallback(elements: list, n: int, r: int, dim: int, progress, group) -> list:
+    warnings.warn(
+        f"the combinatorial basis rule for {group}, k+l={r} disagrees with the dimension "
+        f"{dim}; selecting by exact elimination instead (please report this)", stacklevel=3,
+    )
+    return select_independent(elements, n, r, rank=dim, progress=progress)
 
 
 # -- cache payloads ------------------------------------------------------------------------

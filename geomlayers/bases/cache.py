@@ -1,34 +1,64 @@
-"""On-disk cache of generated bases.
+"""On-disk cache of generated bases; caching is never fatal and never trusted blindly.
 
-Location: ``$GEOMLAYERS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/geomlayers/bases`` (default
-``~/.cache/geomlayers/bases``). One JSON file per ``(group, k, l, kind, spanning)`` key, written
-to a temporary file in the same folder and moved into place with :func:`os.replace`, so readers
-never see a partial file and concurrent writers cannot interleave. Each file carries the SHA-256
-of its payload; a file that fails to parse, has another key or a wrong checksum is reported,
-rebuilt and overwritten, never trusted.
+Location: :func:`geomlayers.paths.basis_cache_dir` (``$GEOMLAYERS_CACHE_DIR`` if set, else
+``~/.cache/geomlayers``). One file ``basis-<sha256 of the key>.json`` per key; the key
+(:func:`make_key`) holds the file format and its version, the geomlayers version, the group's
+short string (``str(group)``, read back by :func:`~geomlayers.groups.parse_group`) and its
+``repr``, ``k``, ``l``, ``kind`` and ``spanning``, so another version's file is never read.
+A file is a :mod:`geomlayers.bases.io` record (the format of :meth:`Basis.save
+<geomlayers.bases.Basis.save>`, docs/bases.md) plus its key.
+
+* Writes go through :func:`geomlayers.paths.atomic_write` (temporary file beside the target,
+  then :func:`os.replace`): readers never see a partial file, two processes writing the same
+  key leave one complete file, and orphaned ``*.tmp`` files of killed writers older than an
+  hour are removed.
+* A folder that cannot be written (read-only, a file in the way, a folder sitting at a cache
+  file's path) gives one warning per folder; the computed basis is returned uncached.
+* A file that fails to parse, has a wrong checksum or another key, or whose content fails
+  :func:`geomlayers.bases.checks.content_problem` (an element dropped, duplicated or
+  reordered, even under a recomputed checksum) is reported, ignored and rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
-__all__ = ["cache_dir", "cache_path", "load", "store"]
+from geomlayers.bases.io import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    checksum,
+    library_version,
+    read_record,
+)
+from geomlayers.groups.base import Group
+from geomlayers.paths import atomic_write, basis_cache_dir
 
-FORMAT_VERSION = 1
+__all__ = ["CACHE_VERSION", "cache_dir", "cache_path", "make_key", "load", "store"]
+
+#: version of the cache's own conventions (the key layout); part of every key.
+CACHE_VERSION = 2
+
+_warned: set[tuple[str, str]] = set()
 
 
 def cache_dir() -> Path:
-    """The cache folder (created on first write)."""
-    override = os.environ.get("GEOMLAYERS_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geomlayers" / "bases"
+    """The cache folder (created on first write); see :mod:`geomlayers.paths`."""
+    return basis_cache_dir()
+
+
+def make_key(group: Group, k: int, l: int, kind: str, spanning: bool) -> str:  # noqa: E741
+    """The cache key of ``equivariant_basis(group, k, l, kind=kind, spanning=spanning)``.
+
+    >>> from geomlayers.groups import SymmetricGroup
+    >>> make_key(SymmetricGroup(3), 1, 1, "diagram", False).split("|")[3:5]
+    ['S3', 'SymmetricGroup(n=3)']
+    """
+    return (f"{FORMAT_NAME}/{FORMAT_VERSION}|cache/{CACHE_VERSION}|"
+            f"geomlayers/{library_version()}|{group}|{group!r}|k={k}|l={l}|kind={kind}|"
+            f"spanning={spanning}")
 
 
 def cache_path(key: str) -> Path:
@@ -37,47 +67,69 @@ def cache_path(key: str) -> Path:
     return cache_dir() / f"basis-{digest}.json"
 
 
-def _digest(payload: dict) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+def _warn_once(topic: str, where: Path, message: str) -> None:
+    if (topic, str(where)) in _warned:
+        return
+    _warned.add((topic, str(where)))
+    warnings.warn(message, stacklevel=4)
 
 
-def load(key: str) -> dict | None:
-    """The payload stored under ``key``, or ``None`` if absent or corrupt (with a warning)."""
+def load(key: str, group: Group | None = None, check=None):
+    """The record stored under ``key``, or ``None`` if absent or not trustworthy (warned).
+
+    Args:
+        key: from :func:`make_key`.
+        group: the group of the key (its string must match the record's).
+        check: ``check(record_fields) -> str | None``, the content check; a non-``None``
+            answer rejects the file. ``record_fields`` is the tuple of
+            :func:`geomlayers.bases.io.read_record`.
+
+    Returns:
+        That tuple, or ``None``.
+
+    """
     path = cache_path(key)
-    if not path.exists():
-        return None
     try:
-        record = json.loads(path.read_text())
-        payload = record["payload"]
-        valid = (
-            record.get("format") == FORMAT_VERSION
-            and record.get("sha256") == _digest(payload)
-            and payload.get("key") == key
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        valid = False
-    if not valid:
-        warnings.warn(f"corrupt basis cache file {path} ignored; it will be rebuilt", stacklevel=3)
+        if not path.exists():
+            return None
+        if not path.is_file():
+            _warn_once("not-a-file", path, f"basis cache path {path} is not a file; it is "
+                       "left alone and this basis is not cached")
+            return None
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or record.get("key") != key:
+            raise ValueError("the file holds another key")
+        fields = read_record(record, group)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        warnings.warn(f"corrupt basis cache file {path} ignored ({error}); it will be rebuilt",
+                      stacklevel=3)
         return None
-    return payload
+    problem = check(fields) if check is not None else None
+    if problem:
+        warnings.warn(f"basis cache file {path} has a valid checksum but wrong content "
+                      f"({problem}); ignored, it will be rebuilt", stacklevel=3)
+        return None
+    return fields
 
 
-def store(key: str, payload: dict) -> Path:
-    """Write ``payload`` under ``key`` atomically; returns the file path."""
-    payload = {**payload, "key": key}
-    record = {"format": FORMAT_VERSION, "sha256": _digest(payload), "payload": payload}
+def store(key: str, record: dict) -> Path | None:
+    """Write ``record`` (from :func:`geomlayers.bases.io.make_record`) under ``key``.
+
+    Returns the file, or ``None`` when the folder cannot be written (one warning per folder;
+    never an exception).
+    """
+    record = {**record, "key": key}
+    record["sha256"] = checksum(record)
     path = cache_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False
-    )
     try:
-        with handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path
+        if path.exists() and not path.is_file():
+            _warn_once("not-a-file", path, f"basis cache path {path} is not a file; it is "
+                       "left alone and this basis is not cached")
+            return None
+        return atomic_write(path, json.dumps(record))
+    except OSError as error:
+        _warn_once("unwritable", path.parent, (
+            f"cannot write the basis cache in {path.parent} ({error}); bases are computed but "
+            "not cached. Set GEOMLAYERS_CACHE_DIR to a writable folder, or pass use_cache=False"
+        ))
+        return None

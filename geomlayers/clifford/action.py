@@ -16,6 +16,7 @@ import torch
 
 from geomlayers.clifford.algebra import CliffordAlgebra
 from geomlayers.groups.base import Group
+from geomlayers.groups.parse import register_family
 from geomlayers.groups.pseudo_orthogonal import outermorphism
 
 __all__ = ["OutermorphismGroup", "versor", "twisted_conjugation"]
@@ -30,6 +31,9 @@ class OutermorphismGroup(Group):
     >>> from geomlayers.groups.orthogonal import OrthogonalGroup
     >>> OutermorphismGroup(OrthogonalGroup(3)).n
     8
+    >>> from geomlayers.groups import parse_group
+    >>> str(OutermorphismGroup(OrthogonalGroup(3))), parse_group("Outer(O3)").n
+    ('Outer(O3)', 8)
     """
 
     base: Group
@@ -37,6 +41,9 @@ class OutermorphismGroup(Group):
     def __post_init__(self) -> None:
         if not isinstance(self.base, Group):
             raise TypeError(f"base must be a Group, got {type(self.base).__name__}")
+
+    def __str__(self) -> str:
+        return f"Outer({self.base})"
 
     @property
     def n(self) -> int:  # type: ignore[override]
@@ -62,6 +69,9 @@ class OutermorphismGroup(Group):
         scale = g.abs().amax().clamp(min=1)
         close = (outermorphism(vectors) - g).abs().amax() <= atol * scale
         return bool(close) and self.base.contains(vectors, atol)
+
+
+register_family("Outer", OutermorphismGroup)
 
 
 def versor(algebra: CliffordAlgebra, vectors: torch.Tensor) -> torch.Tensor:

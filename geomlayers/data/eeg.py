@@ -30,6 +30,7 @@ from geomlayers.data_dir import data_dir
 
 __all__ = [
     "EEGMMIDB_TASKS",
+    "MAMEM_FILES",
     "MAMEM_FREQUENCIES",
     "MAMEM_SFREQ",
     "MAMEM_SPLITS",
@@ -45,6 +46,7 @@ __all__ = [
     "load_mamem",
     "load_mamem_covariances",
     "verify_eegmmidb_file",
+    "verify_mamem_file",
 ]
 
 MAMEM_SUBJECTS: tuple[int, ...] = tuple(range(1, 12))
@@ -71,6 +73,23 @@ MOTOR_CHANNELS: tuple[str, ...] = (
     "CP3", "CP1", "CPz", "CP2", "CP4", "P1", "Pz", "P2", "POz",
 )
 
+#: size in bytes and SHA-256 of each MAMEM file as published in the GBWBN authors' repository
+#: (jjscc/GBWBN, commit 1ec32321, GBWBN_SPDNet/experiments/data/MAMEM/); :func:`load_mamem`
+#: checks them before reading.
+MAMEM_FILES: dict[str, tuple[int, str]] = {
+    "U001.mat": (2332531, "f0038f1f59698c5fbfd11496b7a2e10e534eabd08e2f086acbd88dec73381bb9"),
+    "U002.mat": (2357800, "6aa75a5a48d19881687bae17ad296be5c9c8ebe9f44d1cace12999441d0ea6ad"),
+    "U003.mat": (2334310, "51c3cf3b78a3dd320b3ce1778cf9cda264332fe8f0257c8769594e1748710f8f"),
+    "U004.mat": (2331400, "31fd1af3ad1ee9deac2a25ab46c4f51528a131b6eb3786517aa3afb2dd052e27"),
+    "U005.mat": (2333346, "71eda11e276ccdc04289b9bc7cdc8b81d2c6b2067b923d283f74f3c931c39394"),
+    "U006.mat": (2328573, "26d8d2217ca5a721155b840dc1dd25812577ba3b2f89acdc4f155096ba992f44"),
+    "U007.mat": (2334311, "4c5ff7152cf8d2109c7fc14cf3db0efd82d8105431a0ca31e95ac9e8556e9d3e"),
+    "U008.mat": (2336802, "253d61feef3ca70393e05962e6ba40ed68351eb46ab9f73e99ef2535765e76dd"),
+    "U009.mat": (2330624, "3032972728ab118953577b7124068b01514a58c36845ac772a4f9f83f058d64c"),
+    "U010.mat": (2329050, "f12b61d9c226e7d9a79e975916840958b99a80fa5f26613316a6946e218797b7"),
+    "U011.mat": (2329548, "dc9aef4918a7f4c249982df3ff6abec158a80d0c6fd8b35e57da17784d51e33d"),
+}
+
 _ESTIMATORS = ("scm", "lwf", "oas", "cov", "sch", "corr", "mcd", "hub", "stu", "tyl")
 _BUNDLED = Path(__file__).parent / "bundled"
 
@@ -93,8 +112,34 @@ def _eeg_root(root: str | Path | None) -> Path:
     return folder
 
 
+def verify_mamem_file(path: str | Path) -> str:
+    """Check a MAMEM file's size and SHA-256 against :data:`MAMEM_FILES`; return the digest.
+
+    Raises:
+        ChecksumError: the size or digest differs (a truncated or altered copy), or the file
+            name is not one of ``U001.mat`` .. ``U011.mat``.
+
+    """
+    path = Path(path)
+    if path.name not in MAMEM_FILES:
+        raise ChecksumError(f"{path}: not a MAMEM SSVEP II file name (U001.mat .. U011.mat)")
+    size, expected = MAMEM_FILES[path.name]
+    actual_size = path.stat().st_size
+    fix = ("re-obtain it from jjscc/GBWBN (GBWBN_SPDNet/experiments/data/MAMEM/), or pass "
+           "verify=False to read it anyway")
+    if actual_size != size:
+        state = "truncated" if actual_size < size else "longer than the original"
+        raise ChecksumError(f"{path}: size {actual_size} bytes, expected {size}: the file is "
+                            f"{state}; {fix}")
+    actual = _sha256(path)
+    if actual != expected:
+        raise ChecksumError(f"{path}: SHA-256 {actual} differs from the published file's "
+                            f"{expected}: the file is corrupt; {fix}")
+    return actual
+
+
 def load_mamem(
-    subject: int, split: str = "all", *, root: str | Path | None = None
+    subject: int, split: str = "all", *, root: str | Path | None = None, verify: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """One MAMEM SSVEP II subject: signals ``(n, 8, 125)`` float64 (µV scale) and labels ``(n,)``.
 
@@ -103,6 +148,7 @@ def load_mamem(
         split: 'train' (trials 0-299), 'val' (300-399), 'test' (400-499) or 'all'; the standard
             split of MAtt (Pan et al., NeurIPS 2022, §4.1) and GBWBN.
         root: folder holding ``mamem/U0xx.mat`` (default ``data_dir()/eeg``).
+        verify: check the file's size and SHA-256 first (:func:`verify_mamem_file`).
 
     Returns:
         ``X`` (n_trials, 8, 125) float64 at :data:`MAMEM_SFREQ` Hz, ``y`` (n_trials,) int64 in 0..4.
@@ -117,7 +163,17 @@ def load_mamem(
     path = _eeg_root(root) / "mamem" / f"U{int(subject):03d}.mat"
     if not path.is_file():
         raise FileNotFoundError(f"MAMEM file {path} is absent")
-    content = scipy.io.loadmat(path)
+    if verify:
+        verify_mamem_file(path)
+    try:
+        content = scipy.io.loadmat(path)
+    except (OSError, ValueError, TypeError) as error:
+        raise ValueError(f"{path}: cannot read the MATLAB file ({error}); it is probably "
+                         "truncated or corrupt: re-obtain it (verify=True checks its size and "
+                         "SHA-256)") from error
+    if "x_test" not in content or "y_test" not in content:
+        raise ValueError(f"{path}: expected variables x_test and y_test, found "
+                         f"{sorted(k for k in content if not k.startswith('__'))}")
     x = np.asarray(content["x_test"], dtype=np.float64)
     y = np.asarray(content["y_test"]).ravel().astype(np.int64)
     if x.shape != (500, 8, 125) or y.shape != (500,):
@@ -238,7 +294,12 @@ def load_eegmmidb_raw(
         path = _eegmmidb_path(subject, run, root)
         if verify:
             verify_eegmmidb_file(path)
-        raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
+        try:
+            raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
+        except (OSError, ValueError, RuntimeError, IndexError) as error:
+            raise ValueError(f"{path}: cannot read the EDF file ({type(error).__name__}: "
+                             f"{error}); it is probably truncated or corrupt: re-obtain it "
+                             "(verify=True checks it against PhysioNet's checksum)") from error
         mne.datasets.eegbci.standardize(raw)
         raws.append(raw)
     return mne.concatenate_raws(raws, verbose="error") if len(raws) > 1 else raws[0]

@@ -18,13 +18,13 @@ Two public formats, both under ``data_dir()/graphs`` (see the data folder's READ
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
 import torch
 
 from geomlayers.data_dir import data_dir
+from geomlayers.paths import processed_dir
 
 __all__ = [
     "S2V_COUNTS",
@@ -58,12 +58,11 @@ _DEGREE_AS_TAG = {"IMDBBINARY", "IMDBMULTI", "COLLAB"}
 
 
 def tu_cache_root() -> Path:
-    """Folder holding the TUDataset roots: ``$GEOMLAYERS_TU_ROOT`` or ``~/.cache/geomlayers/tu``."""
-    override = os.environ.get("GEOMLAYERS_TU_ROOT")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geomlayers" / "tu"
+    """Folder holding the TUDataset roots: ``$GEOMLAYERS_TU_ROOT`` or ``<cache root>/tu``.
+
+    See :func:`geomlayers.paths.processed_dir`.
+    """
+    return processed_dir("tu")
 
 
 def load_tu(name: str, root: str | Path | None = None, **kwargs):

@@ -25,7 +25,8 @@ simulations, all 2,000 validation and all 2,000 test simulations; mean squared e
 particles × coordinates.
 
 The files ``charges_{train,valid,test}_charged5_initvel1small.npy`` of the original data
-set (in ``../shared/data/nbody``) check that the random stream and set-up are reproduced.
+set (in the data folder, :func:`load_reference_charges`) check that the random stream and
+set-up are reproduced.
 
 Generated data are cached on disk: ``$GEOMLAYERS_CACHE_DIR/nbody`` if that variable is set,
 else ``$XDG_CACHE_HOME/geomlayers/nbody`` (default ``~/.cache/geomlayers/nbody``), written to
@@ -34,14 +35,15 @@ a temporary file and moved into place (atomic).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from geomlayers.paths import atomic_open, processed_dir
+from geomlayers.validation import check_int
 
 __all__ = [
     "NBodyConfig",
@@ -51,6 +53,7 @@ __all__ = [
     "draw_initial_states",
     "simulate",
     "generate_split",
+    "load_reference_charges",
 ]
 
 _CACHE_VERSION = 2  # bump when the simulator's numerics change
@@ -83,12 +86,8 @@ class NBodyConfig:
 
 
 def nbody_cache_dir() -> Path:
-    """Folder of the cached simulations (see the module docstring)."""
-    override = os.environ.get("GEOMLAYERS_CACHE_DIR")
-    if override:
-        return Path(override).expanduser() / "nbody"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geomlayers" / "nbody"
+    """Folder of the cached simulations: ``<cache root>/nbody`` (:mod:`geomlayers.paths`)."""
+    return processed_dir("nbody")
 
 
 def _split_name(split: str) -> str:
@@ -197,8 +196,7 @@ def generate_split(
     name = _split_name(split)
     total = SPLITS[name]
     count = total if count is None else count
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= total:
-        raise ValueError(f"count must be an int in [1, {total}] for split {name!r}, got {count!r}")
+    count = check_int(f"count (split {name!r})", count, minimum=1, maximum=total)
     start = {"train": 0, "valid": SPLITS["train"], "test": SPLITS["train"] + SPLITS["valid"]}
     first = start[name]
     charges, loc, vel = draw_initial_states(first + count, config)
@@ -228,16 +226,8 @@ def _load_cached(path: Path, count: int, config: NBodyConfig) -> dict[str, np.nd
 
 
 def _store(path: Path, data: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp",
-                                         delete=False)
-    try:
-        with handle:
-            np.savez(handle, **data)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as handle:
+        np.savez(handle, **data)
 
 
 def load_split(split: str, count: int | None = None, config: NBodyConfig = NBodyConfig(),
@@ -252,6 +242,24 @@ def load_split(split: str, count: int | None = None, config: NBodyConfig = NBody
         if cache:
             _store(path, data)
     return data
+
+
+def load_reference_charges(split: str, folder: str | Path | None = None) -> np.ndarray:
+    """The charges ``(S, 5)`` of the original data set's ``split``, checked on load.
+
+    Reads ``charges_<split>_charged5_initvel1small.npy`` from ``folder`` (default
+    ``data_dir()/nbody``) after checking its recorded size and SHA-256
+    (:mod:`geomlayers.data.checksums`): a truncated or different file raises a ``ValueError``
+    naming it. These files check the simulator's random stream (module docstring).
+    """
+    from geomlayers.data.checksums import verify_file
+    from geomlayers.data_dir import data_dir
+
+    name = _split_name(split)
+    key = f"nbody/charges_{name}_charged5_initvel1small.npy"
+    path = (Path(folder) if folder is not None else data_dir() / "nbody") / Path(key).name
+    verify_file(path, key)
+    return np.load(path)[..., 0]
 
 
 class NBodyDataset(torch.utils.data.Dataset):
@@ -279,10 +287,7 @@ class NBodyDataset(torch.utils.data.Dataset):
         if max_samples is None:
             max_samples = 3000 if name == "train" else SPLITS[name]
         for arg, value in (("frame_0", frame_0), ("frame_T", frame_T)):
-            if isinstance(value, bool) or not isinstance(value, int) or not (
-                0 <= value < config.frames
-            ):
-                raise ValueError(f"{arg} must be an int in [0, {config.frames - 1}], got {value!r}")
+            check_int(arg, value, minimum=0, maximum=config.frames - 1)
         data = load_split(name, max_samples, config, cache=cache)
         self.split, self.frame_0, self.frame_T = name, frame_0, frame_T
         self.loc = torch.as_tensor(data["loc"][:, frame_0], dtype=dtype)

@@ -1,6 +1,6 @@
 """Brauer, symplectic Brauer and Brauer–Grood diagrams (Pearce-Crump, arXiv 2212.08630).
 
-Vertex labels as everywhere in geomlayers (research notes §1): ``l`` top vertices ``0..l-1``
+Vertex labels as everywhere in geomlayers (``docs/diagrams.md``): ``l`` top vertices ``0..l-1``
 (output indices ``i_1..i_l``), ``k`` bottom vertices ``l..l+k-1`` (input indices
 ``j_1..j_k``); an element's tensor has shape ``(n,)*(l+k)`` and its matrix is
 ``T.reshape(n**l, n**k)``. A pair of two top vertices is a *cup*, of two bottom vertices a
@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -35,6 +36,7 @@ import torch
 
 from geomlayers.diagrams.diagram import PartitionDiagram, dense_from_entries, permutation_signs
 from geomlayers.diagrams.partitions import double_factorial
+from geomlayers.diagrams.plot import plot_diagram
 
 __all__ = [
     "perfect_matchings",
@@ -46,6 +48,7 @@ __all__ = [
     "SymplecticBrauerDiagram",
     "BrauerGroodDiagram",
     "MAX_LEVI_CIVITA_N",
+    "contract",
 ]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -206,21 +209,25 @@ class _PairedElement:
         raise NotImplementedError
 
     def apply_to(self, x: torch.Tensor, n: int) -> torch.Tensor:
-        """``W x`` for ``x`` ``(*batch, n^(k))`` → ``(*batch, n^(l))``, differentiable.
+        """``W x`` for ``x`` ``(*batch, n^(k))`` → ``(*batch, n^(l))`` (deprecated).
 
-        Never forms the ``n^l x n^k`` matrix; see :mod:`geomlayers.ops.brauer_products`.
+        .. deprecated:: 0.2
+            Use :func:`geomlayers.ops.apply_element` ``(element, x, n)``, the executor
+            layer's product (docs/brauer.md). This method stays for one release as a plain
+            ``torch.einsum`` contraction of the element's factors (``δ``, ``J``, ``ε``), so the
+            diagram layer imports no executor; it never forms the ``n^l x n^k`` matrix.
         """
-        from geomlayers.ops.brauer_products import apply_element  # ops sits below diagrams
-
-        return apply_element(self, x, n)
+        warnings.warn(
+            f"{type(self).__name__}.apply_to(x, n) is deprecated; use "
+            "geomlayers.ops.apply_element(element, x, n)", DeprecationWarning, stacklevel=2,
+        )
+        return contract(self, x, n)
 
     def plot(self, ax=None, *, title: str | None = None):
         """Draw the diagram with matplotlib; returns the Axes (see :mod:`geomlayers.diagrams.plot`).
 
         Top row: output vertices ``0..l-1``; bottom row: input vertices. Needs matplotlib.
         """
-        from geomlayers.diagrams.plot import plot_diagram
-
         return plot_diagram(self, ax, title=title)
 
 
@@ -337,3 +344,73 @@ class BrauerGroodDiagram(_PairedElement):
     def to_json(self) -> list:
         """JSON-able description (basis cache)."""
         return [[list(p) for p in self.blocks], list(self.free)]
+
+
+def contract(element: _PairedElement, x: torch.Tensor, n: int) -> torch.Tensor:
+    """``W x`` of a symplectic Brauer or Brauer–Grood diagram by ``torch.einsum`` of its factors.
+
+    The element is a contraction of small factors (Pearce-Crump, arXiv 2304.14165, §4):
+    ``δ`` or ``J`` on caps, ``δ`` or ``J⁻¹ = -J`` on cups, ``δ`` on through-strands and, for
+    ``H_α``, one Levi-Civita symbol applied as a signed gather / scatter over the ``n!``
+    permutations (never the ``n^n`` tensor). No ``n^l x n^k`` matrix is formed.
+
+    Args:
+        element: a :class:`SymplecticBrauerDiagram` or :class:`BrauerGroodDiagram`.
+        x: ``(*batch, n, …, n)`` with ``element.k`` trailing axes.
+        n: the dimension.
+
+    Returns:
+        ``(*batch, n, …, n)`` with ``element.l`` trailing axes; dtype and device of ``x``.
+
+    """
+    k, l = element.k, element.l  # noqa: E741
+    free = element._free()
+    if free:
+        element.check_n(n)
+        check_levi_civita(n)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() < k or any(s != n for s in x.shape[x.dim() - k :]):
+        raise ValueError(f"x must end in k={k} axes of size n={n}, got shape {tuple(x.shape)}")
+    batch = x.shape[: x.dim() - k]
+    form = getattr(element, "form", None)
+    eye = torch.eye(n, dtype=x.dtype, device=x.device)
+    cap_matrix = eye if form is None else _form_matrix(n, form, x)
+    cup_matrix = eye if form is None else -cap_matrix
+    letter = {v: 1 + v for v in range(element.order)}  # 0 is the (flattened) batch axis
+    caps, cups, through = [], [], []
+    for (u, v), kind in zip(element.blocks, element.pair_kinds(), strict=True):
+        if kind == "through":
+            letter[v] = letter[u]
+            through.append(letter[u])
+        elif kind == "cap":
+            if form is None:
+                letter[v] = letter[u]  # δ: a repeated index takes the diagonal
+            else:
+                caps += [cap_matrix, [letter[u], letter[v]]]
+        else:
+            cups += [cup_matrix, [letter[u], letter[v]]]
+    bottom_free = [letter[f] for f in free if f >= l]
+    top_free = [letter[f] for f in free if f < l]
+    flat = x.reshape(-1, *([n] * k))
+    middle = [0, *through, *bottom_free]
+    w = torch.einsum(flat, [0, *(letter[v] for v in range(l, l + k))], *caps, middle)
+    if free:
+        d, s, t = len(through), len(bottom_free), len(top_free)
+        perms, signs = permutation_table(n)
+        powers = n ** torch.arange(n - 1, -1, -1)
+        flat_x = (perms[:, :t] * powers[n - t :]).sum(1).to(x.device)
+        flat_y = (perms[:, t:] * powers[t:]).sum(1).to(x.device)
+        w = w.reshape(w.shape[0], n**d, n**s)
+        gathered = w[..., flat_y] * signs.to(dtype=x.dtype, device=x.device)
+        w = w.new_zeros(w.shape[0], n**d, n**t).index_add(-1, flat_x, gathered)
+        w = w.reshape(-1, *([n] * (d + t)))
+        middle = [0, *through, *top_free]
+    y = torch.einsum(w, middle, *cups, [0, *(letter[v] for v in range(l))])
+    return y.reshape(*batch, *([n] * l))
+
+
+def _form_matrix(n: int, form: str, like: torch.Tensor) -> torch.Tensor:
+    from geomlayers.groups.symplectic import symplectic_form
+
+    return symplectic_form(n, form, dtype=like.dtype, device=like.device)

@@ -1,6 +1,6 @@
 """Partition diagrams, orbit elements and jellyfish diagrams, and their tensors.
 
-Conventions (research notes §1): a ``(k, l)``-diagram has ``l`` top vertices ``0..l-1`` (the
+Conventions (``docs/diagrams.md``): a ``(k, l)``-diagram has ``l`` top vertices ``0..l-1`` (the
 output indices ``i_1..i_l``) and ``k`` bottom vertices ``l..l+k-1`` (the input indices
 ``j_1..j_k``). Its tensor ``T`` has shape ``(n,)*(l+k)`` and its matrix is
 ``W = T.reshape(n**l, n**k)`` (row-major), acting by ``y = W x``.
@@ -25,6 +25,7 @@ from typing import ClassVar
 import torch
 
 from geomlayers.diagrams.partitions import Blocks
+from geomlayers.diagrams.plot import plot_diagram
 
 __all__ = [
     "SetPartitionElement",
@@ -176,8 +177,6 @@ class SetPartitionElement:
 
         Top row: output vertices ``0..l-1``; bottom row: input vertices. Needs matplotlib.
         """
-        from geomlayers.diagrams.plot import plot_diagram
-
         return plot_diagram(self, ax, title=title)
 
 

@@ -1,6 +1,6 @@
 """Pictures of diagrams with matplotlib (imported lazily, only when a picture is drawn).
 
-Layout (the convention of every diagram in geomlayers, research notes §1): the ``l`` top
+Layout (the convention of every diagram in geomlayers, ``docs/diagrams.md``): the ``l`` top
 vertices ``0..l-1`` are the output indices, the ``k`` bottom vertices ``l..l+k-1`` the input
 indices, each row centred. What the artists are (tests and callers can find them by ``gid``):
 
@@ -102,28 +102,33 @@ def _finish_axes(ax: Any, k: int, l: int, title: str | None) -> None:  # noqa: E
         ax.set_title(title, fontsize=9)
 
 
-def _kind(element: Any) -> str:
-    """``"partition"``, ``"orbit"``, ``"jellyfish"``, ``"symplectic"`` or ``"brauer-grood"``."""
-    from geomlayers.diagrams.brauer import BrauerGroodDiagram, SymplecticBrauerDiagram
-    from geomlayers.diagrams.diagram import (
-        JellyfishDiagram,
-        OrbitElement,
-        SetPartitionElement,
-    )
+#: a diagram's ``symbol`` → how it is drawn; anything else with ``k``, ``l`` and ``blocks``
+#: is drawn as a partition diagram.
+_STYLES = {"X": "orbit", "J": "jellyfish", "F": "symplectic", "H": "brauer-grood"}
 
-    for cls, name in (
-        (JellyfishDiagram, "jellyfish"),
-        (OrbitElement, "orbit"),
-        (SetPartitionElement, "partition"),
-        (SymplecticBrauerDiagram, "symplectic"),
-        (BrauerGroodDiagram, "brauer-grood"),
-    ):
-        if isinstance(element, cls):
-            return name
-    raise TypeError(
-        f"cannot draw a {type(element).__name__}: plot_diagram draws partition, orbit, "
-        "jellyfish, (symplectic) Brauer and Brauer–Grood diagrams"
-    )
+
+def _kind(element: Any) -> str:
+    """``"partition"``, ``"orbit"``, ``"jellyfish"``, ``"symplectic"`` or ``"brauer-grood"``.
+
+    Read from the element's attributes (``k``, ``l``, ``blocks``, ``symbol`` and, for
+    Brauer–Grood diagrams, ``free``), so this module imports no diagram class and every
+    diagram module may import it.
+    """
+    blocks = getattr(element, "blocks", None)
+    if not (isinstance(getattr(element, "k", None), int)
+            and isinstance(getattr(element, "l", None), int)
+            and isinstance(blocks, tuple)):
+        raise TypeError(
+            f"cannot draw a {type(element).__name__}: plot_diagram draws partition, orbit, "
+            "jellyfish, (symplectic) Brauer and Brauer–Grood diagrams"
+        )
+    style = _STYLES.get(getattr(element, "symbol", None), "partition")
+    if style == "brauer-grood" and not getattr(element, "free", None):
+        raise TypeError(
+            f"cannot draw a {type(element).__name__} with symbol 'H' but no free vertices: "
+            "plot_diagram draws Brauer–Grood diagrams, not bilabelled graphs"
+        )
+    return style
 
 
 def plot_diagram(element: Any, ax: Any = None, *, title: str | None = None) -> Any:

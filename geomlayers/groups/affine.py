@@ -32,8 +32,11 @@ from typing import NamedTuple
 
 import torch
 
+from geomlayers import linalg
 from geomlayers.groups.base import Group, as_generator
 from geomlayers.groups.orthogonal import SpecialOrthogonalGroup
+from geomlayers.groups.representations import Points, join_homogeneous, split_homogeneous
+from geomlayers.validation import check_float, check_int
 
 __all__ = [
     "GLPlus",
@@ -60,22 +63,28 @@ def _check_square(name: str, a: torch.Tensor, n: int | None = None) -> None:
 
 
 def sym_exp(x: torch.Tensor) -> torch.Tensor:
-    """Matrix exponential of symmetric ``x`` ``(..., n, n)`` (an SPD matrix), via ``eigh``."""
+    """Matrix exponential of symmetric ``x`` ``(..., n, n)`` (an SPD matrix).
+
+    :func:`geomlayers.linalg.expm` (one ``eigh``, Daleckii–Krein backward).
+    """
     _check_square("x", x)
-    lam, vec = torch.linalg.eigh(0.5 * (x + x.transpose(-1, -2)))
-    return (vec * torch.exp(lam).unsqueeze(-2)) @ vec.transpose(-1, -2)
+    return linalg.expm(0.5 * (x + x.transpose(-1, -2)))
 
 
 def sym_log(p: torch.Tensor) -> torch.Tensor:
-    """Matrix logarithm of SPD ``p`` ``(..., n, n)`` (a symmetric matrix), via ``eigh``.
+    """Matrix logarithm of SPD ``p`` ``(..., n, n)`` (a symmetric matrix).
 
-    Raises ``ValueError`` if ``p`` has a non-positive eigenvalue.
+    :func:`geomlayers.linalg.logm`; raises ``ValueError`` if ``p`` has a non-positive
+    eigenvalue (at most the relative floor of :data:`geomlayers.linalg.config` times the
+    largest).
     """
     _check_square("p", p)
-    lam, vec = torch.linalg.eigh(0.5 * (p + p.transpose(-1, -2)))
-    if bool((lam <= 0).any()):
+    p = 0.5 * (p + p.transpose(-1, -2))
+    lam = torch.linalg.eigvalsh(p.detach())
+    floor = linalg.config.floor_for(lam)
+    if bool((lam[..., :1] <= floor).any()):
         raise ValueError("p must be symmetric positive definite (all eigenvalues > 0)")
-    return (vec * torch.log(lam).unsqueeze(-2)) @ vec.transpose(-1, -2)
+    return linalg.logm(p)
 
 
 def so_exp(a: torch.Tensor) -> torch.Tensor:
@@ -139,8 +148,7 @@ def rotation_subgroup(
     n ≥ 3: ``order`` must be 1 (the identity) or ``2^{n-1}·n!`` (the rotations of the
     n-cube: signed permutation matrices of determinant 1, e.g. 24 for n = 3).
     """
-    if not isinstance(order, int) or order < 1:
-        raise ValueError(f"order must be an int >= 1, got {order!r}")
+    order = check_int("order", order, minimum=1)
     if n == 2:
         t = torch.arange(order, dtype=torch.float64) * (2 * math.pi / order)
         c, s = torch.cos(t), torch.sin(t)
@@ -214,10 +222,10 @@ class GLPlus(Group):
     traceless = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.n, bool) or not isinstance(self.n, int):
-            raise TypeError(f"n must be an int, got {type(self.n).__name__}")
-        if self.n < 1:
-            raise ValueError(f"n must be >= 1, got {self.n}")
+        object.__setattr__(self, "n", check_int("n", self.n, minimum=1))
+
+    def __str__(self) -> str:
+        return f"{'SL' if self.traceless else 'GL+'}{self.n}"
 
     # ---- structure
     @property
@@ -364,8 +372,7 @@ class GLPlus(Group):
         ``orbit = 1`` gives plain i.i.d. samples. Deterministic given ``generator``.
         """
         self._check_count(m)
-        if not (isinstance(scale, (int, float)) and scale > 0):
-            raise ValueError(f"scale must be a float > 0, got {scale!r}")
+        scale = check_float("scale", scale, positive=True)
         gen = as_generator(generator)
         coords = torch.randn(m, self.sym_dimension, generator=gen, dtype=torch.float64) * scale
         x0 = self.sym_from_coordinates(coords)
@@ -411,8 +418,9 @@ class Affine(Group):
     def __post_init__(self) -> None:
         if not isinstance(self.linear, GLPlus):
             raise TypeError(f"linear must be GLPlus(n) or SL(n), got {self.linear!r}")
-        if not self.translation_scale > 0:
-            raise ValueError(f"translation_scale must be > 0, got {self.translation_scale}")
+        object.__setattr__(self, "translation_scale",
+                           check_float("translation_scale", self.translation_scale,
+                                       positive=True))
 
     @property
     def n(self) -> int:  # type: ignore[override]
@@ -440,22 +448,26 @@ class Affine(Group):
         return out
 
     def join(self, a: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """``(A (..., n, n), t (..., n))`` → homogeneous ``(..., n+1, n+1)``."""
-        d = self.space_dim
-        out = torch.zeros(*a.shape[:-2], d + 1, d + 1, dtype=a.dtype, device=a.device)
-        out[..., :d, :d], out[..., :d, d], out[..., d, d] = a, t, 1
-        return out
+        """``A (..., n, n)``, ``t (..., n)`` → homogeneous ``(..., n+1, n+1)``."""
+        _check_square("a", a, self.space_dim)
+        return join_homogeneous(a, t)
 
     def split(self, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Homogeneous ``(..., n+1, n+1)`` → ``(A, t)``."""
-        d = self.space_dim
-        _check_square("g", g, d + 1)
-        return g[..., :d, :d], g[..., :d, d]
+        """Homogeneous ``(..., n+1, n+1)`` → ``(A, t)`` (:func:`split_homogeneous`)."""
+        _check_square("g", g, self.space_dim + 1)
+        return split_homogeneous(g)
 
     def act_points(self, g: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """``A·p + t`` for ``g`` ``(n+1, n+1)`` and points ``(..., n)``."""
-        a, t = self.split(g)
-        return points @ a.transpose(-1, -2) + t
+        """``A·p + t`` for ``g`` ``(n+1, n+1)`` or ``(m, n+1, n+1)`` and points ``(..., n)``.
+
+        The same as ``self.act(g, points, Points())``.
+        """
+        return self.act(g, points, Points())
+
+    def __str__(self) -> str:
+        if self.translation_scale == 1.0:
+            return f"Aff({self.linear})"
+        return f"Aff({self.linear},translation_scale={self.translation_scale!r})"
 
     def sample(self, m=1, generator=None, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """``m`` homogeneous matrices: ``A`` from ``G.sample``, ``t ~ N(0, scale²)``."""

@@ -4,7 +4,10 @@ A :class:`Group` is a matrix group given by its *defining representation* on ``R
 Every group can
 
 * ``sample(m)`` random elements as a ``(m, n, n)`` tensor,
-* ``act(g, x, order=k)`` with ``g^{⊗k}`` on the last ``k`` axes of ``x`` without forming it,
+* ``act(g, x, rep)`` through a representation value
+  (:mod:`geomlayers.groups.representations`: tensor powers, points, vectors, congruence,
+  subspaces, multivectors, trivial); ``act(g, x, order=k)`` is ``g^{⊗k}`` on the last ``k``
+  axes of ``x``, never formed,
 * give ``identity()``, test ``contains(g)``,
 * describe itself: ``is_finite``, ``order()`` (finite groups) or ``dimension`` (Lie groups),
   ``generators()`` (discrete generators, one per connected component for Lie groups) and
@@ -15,14 +18,30 @@ ICML 2021, §4): a tensor is invariant iff it is fixed by every discrete generat
 annihilated by every Lie-algebra generator.
 
 Group objects are immutable, hashable and printable value types (``SymmetricGroup(5)``), so
-they can key caches.
+they can key caches; ``str(group)`` is a short string (``S5``, ``O(1,3,0)``, ``Aff(SL2)``)
+that :func:`geomlayers.groups.parse_group` reads back to an equal group.
 """
 
 from __future__ import annotations
 
 import abc
+import numbers
 
 import torch
+
+from geomlayers.groups.representations import (
+    Congruence,
+    Multivectors,
+    Points,
+    Representation,
+    Subspaces,
+    TensorPower,
+    Trivial,
+    Vectors,
+    as_representation,
+    tensor_power_act,
+)
+from geomlayers.validation import check_int
 
 __all__ = ["Group", "act", "as_generator"]
 
@@ -31,9 +50,9 @@ def as_generator(generator: torch.Generator | int | None) -> torch.Generator | N
     """Turn a seed or generator into a ``torch.Generator`` (``None`` stays ``None``)."""
     if generator is None or isinstance(generator, torch.Generator):
         return generator
-    if isinstance(generator, int):
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
         gen = torch.Generator()
-        gen.manual_seed(generator)
+        gen.manual_seed(int(generator))
         return gen
     raise TypeError(f"generator must be a torch.Generator, an int seed or None, got {generator!r}")
 
@@ -49,41 +68,13 @@ def act(g: torch.Tensor, x: torch.Tensor, order: int) -> torch.Tensor:
 
     Returns:
         Tensor of the shape of ``x``: ``y[..., i_1..i_k] = Σ_j g[i_1,j_1]…g[i_k,j_k] x[..., j]``.
-        The cost is ``k`` matrix products of size ``n`` (``g^{⊗k}`` is never formed).
+        The cost is ``k`` matrix products of size ``n`` (``g^{⊗k}`` is never formed). The same
+        as ``TensorPower(order).act(g, x)``; ``Group.act`` dispatches to any representation.
 
     """
-    if not isinstance(order, int) or order < 0:
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 0:
         raise ValueError(f"order must be an int >= 0, got {order!r}")
-    if g.dim() not in (2, 3) or g.shape[-1] != g.shape[-2]:
-        raise ValueError(f"g must have shape (n, n) or (m, n, n), got {tuple(g.shape)}")
-    n = g.shape[-1]
-    if order == 0:
-        return x
-    if x.dim() < order or any(s != n for s in x.shape[x.dim() - order :]):
-        raise ValueError(
-            f"x must end in {order} axes of size n={n} (order={order}), got shape {tuple(x.shape)}"
-        )
-    g = g.to(dtype=x.dtype, device=x.device)
-    batched = g.dim() == 3
-    if batched:
-        if x.dim() == order or x.shape[0] != g.shape[0]:
-            raise ValueError(
-                f"a batch of {g.shape[0]} group elements needs x with leading axis of size "
-                f"{g.shape[0]}, got x of shape {tuple(x.shape)}"
-            )
-        # (m, n, n) -> (m, 1, ..., 1, n, n) so it broadcasts against x's middle axes.
-        g_t = g.transpose(-1, -2).reshape(g.shape[0], *([1] * (x.dim() - 2)), n, n)
-    else:
-        g_t = g.transpose(-1, -2)
-    first = x.dim() - order
-    for axis in range(first, x.dim()):
-        moved = x.movedim(axis, -1)
-        if batched:
-            moved = torch.matmul(moved.unsqueeze(-2), g_t).squeeze(-2)
-        else:
-            moved = torch.matmul(moved, g_t)
-        x = moved.movedim(-1, axis)
-    return x
+    return tensor_power_act(g, x, int(order))
 
 
 class Group(abc.ABC):
@@ -148,14 +139,76 @@ class Group(abc.ABC):
         """The identity matrix ``(n, n)``."""
         return torch.eye(self.n, dtype=dtype, device=device)
 
-    def act(self, g: torch.Tensor, x: torch.Tensor, order: int) -> torch.Tensor:
-        """Apply ``g^{⊗order}`` to the last ``order`` axes of ``x``; see :func:`act`."""
-        if g.shape[-1] != self.n:
+    @property
+    def space_dim(self) -> int:
+        """Dimension of the space moved: ``n`` (``n - 1`` in homogeneous coordinates)."""
+        return self.n
+
+    #: the representation types this group acts through (see :meth:`act`)
+    representation_types: tuple[type[Representation], ...] = (
+        Trivial, TensorPower, Vectors, Points, Congruence, Subspaces, Multivectors,
+    )
+
+    def acts_through(self, rep: Representation | str | int) -> bool:
+        """Whether :meth:`act` accepts the representation ``rep``."""
+        return isinstance(as_representation(rep), self.representation_types)
+
+    def act(
+        self,
+        g: torch.Tensor,
+        x: torch.Tensor,
+        rep: Representation | str | int | None = None,
+        *,
+        order: int | None = None,
+    ) -> torch.Tensor:
+        """Apply the elements ``g`` to ``x`` through the representation ``rep``.
+
+        Args:
+            g: ``(n, n)`` or ``(m, n, n)`` elements of this group (one per leading entry of
+                ``x`` when batched).
+            x: a tensor of the representation (shapes in
+                :mod:`geomlayers.groups.representations`).
+            rep: a :class:`~geomlayers.groups.representations.Representation`, its string
+                (``"T2"``, ``"points"``, ``"congruence"``…) or an int ``k`` (tensor power).
+            order: ``k`` for the tensor power ``g^{⊗k}`` (the older call form
+                ``act(g, x, order=k)``); give either ``rep`` or ``order``.
+
+        Returns:
+            ``g·x``, the shape of ``x``.
+
+        >>> from geomlayers.groups import OrthogonalGroup
+        >>> group = OrthogonalGroup(2)
+        >>> x = torch.eye(2, dtype=torch.float64)
+        >>> bool(torch.equal(group.act(group.identity(), x, "congruence"), x))
+        True
+
+        """
+        if (rep is None) == (order is None):
+            raise TypeError("give exactly one of rep (a Representation, its string or an "
+                            f"int order) and order=k, got rep={rep!r}, order={order!r}")
+        rep = as_representation(rep if order is None else order)
+        if not isinstance(rep, self.representation_types):
+            names = ", ".join(t.__name__ for t in self.representation_types)
+            raise ValueError(f"{self} does not act through {rep!r}; it acts through {names}")
+        if not isinstance(g, torch.Tensor) or g.dim() not in (2, 3) or \
+                g.shape[-2:] != (self.n, self.n):
+            shape = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
             raise ValueError(
-                f"g must be {self.n}x{self.n} matrices for {self}, got {tuple(g.shape)}"
+                f"g must be ({self.n}, {self.n}) or (m, {self.n}, {self.n}) matrices for "
+                f"{self}, got {shape}"
             )
-        return act(g, x, order)
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a tensor, got {type(x).__name__}")
+        d = rep.space_dim_of(x)
+        if d is not None and d != self.space_dim and not (
+            d == self.n and isinstance(rep, Vectors | Points)
+        ):
+            raise ValueError(
+                f"{rep} for {self} must live over d={self.space_dim} dimensions "
+                f"(shape {rep.shape(self.n, self.space_dim)} at the end), got x of shape "
+                f"{tuple(x.shape)}"
+            )
+        return rep.act(g, x)
 
     def _check_count(self, m: int) -> None:
-        if not isinstance(m, int) or m < 1:
-            raise ValueError(f"m (number of samples) must be an int >= 1, got {m!r}")
+        check_int("m (number of samples)", m, minimum=1)

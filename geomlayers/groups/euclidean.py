@@ -7,9 +7,14 @@ Elements are stored as **homogeneous** ``(d+1) x (d+1)`` matrices
 
 so the defining representation is on ``R^{d+1}`` (``group.n == d + 1``), ``g`` maps the
 homogeneous point ``(x, 1)`` to ``(R x + t, 1)`` and composition is the matrix product.
-:func:`split` and :func:`compose` convert to and from the pair ``(R, t)``;
-:meth:`EuclideanGroup.act_points` applies elements to ordinary points ``(..., d)`` and
-:meth:`EuclideanGroup.act_vectors` to translation-invariant vectors (``R v``).
+:func:`split` and :func:`compose` (the same functions as
+:func:`~geomlayers.groups.representations.split_homogeneous` and
+:func:`~geomlayers.groups.representations.join_homogeneous`, shared with ``Affine``) convert
+to and from the pair ``(R, t)``. Elements act on points ``(..., d)`` through
+:class:`~geomlayers.groups.representations.Points` (``R p + t``; also
+:meth:`EuclideanGroup.act_points`) and on translation-invariant vectors through
+:class:`~geomlayers.groups.representations.Vectors` (``R v``; :meth:`~EuclideanGroup.act_vectors`).
+Short strings: ``E3``, ``SE2``, ``T3`` (``E(3,translation_scale=2.0)`` off the default).
 
 ``sample`` draws ``R`` Haar-random and ``t ~ N(0, scale² I)`` (``scale = 1`` by default): the
 group is not compact, so this is a documented choice, not a Haar measure.
@@ -27,32 +32,21 @@ from geomlayers.groups.orthogonal import (
     SpecialOrthogonalGroup,
     _antisymmetric_basis,
 )
-from geomlayers.groups.permutation import _check_n
+from geomlayers.groups.representations import (
+    Points,
+    Vectors,
+    join_homogeneous,
+    split_homogeneous,
+)
+from geomlayers.validation import check_float, check_int
 
 __all__ = ["EuclideanGroup", "SpecialEuclideanGroup", "TranslationGroup", "split", "compose"]
 
 
-def split(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(..., d+1, d+1)`` homogeneous matrices -> ``R (..., d, d)``, ``t (..., d)``."""
-    if g.dim() < 2 or g.shape[-1] != g.shape[-2] or g.shape[-1] < 2:
-        raise ValueError(f"g must have shape (..., d+1, d+1) with d >= 1, got {tuple(g.shape)}")
-    return g[..., :-1, :-1], g[..., :-1, -1]
-
-
-def compose(rotation: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:
-    """``R (..., d, d)``, ``t (..., d)`` -> homogeneous ``(..., d+1, d+1)``."""
-    d = rotation.shape[-1]
-    if rotation.shape[-2] != d or translation.shape[-1] != d:
-        raise ValueError(
-            f"rotation must be (..., d, d) and translation (..., d), got "
-            f"{tuple(rotation.shape)} and {tuple(translation.shape)}"
-        )
-    batch = torch.broadcast_shapes(rotation.shape[:-2], translation.shape[:-1])
-    g = rotation.new_zeros(*batch, d + 1, d + 1)
-    g[..., :d, :d] = rotation
-    g[..., :d, d] = translation
-    g[..., d, d] = 1
-    return g
+#: ``(..., d+1, d+1)`` homogeneous matrices -> ``R (..., d, d)``, ``t (..., d)``.
+split = split_homogeneous
+#: ``R (..., d, d)``, ``t (..., d)`` -> homogeneous ``(..., d+1, d+1)``.
+compose = join_homogeneous
 
 
 class _EuclideanFamily(Group):
@@ -63,11 +57,10 @@ class _EuclideanFamily(Group):
     _linear: Group | None  # the linear part's group (None: translations only)
 
     def __post_init__(self) -> None:
-        _check_n(self.d)
-        if not self.translation_scale > 0:
-            raise ValueError(
-                f"translation_scale must be > 0, got {self.translation_scale!r}"
-            )
+        object.__setattr__(self, "d", check_int("d", self.d, minimum=1))
+        object.__setattr__(self, "translation_scale",
+                           check_float("translation_scale", self.translation_scale,
+                                       positive=True))
 
     @property
     def n(self) -> int:  # type: ignore[override]
@@ -75,9 +68,17 @@ class _EuclideanFamily(Group):
         return self.d + 1
 
     @property
+    def space_dim(self) -> int:
+        """``d``, the dimension of the space moved."""
+        return self.d
+
+    @property
     def is_finite(self) -> bool:
         """``False``."""
         return False
+
+    def __str__(self) -> str:
+        return _short_name(self._symbol, self.d, self.translation_scale)
 
     def _linear_sample(self, m, generator, dtype) -> torch.Tensor:
         if self._linear is None:
@@ -127,18 +128,16 @@ class _EuclideanFamily(Group):
         return compose(gens, gens.new_zeros(gens.shape[0], self.d))
 
     def act_points(self, g: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """``R p + t`` for points ``(..., d)``.
+        """``R p + t`` for points ``(..., d)``: ``self.act(g, points, Points())``.
 
         ``g`` is ``(d+1, d+1)`` or ``(m, d+1, d+1)`` with ``points.shape[0] == m`` (one
         element per leading entry).
         """
-        rotation, t = self._split_for(g, points)
-        return self._rotate(rotation, points) + self._expand(t, points)
+        return self.act(g, points, Points())
 
     def act_vectors(self, g: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
-        """``R v`` for translation-invariant vectors ``(..., d)`` (velocities, normals)."""
-        rotation, _ = self._split_for(g, vectors)
-        return self._rotate(rotation, vectors)
+        """``R v`` for translation-invariant vectors ``(..., d)``: ``act(g, v, Vectors())``."""
+        return self.act(g, vectors, Vectors())
 
     def inverse(self, g: torch.Tensor) -> torch.Tensor:
         """``(R, t)^{-1} = (Rᵀ, -Rᵀ t)`` for ``(..., d+1, d+1)``."""
@@ -146,31 +145,11 @@ class _EuclideanFamily(Group):
         rt = rotation.transpose(-1, -2)
         return compose(rt, -(rt @ t.unsqueeze(-1)).squeeze(-1))
 
-    def _split_for(self, g, x):
-        if g.shape[-2:] != (self.n, self.n) or g.dim() not in (2, 3):
-            raise ValueError(f"g must be ({self.n}, {self.n}) or (m, {self.n}, {self.n}) for "
-                             f"{self}, got {tuple(g.shape)}")
-        if x.shape[-1] != self.d:
-            raise ValueError(f"points must end in an axis of size d={self.d}, got {tuple(x.shape)}")
-        if g.dim() == 3 and (x.dim() < 2 or x.shape[0] != g.shape[0]):
-            raise ValueError(f"{g.shape[0]} elements need points with leading axis "
-                             f"{g.shape[0]}, got {tuple(x.shape)}")
-        return split(g.to(dtype=x.dtype, device=x.device))
 
-    @staticmethod
-    def _rotate(rotation, x):
-        if rotation.dim() == 2:
-            return x @ rotation.transpose(-1, -2)
-        r_t = rotation.transpose(-1, -2)
-        if x.dim() == 2:
-            return (x.unsqueeze(-2) @ r_t).squeeze(-2)
-        return x @ r_t.reshape(r_t.shape[0], *[1] * (x.dim() - 3), *r_t.shape[-2:])
-
-    @staticmethod
-    def _expand(t, x):
-        if t.dim() == 1:
-            return t
-        return t.reshape(t.shape[0], *[1] * (x.dim() - 2), t.shape[-1])
+def _short_name(symbol: str, d: int, translation_scale: float) -> str:
+    if translation_scale == 1.0:
+        return f"{symbol}{d}"
+    return f"{symbol}({d},translation_scale={translation_scale!r})"
 
 
 @dataclass(frozen=True)
@@ -187,6 +166,7 @@ class EuclideanGroup(_EuclideanFamily):
     d: int
     translation_scale: float = 1.0
     _linear: Group | None = field(init=False, repr=False, compare=False, default=None)
+    _symbol = "E"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -204,6 +184,7 @@ class SpecialEuclideanGroup(_EuclideanFamily):
     d: int
     translation_scale: float = 1.0
     _linear: Group | None = field(init=False, repr=False, compare=False, default=None)
+    _symbol = "SE"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -221,3 +202,4 @@ class TranslationGroup(_EuclideanFamily):
     d: int
     translation_scale: float = 1.0
     _linear: Group | None = field(init=False, repr=False, compare=False, default=None)
+    _symbol = "T"

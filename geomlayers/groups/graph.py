@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pynauty
 
 from geomlayers.groups.permutation import FinitePermutationGroup
+from geomlayers.validation import check_int, check_int_sequence, check_integral_tensor
 
 __all__ = ["AutomorphismGroup", "canonical_edges"]
 
@@ -34,15 +35,26 @@ def canonical_edges(graph: object, num_nodes: int | None = None) -> tuple[int, t
         pairs = [(index[u], index[v]) for u, v in graph.edges]
         nodes_from_graph = len(order)
     elif hasattr(graph, "shape") and len(graph.shape) == 2 and graph.shape[0] == 2:
-        pairs = [tuple(int(v) for v in col) for col in graph.T.tolist()]
+        index = check_integral_tensor("edge_index", graph, ndim=2)
+        pairs = [(int(u), int(v)) for u, v in index.T.tolist()]
     else:
+        if isinstance(graph, (str, bytes)):
+            raise TypeError("graph must be a networkx.Graph, an edge_index (2, E) or (u, v) "
+                            "pairs, got a str; use parse_group('Aut5<0-1,1-2>') or "
+                            "read_graph(path) for text")
         try:
-            pairs = [(int(u), int(v)) for u, v in graph]
-        except (TypeError, ValueError) as err:
+            pairs = [tuple(check_int_sequence(f"edge {i}", pair, minimum=0))
+                     for i, pair in enumerate(graph)]
+        except TypeError as err:
             raise TypeError(
                 "graph must be a networkx.Graph, an edge_index of shape (2, E), or an "
-                f"iterable of (u, v) pairs; got {type(graph).__name__}"
+                f"iterable of (u, v) integer pairs; got {type(graph).__name__}: {err}"
             ) from err
+        for pair in pairs:
+            if len(pair) != 2:
+                raise ValueError(f"each edge must be a (u, v) pair, got {pair}")
+    if num_nodes is not None:
+        num_nodes = check_int("num_nodes", num_nodes, minimum=1)
     n = num_nodes if num_nodes is not None else nodes_from_graph
     if n is None:
         n = 1 + max((max(p) for p in pairs), default=-1)
@@ -68,7 +80,8 @@ class AutomorphismGroup(FinitePermutationGroup):
         num_nodes: number of vertices (needed when isolated vertices have the largest labels).
 
     Generators come from nauty (McKay & Piperno), so graphs with huge automorphism groups
-    cost nothing extra. Hash and equality are those of the labelled edge set.
+    cost nothing extra. Hash and equality are those of the labelled edge set. The short
+    string lists the vertex count and the edges, ``Aut5<0-1,0-4,1-2,2-3,3-4>``.
 
     >>> AutomorphismGroup([(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)]).order()  # C5: dihedral
     10
@@ -105,3 +118,6 @@ class AutomorphismGroup(FinitePermutationGroup):
 
     def __repr__(self) -> str:
         return f"AutomorphismGroup(n={self.n}, edges={list(self.edges)})"
+
+    def __str__(self) -> str:
+        return f"Aut{self.n}<{','.join(f'{u}-{v}' for u, v in self.edges)}>"

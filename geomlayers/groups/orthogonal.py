@@ -49,7 +49,10 @@ class _OrthogonalFamily(Group):
     n: int
 
     def __post_init__(self) -> None:
-        _check_n(self.n)
+        object.__setattr__(self, "n", _check_n(self.n))
+
+    def __str__(self) -> str:
+        return f"{self._symbol}{self.n}"
 
     @property
     def is_finite(self) -> bool:
@@ -65,11 +68,12 @@ class _OrthogonalFamily(Group):
 class OrthogonalGroup(_OrthogonalFamily):
     """O(n): real ``n x n`` matrices with ``gᵀg = I``; ``sample`` is Haar (both components).
 
-    >>> OrthogonalGroup(3).dimension
-    3
+    >>> OrthogonalGroup(3).dimension, str(OrthogonalGroup(3))
+    (3, 'O3')
     """
 
     n: int
+    _symbol = "O"
 
     def sample(self, m=1, generator=None, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """``m`` Haar-random elements ``(m, n, n)``."""
@@ -91,11 +95,12 @@ class OrthogonalGroup(_OrthogonalFamily):
 class SpecialOrthogonalGroup(_OrthogonalFamily):
     """SO(n): orthogonal matrices of determinant 1; ``sample`` is Haar.
 
-    >>> SpecialOrthogonalGroup(2).dimension
-    1
+    >>> SpecialOrthogonalGroup(2).dimension, str(SpecialOrthogonalGroup(2))
+    (1, 'SO2')
     """
 
     n: int
+    _symbol = "SO"
 
     def sample(self, m=1, generator=None, *, dtype=torch.float64, device=None) -> torch.Tensor:
         """``m`` Haar-random rotations ``(m, n, n)`` (first column flipped where det = -1)."""

@@ -1,6 +1,6 @@
 """Finite permutation groups acting on ``R^n`` by permutation matrices.
 
-Convention (the research notes, §1): a permutation ``σ`` is stored as its image array
+Convention (Pearce-Crump, arXiv 2212.08630, §2): a permutation ``σ`` is stored as its image array
 ``σ = (σ(0), …, σ(n-1))`` and acts by ``P_σ e_j = e_{σ(j)}``, i.e. ``P_σ[σ(j), j] = 1`` and
 ``(P_σ x)[i] = x[σ^{-1}(i)]``.
 
@@ -11,6 +11,7 @@ Group-theoretic work (order, membership, uniform sampling) is done by Schreier�
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from sympy.combinatorics import Permutation
 from sympy.combinatorics import PermutationGroup as _SympyGroup
 
 from geomlayers.groups.base import Group, as_generator
+from geomlayers.validation import check_int, check_int_sequence, check_integral_tensor
 
 __all__ = [
     "FinitePermutationGroup",
@@ -26,15 +28,57 @@ __all__ = [
     "SymmetricGroup",
     "AlternatingGroup",
     "permutation_matrices",
+    "cycle_string",
+    "parse_cycles",
 ]
 
 
 def _check_n(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1 (the number of points permuted), got {n}")
-    return n
+    """``n`` as an ``int >= 1`` (NumPy integers accepted; bool and floats refused)."""
+    return check_int("n (the number of points)", n, minimum=1)
+
+
+def cycle_string(images: Sequence[int]) -> str:
+    """Cycle notation of an image tuple, fixed points omitted: ``(1, 2, 0, 3)`` → ``(0 1 2)``.
+
+    >>> cycle_string((1, 0, 3, 2))
+    '(0 1)(2 3)'
+    """
+    seen, cycles = set(), []
+    for start in range(len(images)):
+        if start in seen or images[start] == start:
+            continue
+        cycle, point = [], start
+        while point not in seen:
+            seen.add(point)
+            cycle.append(point)
+            point = images[point]
+        cycles.append("(" + " ".join(map(str, cycle)) + ")")
+    return "".join(cycles) or "()"
+
+
+def parse_cycles(text: str, n: int) -> tuple[int, ...]:
+    """Image tuple of a permutation of ``0..n-1`` in cycle notation (``"(0 1 2)(3 4)"``).
+
+    >>> parse_cycles("(0 2)", 3)
+    (2, 1, 0)
+    """
+    images = list(range(n))
+    body = text.replace(" ", "").replace(",", "")
+    if body in ("", "()"):
+        return tuple(images)
+    seen: set[int] = set()
+    if not re.fullmatch(r"(\(\d+(?:\s+\d+)*\))+", text.strip()):
+        raise ValueError(f"cycle notation must look like '(0 1 2)(3 4)', got {text!r}")
+    for cycle_text in re.findall(r"\(([^)]*)\)", text):
+        cycle = [int(v) for v in cycle_text.split()]
+        for point in cycle:
+            if not 0 <= point < n or point in seen:
+                raise ValueError(f"cycles {text!r} must use distinct points of 0..{n - 1}")
+            seen.add(point)
+        for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+            images[a] = b
+    return tuple(images)
 
 
 def permutation_matrices(
@@ -163,7 +207,10 @@ class SymmetricGroup(FinitePermutationGroup):
     n: int
 
     def __post_init__(self) -> None:
-        _check_n(self.n)
+        object.__setattr__(self, "n", _check_n(self.n))
+
+    def __str__(self) -> str:
+        return f"S{self.n}"
 
     def generator_images(self) -> tuple[tuple[int, ...], ...]:
         """The transposition ``(0 1)`` and the ``n``-cycle ``(0 1 … n-1)``."""
@@ -192,7 +239,10 @@ class AlternatingGroup(FinitePermutationGroup):
     n: int
 
     def __post_init__(self) -> None:
-        _check_n(self.n)
+        object.__setattr__(self, "n", _check_n(self.n))
+
+    def __str__(self) -> str:
+        return f"A{self.n}"
 
     def generator_images(self) -> tuple[tuple[int, ...], ...]:
         """The 3-cycles ``(0 1 i)`` for ``i = 2 … n-1`` (they generate ``A_n``)."""
@@ -228,12 +278,18 @@ class PermutationGroup(FinitePermutationGroup):
     n: int
 
     def __init__(self, generators: Iterable[Sequence[int]], n: int | None = None):
-        gens = tuple(tuple(int(v) for v in images) for images in generators)
+        if isinstance(generators, (str, bytes)):
+            raise TypeError("generators must be image tuples such as [(1, 2, 0)], got a str; "
+                            "use parse_group('Perm3<(0 1 2)>') for cycle notation")
+        if isinstance(generators, torch.Tensor):
+            generators = check_integral_tensor("generators", generators, ndim=2).tolist()
+        gens = tuple(check_int_sequence(f"generators[{i}]", images, minimum=0)
+                     for i, images in enumerate(generators))
         if n is None:
             if not gens:
                 raise ValueError("generators is empty: pass n to define the trivial group")
             n = len(gens[0])
-        _check_n(n)
+        n = _check_n(n)
         for images in gens:
             if len(images) != n or sorted(images) != list(range(n)):
                 raise ValueError(
@@ -251,3 +307,6 @@ class PermutationGroup(FinitePermutationGroup):
 
     def __repr__(self) -> str:
         return f"PermutationGroup({list(self.generators_)}, n={self.n})"
+
+    def __str__(self) -> str:
+        return f"Perm{self.n}<{','.join(cycle_string(g) for g in self.generators_)}>"

@@ -9,10 +9,10 @@ group is ``{A ∈ GL(n) : AᵀMA = M}``. In block form (non-degenerate part firs
 an isometry must keep the radical, may rescale it arbitrarily (``C``), and may add radical
 components to the other vectors (``B``). These are exactly the maps whose outermorphism is an
 automorphism of ``Cl(p, q, r)`` that commutes with the grade projections, so CGENN and
-GLGENN layers are equivariant to all of them (research notes lie-clifford-frames.md §B.4;
-Filimoshina & Shirokov, ICML 2025, Thm 3.4), a group larger than the image of the Clifford
-group for ``r > 0``.
+GLGENN layers are equivariant to all of them (Filimoshina & Shirokov, ICML 2025, Thm 3.4),
+a group larger than the image of the Clifford group for ``r > 0``.
 
+Short string ``O(p,q,r)`` (always three numbers, so ``O(3,0,0)`` differs from ``O3``).
 :func:`outermorphism` gives the action on multivectors: ``Ω(A) = ⊕_k Λ^k A`` whose grade-k
 block holds the ``k × k`` minors of ``A``, in the short-lex blade order of
 :class:`geomlayers.clifford.CliffordAlgebra`.
@@ -21,12 +21,14 @@ block holds the ``k × k`` minors of ``A``, in the short-lex blade order of
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 import torch
 
 from geomlayers.groups.base import Group, as_generator
+from geomlayers.groups.exterior import outermorphism
+from geomlayers.groups.representations import Multivectors
+from geomlayers.validation import check_int
 
 __all__ = ["PseudoOrthogonal", "outermorphism", "reflection_matrix"]
 
@@ -44,33 +46,6 @@ def reflection_matrix(v: torch.Tensor, metric: torch.Tensor) -> torch.Tensor:
         raise ValueError("v must be non-null (q(v) != 0) to define a reflection")
     eye = torch.eye(v.shape[-1], dtype=v.dtype, device=v.device)
     return eye - 2 * v.unsqueeze(-1) * (v * metric).unsqueeze(-2) / quad.unsqueeze(-1)
-
-
-def outermorphism(g: torch.Tensor) -> torch.Tensor:
-    """The outermorphism ``Ω(A) = ⊕_k Λ^k A`` as ``(..., 2^n, 2^n)`` in short-lex blade order.
-
-    ``Ω[I, J] = det(A[I, J])`` for blades ``I``, ``J`` of equal grade (``A[I, J]`` the rows
-    ``I`` and columns ``J``), 0 across grades: ``Ω(e_J) = A e_{j_1} ∧ … ∧ A e_{j_k}``.
-
-    >>> omega = outermorphism(torch.diag(torch.tensor([2.0, 3.0])).double())
-    >>> omega.diagonal().tolist()
-    [1.0, 2.0, 3.0, 6.0]
-    """
-    if g.dim() < 2 or g.shape[-1] != g.shape[-2]:
-        raise ValueError(f"g must have shape (..., n, n), got {tuple(g.shape)}")
-    n = g.shape[-1]
-    batch = g.shape[:-2]
-    out = g.new_zeros(*batch, 1 << n, 1 << n)
-    out[..., 0, 0] = 1
-    start = 1
-    for k in range(1, n + 1):
-        combos = torch.tensor(list(itertools.combinations(range(n), k)), device=g.device)
-        rows = g[..., combos, :]  # (..., C, k, n)
-        block = rows[..., combos].movedim(-2, -3)  # (..., C, k, C, k) -> (..., C, C, k, k)
-        size = math.comb(n, k)
-        out[..., start : start + size, start : start + size] = torch.linalg.det(block)
-        start += size
-    return out
 
 
 @dataclass(frozen=True)
@@ -98,11 +73,13 @@ class PseudoOrthogonal(Group):
 
     def __post_init__(self) -> None:
         for name in ("p", "q", "r"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            object.__setattr__(self, name, check_int(name, getattr(self, name), minimum=0))
         if self.p + self.q + self.r < 1:
-            raise ValueError("p + q + r must be >= 1")
+            raise ValueError(f"p + q + r must be >= 1 (the dimension), got p={self.p}, "
+                             f"q={self.q}, r={self.r}")
+
+    def __str__(self) -> str:
+        return f"O({self.p},{self.q},{self.r})"
 
     @property
     def n(self) -> int:  # type: ignore[override]
@@ -203,15 +180,9 @@ class PseudoOrthogonal(Group):
     def act_multivector(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Apply ``Ω(g)`` (:func:`outermorphism`) to multivectors ``x`` ``(..., 2^n)``.
 
-        ``g`` is ``(n, n)`` or ``(m, n, n)`` with ``x.shape[0] == m``.
+        ``g`` is ``(n, n)`` or ``(m, n, n)`` with ``x.shape[0] == m``; the same as
+        ``self.act(g, x, Multivectors())``.
         """
         if x.shape[-1] != 1 << self.n:
             raise ValueError(f"x must have shape (..., {1 << self.n}), got {tuple(x.shape)}")
-        return _apply(outermorphism(g.to(dtype=x.dtype, device=x.device)), x)
-
-
-def _apply(omega: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    if omega.dim() == 2:
-        return x @ omega.transpose(-1, -2)
-    shape = (omega.shape[0],) + (1,) * (x.dim() - 2) + omega.shape[-2:]
-    return (omega.reshape(shape) @ x.unsqueeze(-1)).squeeze(-1)
+        return self.act(g, x, Multivectors())

@@ -18,8 +18,11 @@ draws ``g = expm(σ J S_1) expm(σ J S_2)`` with independent symmetric Gaussian 
 ``scale = 0.5``): ``J S`` is Hamiltonian and ``expm`` maps it into Sp(n). The Gaussian has
 full support on the Lie algebra and every element is ``expm(K) expm(P)`` (polar / Cartan
 decomposition: ``K`` in the maximal compact ``u(m)``, ``P`` symmetric Hamiltonian), so the
-distribution has full support on Sp(n). Moderate ``σ`` keeps ``g`` well conditioned (research notes
-§5: large Hamiltonians make equivariance tests fail spuriously).
+distribution has full support on Sp(n). Moderate ``σ`` keeps ``g`` well conditioned (large
+Hamiltonians give ill-conditioned elements, and float64 equivariance tests then fail from
+round-off alone; ``docs/brauer.md``).
+
+Short strings: ``Sp4`` (interleaved form), ``Sp(4,block)``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 import torch
 
 from geomlayers.groups.base import Group, as_generator
+from geomlayers.validation import check_choice, check_float, check_int
 
 __all__ = ["SymplecticGroup", "symplectic_form", "SYMPLECTIC_FORMS"]
 
@@ -55,20 +59,19 @@ def symplectic_form(
             [-1,  0,  0,  0],
             [ 0, -1,  0,  0]])
     """
-    _check_form(n, form)
+    n = _check_form(n, form)
     partner, sign = _partner_and_sign(n, form)
     out = torch.zeros(n, n, dtype=dtype, device=device)
     out[torch.arange(n), torch.tensor(partner)] = torch.tensor(sign, dtype=dtype, device=device)
     return out
 
 
-def _check_form(n: object, form: object) -> None:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    if n < 2 or n % 2:
+def _check_form(n: object, form: object) -> int:
+    n = check_int("n", n, minimum=2)
+    if n % 2:
         raise ValueError(f"n must be an even int >= 2 for Sp(n) (n = 2m), got {n}")
-    if form not in SYMPLECTIC_FORMS:
-        raise ValueError(f"form must be one of {SYMPLECTIC_FORMS}, got {form!r}")
+    check_choice("form", form, SYMPLECTIC_FORMS)
+    return n
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,10 @@ class SymplecticGroup(Group):
     form: str = "interleaved"
 
     def __post_init__(self) -> None:
-        _check_form(self.n, self.form)
+        object.__setattr__(self, "n", _check_form(self.n, self.form))
+
+    def __str__(self) -> str:
+        return f"Sp{self.n}" if self.form == "interleaved" else f"Sp({self.n},{self.form})"
 
     @property
     def is_finite(self) -> bool:
@@ -132,8 +138,7 @@ class SymplecticGroup(Group):
         Not Haar (Sp(n) is non-compact); see the module docstring.
         """
         self._check_count(m)
-        if not scale > 0:
-            raise ValueError(f"scale must be > 0, got {scale!r}")
+        scale = check_float("scale", scale, positive=True)
         gen = as_generator(generator)
         n = self.n
         j = self.form_matrix()

@@ -21,13 +21,10 @@ SVD-based formulas divide by ``σ_i − σ_j``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import geoopt
 import torch
-from torch.autograd.function import once_differentiable
 
-from geomlayers.linalg import config as linalg_config
+from geomlayers.linalg import spectral_fn
 
 __all__ = [
     "Grassmann",
@@ -38,48 +35,6 @@ __all__ = [
     "qr_positive",
     "spectral_fn",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# A symmetric-matrix function with a Daleckii–Krein backward for arbitrary smooth f
-# ---------------------------------------------------------------------------------------------
-
-class _SpectralFn(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, s, f, df):
-        s = 0.5 * (s + s.transpose(-1, -2))
-        lam, u = torch.linalg.eigh(s)
-        flam = f(lam)
-        ctx.f, ctx.df = f, df
-        ctx.save_for_backward(lam, u, flam)
-        return (u * flam.unsqueeze(-2)) @ u.transpose(-1, -2)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        lam, u, flam = ctx.saved_tensors
-        li, lj = lam.unsqueeze(-1), lam.unsqueeze(-2)
-        gap = li - lj
-        # relative tie of geomlayers.linalg.config, on a scale of at least 1: the functions used
-        # here are smooth at 0, where a relative test would divide rounding noise by tiny gaps
-        scale = torch.maximum(li.abs(), lj.abs()).clamp_min(1.0)
-        tied = gap.abs() <= linalg_config.tie(lam.dtype) * scale
-        divided = (flam.unsqueeze(-1) - flam.unsqueeze(-2)) / torch.where(tied, 1.0, gap)
-        loewner = torch.where(tied, ctx.df(0.5 * (li + lj)), divided)
-        inner = u.transpose(-1, -2) @ (0.5 * (grad + grad.transpose(-1, -2))) @ u
-        return u @ (loewner * inner) @ u.transpose(-1, -2), None, None
-
-
-def spectral_fn(s: torch.Tensor, f: Callable, df: Callable) -> torch.Tensor:
-    """``U f(Λ) Uᵀ`` for symmetric ``s = U Λ Uᵀ`` ``(..., p, p)``, Daleckii–Krein backward.
-
-    ``f`` and its derivative ``df`` act elementwise on eigenvalue tensors; on (near-)equal
-    eigenvalues (``|λ_i − λ_j| ≤ config.tie(dtype) · max(|λ_i|, |λ_j|, 1)``, the threshold of
-    :data:`geomlayers.linalg.config`) the divided difference is replaced by ``df`` at the
-    midpoint (the limit), so the gradient is finite for repeated eigenvalues. It complements
-    :func:`geomlayers.linalg.spectral_apply`, whose functions are a fixed list.
-    """
-    return _SpectralFn.apply(s, f, df)
 
 
 def _sqrt_pos(lam):

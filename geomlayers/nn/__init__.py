@@ -6,8 +6,6 @@ from geomlayers.nn.clifford import (
     CliffordLinear,
     CliffordNormalization,
     CliffordSiLU,
-    ConvexHullNet,
-    O5RegressionNet,
 )
 from geomlayers.nn.equivariant import EquivariantLinear, EquivariantMLP
 from geomlayers.nn.frames import (
@@ -23,7 +21,6 @@ from geomlayers.nn.gates import GatedEquivariantMLP, NormGate
 from geomlayers.nn.grassmann import (
     FRMap,
     GrassmannMLR,
-    GrNet,
     OrthMap,
     ProjMap,
     ProjPooling,
@@ -31,7 +28,6 @@ from geomlayers.nn.grassmann import (
 )
 from geomlayers.nn.lie import (
     AffineGroupConv,
-    AffineInvariantCNN,
     AffineLifting,
     GroupBatchNorm,
     GroupMaxProjection,
@@ -42,14 +38,12 @@ from geomlayers.nn.lie import (
 )
 from geomlayers.nn.spd import (
     BiMap,
-    ConvSPDNet,
     CovariancePooling,
     ExpEig,
     LogEig,
     ReEig,
     SPDBatchNorm,
     SPDGyroMLR,
-    SPDNet,
 )
 
 __all__ = [
@@ -69,16 +63,12 @@ __all__ = [
     "CliffordGeometricProduct",
     "CliffordSiLU",
     "CliffordLayerNorm",
-    "O5RegressionNet",
-    "ConvexHullNet",
     "BiMap",
     "ReEig",
     "LogEig",
     "ExpEig",
     "SPDBatchNorm",
     "SPDGyroMLR",
-    "SPDNet",
-    "ConvSPDNet",
     "CovariancePooling",
     "FRMap",
     "ReOrth",
@@ -86,10 +76,8 @@ __all__ = [
     "ProjMap",
     "ProjPooling",
     "GrassmannMLR",
-    "GrNet",
     "AffineLifting",
     "AffineGroupConv",
-    "AffineInvariantCNN",
     "GroupSampler",
     "GroupBatchNorm",
     "GroupSpatialMaxPool",
@@ -97,3 +85,28 @@ __all__ = [
     "RBFKernel",
     "KernelNet",
 ]
+
+# Whole networks moved to geomlayers.models; these names stay importable from here for one
+# release, with a DeprecationWarning. The import is lazy (only on access to a moved name), so
+# importing geomlayers.nn never imports geomlayers.models.
+_MOVED_TO_MODELS = {
+    "AffineInvariantCNN": "geomlayers.models.affine",
+    "ConvexHullNet": "geomlayers.models.clifford",
+    "O5RegressionNet": "geomlayers.models.clifford",
+    "SPDNet": "geomlayers.models.spdnet",
+    "ConvSPDNet": "geomlayers.models.spdnet",
+    "GrNet": "geomlayers.models.grnet",
+}
+
+
+def __getattr__(name: str):
+    """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
+    if name in _MOVED_TO_MODELS:
+        import importlib
+        import warnings
+
+        warnings.warn(f"geomlayers.nn.{name} moved to geomlayers.models.{name}; import it from "
+                      "there (this alias goes in the next release)", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(_MOVED_TO_MODELS[name]), name)
+    raise AttributeError(f"module 'geomlayers.nn' has no attribute {name!r}")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from geomlayers import paths
 from geomlayers.ops.layer import Embedding, Reduction
 
 __all__ = [
@@ -48,12 +49,12 @@ _CSRC = Path(__file__).resolve().parents[1] / "csrc"
 
 
 def extension_dir() -> Path:
-    """Folder of the built extensions (one sub-folder per torch version and source hash)."""
-    override = os.environ.get("GEOMLAYERS_EXTENSION_DIR")
-    if override:
-        return Path(override).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geomlayers" / "extensions"
+    """Folder of the built extensions (one sub-folder per torch version and source hash).
+
+    ``$GEOMLAYERS_EXTENSION_DIR``, else ``~/.cache/geomlayers/extensions``; see
+    :func:`geomlayers.paths.extension_dir`.
+    """
+    return paths.extension_dir()
 
 
 def _with_cuda() -> bool:

@@ -2,7 +2,7 @@
 
 A layer ``Y[b, o] = Σ_i Σ_c Λ_i[o, c] · D_i X[b, c]`` over partition diagrams ``D_i`` of
 ``(R^n)^{⊗k} → (R^n)^{⊗l}`` runs in three stages (Godfrey et al., arXiv 2303.06208;
-Pearce-Crump, arXiv 2304.14165; research notes §3.7):
+Pearce-Crump, arXiv 2304.14165; ``docs/layers.md``):
 
 1. **reduce** — one reduction per distinct *input pattern* (the bottom row of a diagram up to
    relabelling), shared by every diagram with that bottom row: read the generalised diagonal

@@ -1,0 +1,26 @@
+"""The MNIST loader under damaged files: an error naming the file and what to do."""
+
+import gzip
+
+import pytest
+
+from geomlayers.data.affine_digits import load_mnist
+
+
+def test_truncated_mnist_names_the_file(shared_data, tmp_path):
+    source = shared_data / "images" / "mnist.pkl.gz"
+    if not source.is_file():
+        pytest.skip("MNIST is absent from the data folder")
+    cut = tmp_path / "mnist.pkl.gz"
+    cut.write_bytes(source.read_bytes()[:1_000_000])
+    with pytest.raises(ValueError, match=r"mnist\.pkl\.gz.*truncated.*copy it again"):
+        load_mnist(cut)
+    renamed = tmp_path / "digits.pkl.gz"  # not the recorded name: read, then refused clearly
+    renamed.write_bytes(cut.read_bytes())
+    with pytest.raises(ValueError, match=r"digits\.pkl\.gz cannot be read.*copy it again"):
+        load_mnist(renamed)
+    garbage = tmp_path / "other.pkl.gz"
+    with gzip.open(garbage, "wb") as handle:
+        handle.write(b"not a pickle")
+    with pytest.raises(ValueError, match="other.pkl.gz cannot be read"):
+        load_mnist(garbage)

@@ -1,0 +1,173 @@
+"""Scale-free, honest SPD numerics (issue 34, item 1).
+
+Independent truths: the identities ``logm(cX) = log c · I + logm X``, ``(cX)^p = c^p X^p``,
+the scale laws of the distances, and mpmath's eigen-decomposition of the exact float64
+matrix at 60 digits.
+"""
+
+import math
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+
+from geomlayers import linalg
+from geomlayers.manifolds import (
+    SPDAffineInvariant,
+    SPDBuresWasserstein,
+    SPDGeneralizedBuresWasserstein,
+    SPDLogEuclidean,
+)
+from geomlayers.manifolds.spd import ConvergenceWarning
+
+SCALES = [1e-12, 1e-9, 1e-6, 1.0, 1e6, 1e12]
+
+
+def spd_with_eigs(eigs, seed=0, dtype=torch.float64):
+    """``Q diag(eigs) Qᵀ`` with a Haar-random Q (float64 construction)."""
+    eigs = torch.as_tensor(eigs, dtype=torch.float64)
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(len(eigs), len(eigs), generator=g, dtype=torch.float64))
+    x = (q * eigs) @ q.T
+    return (0.5 * (x + x.T)).to(dtype)
+
+
+def well_conditioned(n=5, seed=0, dtype=torch.float64):
+    return spd_with_eigs(torch.logspace(0, 1, n), seed=seed, dtype=dtype)
+
+
+def rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+@pytest.mark.parametrize("c", SCALES)
+def test_logm_is_scale_covariant(c, dtype):
+    x = well_conditioned(dtype=dtype)
+    tol = 1e-12 if dtype == torch.float64 else 2e-5
+    eye = torch.eye(5, dtype=dtype)
+    ref = linalg.logm(x) + math.log(c) * eye
+    assert rel(linalg.logm(c * x), ref) < tol
+
+
+@pytest.mark.parametrize("c", SCALES)
+def test_powers_are_scale_covariant(c, dtype):
+    x = well_conditioned(seed=1, dtype=dtype)
+    tol = 1e-12 if dtype == torch.float64 else 2e-5
+    assert rel(linalg.sqrtm(c * x), math.sqrt(c) * linalg.sqrtm(x)) < tol
+    assert rel(linalg.invsqrtm(c * x), linalg.invsqrtm(x) / math.sqrt(c)) < tol
+    assert rel(linalg.powm(c * x, 0.3), c**0.3 * linalg.powm(x, 0.3)) < tol
+
+
+@pytest.mark.parametrize("c", SCALES)
+def test_distances_and_means_follow_their_scale_laws(c, dtype):
+    a, b = well_conditioned(seed=2, dtype=dtype), well_conditioned(seed=3, dtype=dtype)
+    tol = 1e-10 if dtype == torch.float64 else 1e-4
+    for man in (SPDAffineInvariant(), SPDLogEuclidean()):  # invariant under X -> cX
+        assert float(man.dist(c * a, c * b)) == pytest.approx(float(man.dist(a, b)), rel=tol)
+    bw = SPDBuresWasserstein()  # d(cA, cB) = sqrt(c) d(A, B)
+    assert float(bw.dist(c * a, c * b)) == pytest.approx(math.sqrt(c) * float(bw.dist(a, b)),
+                                                         rel=100 * tol)
+    x = torch.stack([a, b, well_conditioned(seed=4, dtype=dtype)])
+    for man in (SPDAffineInvariant(), SPDLogEuclidean(), SPDBuresWasserstein()):
+        mean = man.frechet_mean(c * x, max_iter=200, tol=1e-12 if dtype == torch.float64
+                                else 1e-6)
+        assert rel(mean, c * man.frechet_mean(x, max_iter=200)) < 100 * tol
+
+
+def test_eeg_scale_covariances_in_volts_squared():
+    """EEG covariances in V² (eigenvalues ~1e-12..1e-9): LEM distance and invsqrtm exact."""
+    a = spd_with_eigs(torch.logspace(-12, -9, 8), seed=5)
+    b = spd_with_eigs(torch.logspace(-12, -9, 8), seed=6)
+    lem = SPDLogEuclidean()
+    ref = float(torch.linalg.norm(_mp_logm(a) - _mp_logm(b)))
+    assert float(lem.dist(a, b)) == pytest.approx(ref, rel=1e-9)
+    inv = linalg.invsqrtm(a)
+    assert rel(inv @ a @ inv, torch.eye(8, dtype=torch.float64)) < 1e-9
+
+
+def _mp_logm(x: torch.Tensor) -> torch.Tensor:
+    """logm of the exact float64 matrix, eigen-decomposed by mpmath at 60 digits."""
+    with mpmath.workdps(60):
+        m = mpmath.matrix(x.tolist())
+        e, q = mpmath.eigsy(m)
+        out = q * mpmath.diag([mpmath.log(v) for v in e]) * q.T
+        return torch.tensor([[float(out[i, j]) for j in range(x.shape[1])]
+                             for i in range(x.shape[0])], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("kappa", [1e8, 1e12, 1e14])
+def test_logm_error_at_high_condition_number(kappa):
+    """Relative error against mpmath within a small factor of the best achievable.
+
+    An eigensolver's backward error is about eps·‖X‖, which moves the smallest eigenvalue
+    λ_min = ‖X‖/κ by a relative eps·κ, hence log λ_min by about eps·κ: the achievable relative
+    Frobenius error is about eps·κ / ‖log X‖_F · √n.
+    """
+    n = 6
+    x = spd_with_eigs(torch.logspace(0, -math.log10(kappa), n), seed=7)
+    ref = _mp_logm(x)
+    achievable = 2.2e-16 * kappa * math.sqrt(n) / float(ref.norm())
+    assert rel(linalg.logm(x), ref) < max(20 * achievable, 1e-13)
+
+
+def test_floor_that_moves_an_eigenvalue_warns():
+    x = spd_with_eigs([1.0, 0.5, 0.0], seed=8)
+    x = x - 1e-10 * torch.eye(3, dtype=torch.float64)  # an eigenvalue at -1e-10 (within tol)
+    with pytest.warns(linalg.EigenvalueFloorWarning, match="floor"):
+        linalg.logm(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        linalg.logm(spd_with_eigs(torch.logspace(0, -13, 4), seed=9))  # representable: silent
+        linalg.clampm(x, 0.1)  # an explicit clamp (ReEig) is the function itself: silent
+
+
+def test_frechet_means_warn_on_non_convergence():
+    eigs = torch.logspace(0, -8, 4)
+    x = torch.stack([spd_with_eigs(eigs, seed=s) for s in (10, 11)])
+    for man in (SPDAffineInvariant(), SPDBuresWasserstein(),
+                SPDGeneralizedBuresWasserstein(theta=0.5)):
+        with pytest.warns(ConvergenceWarning, match=r"relative change .* max_iter=3"):
+            man.frechet_mean(x, max_iter=3, tol=1e-15)
+
+
+def test_lyapunov_refuses_a_singular_p():
+    p = spd_with_eigs([1.0, 2.0, 0.0], seed=12)
+    v = spd_with_eigs([1.0, 1.0, 1.0], seed=13)
+    with pytest.raises(ValueError, match="p must be positive definite"):
+        linalg.lyapunov(p, v)
+    good = spd_with_eigs([1.0, 2.0, 1e-9], seed=12)
+    sol = linalg.lyapunov(good, v)
+    assert rel(good @ sol + sol @ good, v) < 1e-5  # backward stable: eps · κ(P) ≈ 4e-7
+
+
+@pytest.mark.parametrize("layer_name", ["BiMap", "SPDBatchNorm", "LogEig", "SPDNet"])
+def test_spd_layers_check_symmetry_definiteness_finiteness(layer_name):
+    from geomlayers.nn import spd as nnspd
+
+    layer = {"BiMap": lambda: nnspd.BiMap(3, 2, dtype=torch.float64),
+             "SPDBatchNorm": lambda: nnspd.SPDBatchNorm(3, dtype=torch.float64),
+             "LogEig": lambda: nnspd.LogEig(),
+             "SPDNet": lambda: nnspd.SPDNet([3, 2], 2, dtype=torch.float64)}[layer_name]()
+    good = torch.stack([spd_with_eigs([1.0, 2.0, 3.0], seed=s) for s in (1, 2)])
+    asym = good.clone()
+    asym[:, 0, 1] += 0.5
+    indefinite = torch.stack([spd_with_eigs([1.0, 2.0, -1.0], seed=s) for s in (1, 2)])
+    nonfinite = good.clone()
+    nonfinite[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="must be symmetric: relative asymmetry"):
+        layer(asym)
+    with pytest.raises(ValueError, match="positive .*definite"):
+        layer(indefinite)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        layer(nonfinite)
+    assert torch.isfinite(layer(good)).all()
+
+
+def test_float32_small_scale_logm_against_float64():
+    x = spd_with_eigs(torch.logspace(-12, -10, 5), seed=14)
+    ref = linalg.logm(x)
+    out = linalg.logm(x.float()).double()
+    assert rel(out, ref) < 1e-5
+    assert np.isfinite(out.numpy()).all()
