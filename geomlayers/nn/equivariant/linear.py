@@ -23,6 +23,7 @@ from torch import nn
 
 from geomlayers.bases import equivariant_basis
 from geomlayers.diagrams.partitions import count_partitions
+from geomlayers.groups import TensorPower
 from geomlayers.groups.base import Group
 from geomlayers.groups.permutation import AlternatingGroup, SymmetricGroup
 from geomlayers.nn.equivariant.state import STATE_VERSION, basis_fingerprint, check_fingerprint
@@ -143,13 +144,13 @@ class EquivariantLinear(nn.Module):
 
     @property
     def rep_in(self):
-        """The input representation: tensor power of order ``k``."""
-        return _tensor_power(self.k)
+        """The input representation: ``C_in`` channels of the tensor power of order ``k``."""
+        return TensorPower(self.k, channels=self.in_channels)
 
     @property
     def rep_out(self):
-        """The output representation: tensor power of order ``l``."""
-        return _tensor_power(self.l)
+        """The output representation: ``C_out`` channels of the tensor power of order ``l``."""
+        return TensorPower(self.l, channels=self.out_channels)
 
     def _init_bias_basis(self, factory: dict) -> None:
         invariants = equivariant_basis(self.group, 0, self.l)
@@ -275,10 +276,3 @@ class EquivariantLinear(nn.Module):
         weight = self.bias.T.unsqueeze(-1)  # (J, C_out, 1)
         return execute(self._bias_program, weight, ones, n, mask=mask, backend="torch")
 
-
-def _tensor_power(order: int):
-    """``TensorPower(order)`` from :mod:`geomlayers.groups` when it exists, else the order."""
-    from geomlayers import groups
-
-    power = getattr(groups, "TensorPower", None)
-    return power(order) if power is not None else order
