@@ -61,7 +61,7 @@ def make_model(name: str, features: int, hidden: int) -> nn.Module:
     from geomlayers.pyg import PPGN, InvariantGraphNetwork
 
     if name == "spdnet":
-        from geomlayers.nn import SPDNet
+        from geomlayers.models import SPDNet
 
         return SPDNet([features, 6, 4], 2, dtype=torch.float64)
     if name == "ign":
@@ -148,9 +148,10 @@ def main(argv=None) -> None:
         optimiser.step()
         trained.append([int(i) for i in indices])
         if dist.get_rank() == 0:
-            print(f"step {step}: loss {float(loss):.4f} (rank 0)", flush=True)
+            print(f"step {step}: loss {loss.item():.4f} (rank 0)", flush=True)
     if args.save is not None:
-        state = {name: value.detach().cpu() for name, value in model.module.state_dict().items()}
+        state = {name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
+                 for name, value in model.module.state_dict().items()}
         torch.save({"state": state, "batches": trained},
                    f"{args.save}.rank{dist.get_rank()}")
     dist.destroy_process_group()
