@@ -115,6 +115,7 @@ def _inputs(x: torch.Tensor, scale) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _forward(x, weight, bias, scale, full, vector, bias_index):
+    """The layer's output and the ``(w_full, w_vec, stacked, vec)`` its backward reuses."""
     batch, n = x.shape[0], x.shape[-1]
     out_channels = weight.shape[1]
     w_full, w_vec = _weights(weight, full, vector)
@@ -126,9 +127,9 @@ def _forward(x, weight, bias, scale, full, vector, bias_index):
         small = small + padded[list(bias_index)].reshape(3 * out_channels)
     small = small.transpose(1, 2)  # (B, 3D, n)
     out = out.reshape(batch, out_channels, n, n)
-    out = out + small[:, :out_channels, :, None] + small[:, out_channels:2 * out_channels, None]
+    out.add_(small[:, :out_channels, :, None]).add_(small[:, out_channels:2 * out_channels, None])
     out.diagonal(dim1=-2, dim2=-1).add_(small[:, 2 * out_channels:])
-    return out
+    return out, (w_full, w_vec, stacked, vec)
 
 
 class _TwoToTwo(torch.autograd.Function):
@@ -139,17 +140,19 @@ class _TwoToTwo(torch.autograd.Function):
         ctx.layout = (full, vector, inverse, bias_index)
         ctx.has_bias = bias is not None
         ctx.bias_rows = 0 if bias is None else bias.shape[0]
-        ctx.save_for_backward(x, weight, scale)
-        return _forward(x, weight, bias, scale, full, vector, bias_index)
+        out, reuse = _forward(x, weight, bias, scale, full, vector, bias_index)
+        ctx.save_for_backward(x, weight, scale, *reuse)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, scale = ctx.saved_tensors
+        x, weight, scale, w_full, w_vec, stacked, vec = ctx.saved_tensors
         full, vector, inverse, bias_index = ctx.layout
         batch, channels, n = x.shape[0], x.shape[1], x.shape[-1]
         out_channels = weight.shape[1]
-        w_full, w_vec = _weights(weight, full, vector)
-        stacked, vec = _inputs(x, scale)
+        if torch.is_grad_enabled():  # double backward: rebuild the reused tensors on the graph
+            w_full, w_vec = _weights(weight, full, vector)
+            stacked, vec = _inputs(x, scale)
         grad = grad.contiguous()
         flat = grad.reshape(batch, out_channels, n * n)
         # (B·n, 3D): the adjoint of the three embeddings, node axis first
