@@ -78,7 +78,9 @@ class IndexTable:
     """Non-zero entries of ``m`` elements, sorted by element.
 
     Attributes:
-        n, k, l: the dimension and orders.
+        n: the dimension.
+        k: the input order.
+        l: the output order.
         offsets: ``(m + 1,)`` int64; the entries of element ``i`` are ``offsets[i]:offsets[i+1]``.
         rows: ``(nnz,)`` int64 flat output index in ``[0, n^l)``.
         cols: ``(nnz,)`` int64 flat input index in ``[0, n^k)``.

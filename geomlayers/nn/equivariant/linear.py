@@ -77,8 +77,9 @@ class EquivariantLinear(nn.Module):
     saved for another element order raises instead of computing something else.
 
     Attributes:
-        group, rep_in, rep_out: the group and the representations it acts through on the
-            input and output (tensor powers of order ``k`` and ``l``).
+        group: the group the layer is equivariant to.
+        rep_in: the representation on the input, a tensor power of order ``k``.
+        rep_out: the representation on the output, a tensor power of order ``l``.
 
     >>> layer = EquivariantLinear(SymmetricGroup(5), 2, 2, 3, 4)
     >>> layer(torch.randn(8, 3, 5, 5)).shape
