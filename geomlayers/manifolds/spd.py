@@ -119,7 +119,7 @@ class SPDAffineInvariant(SPDManifold):
     def mean_step(self, x, w, g):
         """Karcher flow, unit step: ``G^{1/2} exp(Σ w_i log(G^{-1/2} X_i G^{-1/2})) G^{1/2}``."""
         s, si = linalg.sqrtm(g), linalg.invsqrtm(g)
-        return _congr(s, linalg.expm(_wsum(w, linalg.logm(_congr(si, x)))))
+        return _congr(s, linalg.expm(sym(_wsum(w, linalg.logm(_congr(si, x))))))
 
     def geodesic(self, x, y, t):
         """``X^{1/2} (X^{-1/2} Y X^{-1/2})^t X^{1/2}``."""
@@ -180,7 +180,7 @@ class SPDLogEuclidean(SPDManifold):
 
     def mean_step(self, x, w, g):
         """The closed-form mean ``exp(Σ w_i log X_i)`` (independent of ``g``)."""
-        return linalg.expm(_wsum(w, linalg.logm(x)))
+        return linalg.expm(sym(_wsum(w, linalg.logm(x))))
 
     def frechet_mean(self, x, weights=None, *, tol=None, max_iter=50, init=None,
                      return_iterations=False, warn=True, validate=True):
