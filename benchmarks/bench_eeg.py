@@ -212,6 +212,150 @@ def run_eegmmidb(names):
                         "fit_s": fit, "epochs": epochs})
 
 
+# --------------------------------------------------------------------------------------------
+# Covariance benchmarks: every fixed-covariance data set, pyRiemann vs our estimators, 3 seeds
+# --------------------------------------------------------------------------------------------
+COV_SETS = {  # key -> (title, protocol)
+    "mamem8": ("MAMEM SSVEP II, 8x8 OAS", "11 subjects, fit 0-399, test 400-499"),
+    "mamem32": ("MAMEM SSVEP II, 32x32 delay-embedded OAS", "11 subjects, fit 0-399, test 400-499"),
+    "lr22": ("EEGMMIDB S001 left/right fist, 22 channels", "5-fold CV"),
+    "lr64": ("EEGMMIDB S001 left/right fist, 64 channels", "5-fold CV"),
+    "ff22": ("EEGMMIDB S001 fists/feet, 22 channels", "5-fold CV"),
+    "ff64": ("EEGMMIDB S001 fists/feet, 64 channels", "5-fold CV"),
+}
+DEFAULT = "SPDNetClassifier() (default)"
+COV_RESULTS = RESULTS / "eeg_covariances.json"
+
+
+def cov_methods():
+    """name -> factory(seed, d) for the covariance benchmarks (d: matrix size)."""
+    from pyriemann.classification import FgMDM
+
+    default_bn = SPDNetClassifier().bn_metric
+    return {
+        "MDM": lambda seed, d: MDM(),
+        "FgMDM": lambda seed, d: FgMDM(),
+        "TS+LR": lambda seed, d: make_pipeline(TangentSpace(), LogisticRegression(max_iter=1000)),
+        DEFAULT: lambda seed, d: SPDNetClassifier(random_state=seed),
+        **{f"SPDNetClassifier(bn_metric={m!r})": (
+            lambda seed, d, m=m: SPDNetClassifier(bn_metric=m, random_state=seed))
+           for m in (None, "aim", "bw", "gbw") if m != default_bn},
+        "SPDNet, random init, BiMap d → d/2 → d/4 (previous default)": lambda seed, d: (
+            SPDNetClassifier(dims=SPDNetClassifier.default_dims(d), head_init=None, refit=False,
+                             random_state=seed)),
+        "GrassmannClassifier() (default, linear head)": lambda seed, d: GrassmannClassifier(
+            random_state=seed),
+    }
+
+
+def cov_splits(key):
+    """(train X, train y, test X, test y, split id) for one data set."""
+    if key.startswith("mamem"):
+        for subject in MAMEM_SUBJECTS:
+            x, y = load_mamem(subject)
+            f = covariances(x, "oas") if key == "mamem8" else covariances(x, "oas", order=4,
+                                                                          lag=3)
+            yield f[:400], y[:400], f[400:], y[400:], subject
+        return
+    task = "imagery_left_right" if key.startswith("lr") else "imagery_hands_feet"
+    x, y = load_eegmmidb_epochs(1, task, channels=MOTOR_CHANNELS if key.endswith("22") else None)
+    f = covariances(x * 1e6, "oas")
+    for fold, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(f, y)):
+        yield f[tr], y[tr], f[te], y[te], fold
+
+
+def run_covariances(keys, names, seeds):
+    """Append one record per (data set, method, seed, split) to the log."""
+    import warnings
+
+    factories = cov_methods()
+    for key in keys:
+        for xtr, ytr, xte, yte, split in cov_splits(key):
+            for name in names:
+                for seed in (seeds if name not in ("MDM", "FgMDM", "TS+LR") else seeds[:1]):
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always", RuntimeWarning)
+                        acc, fit, epochs = timed_fit_score(
+                            lambda n=name, s=seed, d=xtr.shape[1]: factories[n](s, d),
+                            xtr, ytr, xte, yte)
+                    record({"part": f"cov:{key}", "split": split, "method": name, "seed": seed,
+                            "accuracy": acc, "fit_s": fit, "epochs": epochs,
+                            "warnings": [str(w.message)[:200] for w in caught]})
+
+
+def render_covariances(rows):
+    """Markdown lines of the covariance table and the JSON summary.
+
+    A seed counts only once it covers every split of the data set (an interrupted run's
+    partial seed is left out); a repeated (data set, method, seed, split) keeps its first
+    record.
+    """
+    unique = {}
+    for r in rows:
+        unique.setdefault((r["part"], r["method"], r["seed"], r["split"]), r)
+    n_splits = {part: len({r["split"] for r in rows if r["part"] == part})
+                for part in {r["part"] for r in rows}}
+    rows = [r for r in unique.values()
+            if sum(1 for k in unique if k[:3] == (r["part"], r["method"], r["seed"]))
+            == n_splits[r["part"]]]
+    names = [n for n in cov_methods() if any(r["method"] == n for r in rows)]
+    keys = [k for k in COV_SETS if any(r["part"] == f"cov:{k}" for r in rows)]
+    summary = {}
+    for key in keys:
+        for name in names:
+            sel = [r for r in rows if r["part"] == f"cov:{key}" and r["method"] == name]
+            if not sel:
+                continue
+            seeds = sorted({r["seed"] for r in sel})
+            per_seed = [100 * np.mean([r["accuracy"] for r in sel if r["seed"] == s])
+                        for s in seeds]
+            summary.setdefault(key, {})[name] = {
+                "accuracy_mean": float(np.mean(per_seed)), "accuracy_std_over_seeds":
+                float(np.std(per_seed)), "per_seed": per_seed, "seeds": seeds,
+                "fit_s_mean": float(np.mean([r["fit_s"] for r in sel])),
+                "splits": len({r["split"] for r in sel}), "protocol": COV_SETS[key][1]}
+    COV_RESULTS.write_text(json.dumps(summary, indent=1))
+    lines = ["### Covariance benchmarks: accuracy (%) mean ± std over seeds (0, 1, 2 for the "
+             "networks; pyRiemann's are deterministic), fit time per split (s)", "",
+             "Same covariances and splits for every method. " + "; ".join(
+                 f"{COV_SETS[k][0]}: {COV_SETS[k][1]}" for k in keys) + ".", "",
+             "| method | " + " | ".join(COV_SETS[k][0] for k in keys) + " |",
+             "|---|" + "---|" * len(keys)]
+    for name in names:
+        cells = []
+        for key in keys:
+            entry = summary.get(key, {}).get(name)
+            best = max(summary[key][b]["accuracy_mean"] for b in ("MDM", "FgMDM", "TS+LR")
+                       if b in summary[key])
+            if entry is None:
+                cells.append("–")
+                continue
+            mark = " ✓" if name == DEFAULT and entry["accuracy_mean"] >= best - 1e-9 else (
+                " ✗" if name == DEFAULT else "")
+            cells.append(f"{entry['accuracy_mean']:.1f} ± {entry['accuracy_std_over_seeds']:.1f}"
+                         f" ({entry['fit_s_mean']:.1f} s){mark}")
+        lines.append(f"| {'**' + name + '**' if name == DEFAULT else name} | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "✓ / ✗: the default network at least / below the best of MDM, FgMDM and "
+              "TS+LR on that data set.", ""]
+    _update_results_json(lines[4], [line.strip("|").split(" | ") for line in lines[6:-3]],
+                         lines[0].lstrip("# "))
+    return lines
+
+
+def _update_results_json(header, rows, title):
+    """Put the covariance table first in ``results/eeg.json`` (read by make_results.py)."""
+    path = RESULTS / "eeg.json"
+    if not path.is_file():
+        return
+    doc = json.loads(path.read_text())
+    tables = [t for t in doc["tables"] if not t.get("title", "").startswith("Covariance")]
+    columns = [c.strip() for c in header.strip("|").split(" | ")]
+    doc["tables"] = [{"title": title, "columns": columns,
+                      "rows": [[c.strip() for c in row] for row in rows]}, *tables]
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+
+
 ANCHORS = [
     ("SPDNet (MAtt paper, NeurIPS 2022, Table 2)", "62.30 ± 3.12"),
     ("GrNet (same table)", "61.23 ± 3.56"),
@@ -233,6 +377,11 @@ def render():
     lines = ["## EEG classification (MAMEM SSVEP II; EEGMMIDB S001 imagery)", "",
              provenance(COMMAND) + " One thread (`torch.set_num_threads(1)`), random_state 0, "
              "default hyper-parameters; protocol in the script's docstring.", ""]
+    lines += render_covariances([r for r in rows if r["part"].startswith("cov:")])
+    lines += ["### Earlier runs (2026-12-04): raw-signal networks and the previous defaults", "",
+              "The SPDNet / GrNet rows below are the estimators' previous defaults (random "
+              "initialisation, BiMap reduction, gyro GrNet head); the covariance table above "
+              "supersedes them.", ""]
     mamem = [r for r in rows if r["part"] == "mamem"]
     subjects = sorted({r["subject"] for r in mamem})
     lines += [f"### MAMEM SSVEP II: test accuracy (%) on trials 400-499, {len(subjects)} "
@@ -301,9 +450,18 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="random_state of the networks")
     parser.add_argument("--methods", nargs="*", default=list(methods()),
                         help="run only these methods (names as in the tables)")
+    parser.add_argument("--covariances", nargs="*", default=None, choices=list(COV_SETS),
+                        help="run the covariance benchmarks on these data sets (all if empty)")
+    parser.add_argument("--cov-methods", nargs="*", default=None,
+                        help="covariance-benchmark methods (default: all)")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2],
+                        help="random_state of the networks in the covariance benchmarks")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if not args.render:
+    if args.covariances is not None:
+        run_covariances(args.covariances or list(COV_SETS),
+                        args.cov_methods or list(cov_methods()), args.seeds)
+    elif not args.render:
         if not args.keep_log:
             LOG.unlink(missing_ok=True)
         if not args.skip_eegmmidb:

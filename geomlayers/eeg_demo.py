@@ -2,9 +2,9 @@
 
 PhysioNet EEGMMIDB subject S001, motor imagery, 22 sensorimotor channels, 8-30 Hz OAS covariances
 (:func:`geomlayers.data.eeg.load_bundled`; no data folder needed). For each task, 5-fold
-stratified cross-validation of :class:`~geomlayers.integrations.sklearn.SPDNetClassifier` against
-pyRiemann's minimum distance to mean (MDM) and tangent space + logistic regression (TS+LR).
-Every number printed is computed in this run.
+stratified cross-validation of :class:`~geomlayers.integrations.sklearn.SPDNetClassifier` with its
+default settings against pyRiemann's minimum distance to mean (MDM), Fisher-geodesic MDM (FgMDM)
+and tangent space + logistic regression (TS+LR).  Every number printed is computed in this run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ TASKS = {"imagery_hands_feet": "both fists vs both feet",
 
 
 def _pipelines(seed: int, bn_metric: str | None) -> dict:
-    from pyriemann.classification import MDM
+    from pyriemann.classification import MDM, FgMDM
     from pyriemann.tangentspace import TangentSpace
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -31,6 +31,7 @@ def _pipelines(seed: int, bn_metric: str | None) -> dict:
     return {
         name: SPDNetClassifier(bn_metric=bn_metric, random_state=seed),
         "MDM (pyRiemann)": MDM(),
+        "FgMDM (pyRiemann)": FgMDM(),
         "TS+LR (pyRiemann)": make_pipeline(TangentSpace(), LogisticRegression()),
     }
 

@@ -219,6 +219,14 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
         epochs = self.max_epochs if max_epochs is None else max_epochs
         self._train(inputs, targets, train, val, rng, groups, epochs)
 
+    def _keep_initial_unless_significant(self) -> bool:
+        """Keep the initial network unless training beats it significantly on validation.
+
+        Significant: the mean paired per-trial validation-loss gain exceeds twice its
+        standard error (recorded in ``fine_tuning_gain_``).
+        """
+        return False
+
     def _param_groups(self, module, n_train: int):
         """Parameter groups of the optimiser (default: one group)."""
         return module.parameters()
@@ -306,6 +314,14 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
         best, stale = math.inf, 0
         kept = _KeptCheckpoints(int(self.checkpoint_ensemble))
         self.history_, self.diverged_epoch_ = [], None
+        per_trial = torch.nn.CrossEntropyLoss(reduction="none")
+        anchored = bool(len(val)) and self._keep_initial_unless_significant()
+        if anchored:
+            initial_state = good_state
+            module.eval()
+            with torch.no_grad():
+                initial_losses = per_trial(module(inputs[val]), targets[val]).double()
+            best_losses = initial_losses
         epochs = progress_bar(range(1, max_epochs + 1), desc=f"{type(self).__name__}.fit",
                               progress=self.progress, unit="epoch")
         for epoch in epochs:
@@ -336,11 +352,12 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
                 module.eval()
                 with torch.no_grad():
                     logits = module(inputs[val])
-                    record["val_loss"] = float(loss_fn(logits, targets[val]))
+                    losses = per_trial(logits, targets[val]).double()
+                    record["val_loss"] = float(losses.mean())
                     record["val_accuracy"] = float((logits.argmax(1) == targets[val]).double()
                                                    .mean())
                 if record["val_loss"] < best - 1e-4:
-                    best, stale = record["val_loss"], 0
+                    best, stale, best_losses = record["val_loss"], 0, losses
                     good_state, good_epoch = copy.deepcopy(module.state_dict()), epoch
                 else:
                     stale += 1
@@ -352,6 +369,16 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
             self._log(record)
             if len(val) and stale >= self.patience:
                 break
+        self.fine_tuning_gain_ = None
+        if anchored and good_epoch > 0:
+            # paired per-trial validation losses, initial vs best epoch: keep the fine-tuned
+            # weights only if the mean gain exceeds twice its standard error
+            gain = initial_losses - best_losses
+            mean, se = float(gain.mean()), float(gain.std() / math.sqrt(len(gain)))
+            self.fine_tuning_gain_ = (mean, se)
+            if not mean > 2 * se:
+                good_state, good_epoch = initial_state, 0
+                best = float(initial_losses.mean())
         module.load_state_dict(good_state)
         self.best_epoch_ = good_epoch
         self.checkpoints_ = kept.states() if kept.size > 1 and kept.states() else None

@@ -18,10 +18,32 @@ class SPDNetClassifier(TorchSPDTrainer):
     ``"aim"`` Brooks et al.'s Riemannian BN (NeurIPS 2019), ``"bw"``/``"gbw"`` the (generalized)
     Bures–Wasserstein BN of Wang et al. (GBWBN, CVPR 2025). Training recipe: module docstring.
 
+    Defaults: the network *starts as* the tangent-space classifier and moves only as far as a
+    held-out split rewards.  The inputs are re-centred at their Riemannian mean (Zanini et al.
+    2018), the BiMap is square and starts at the identity, so the features are the tangent
+    vectors at the mean (Barachant et al., "Classification of covariance matrices using a
+    Riemannian-based kernel for BCI applications", Neurocomputing 2013); the linear head is
+    initialised with shrinkage LDA on them (Ledoit-Wolf; the small-sample BCI default of Lotte
+    et al., J. Neural Eng. 2018 — the same discriminant space that pyRiemann's FgMDM filters
+    with), or with L2 logistic regression (``head_init="logistic"``: TS+LR).  Fine-tuning then
+    minimises cross-entropy with the head's weight decay equal to logistic regression's
+    penalty ``1/(C·n)``; the number of epochs is the one of lowest loss on the validation
+    split, kept only if its per-trial validation losses beat the initial classifier's by more
+    than twice the standard error of the paired difference (otherwise 0 epochs: the initial
+    classifier), and with ``refit`` the network is rebuilt and trained that many epochs on
+    all trials.  A reducing ``dims`` starts its BiMaps at random,
+    and ``head_init=None`` the head too (SPDNet as in the paper).
+
     Args:
-        dims: BiMap output sizes after the input size ``d``; ``None`` picks
-            :meth:`default_dims` (``(⌈d/2⌉, ⌈d/4⌉)`` floored at ``min(d, 4)``).
+        dims: BiMap output sizes after the input size ``d``; ``None``: ``(d,)`` (square,
+            started at the identity); :meth:`default_dims` gives SPDNet's halving
+            reduction.
         bn_metric: None, "aim", "bw" or "gbw".
+        head_init: "lda" (shrinkage LDA), "logistic" (logistic regression with ``C``) or
+            ``None`` (random head).
+        C: inverse L2 penalty of the logistic head (initialisation and fine-tuning).
+        refit: after choosing the epoch count on the validation split, retrain on all
+            trials (no effect without a validation split).
         lr: RiemannianAdam learning rate.
         max_epochs: epoch cap.
         batch_size: mini-batch size (>= 2; the batch norm needs two matrices).
@@ -42,8 +64,9 @@ class SPDNetClassifier(TorchSPDTrainer):
             and notebooks): train loss, validation loss and accuracy.
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (matrix size d), ``module_``,
-    ``best_epoch_`` (0: the initial weights), ``diverged_epoch_`` (``None`` unless training
-    diverged),
+    ``best_epoch_`` (0: the initial weights), ``fine_tuning_gain_`` (mean and standard error
+    of the validation-loss gain of epoch ``best_epoch_`` over the initial network, or
+    ``None``), ``diverged_epoch_`` (``None`` unless training diverged),
     ``reference_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``,
     ``checkpoints_`` (the ensemble's state dicts, lowest validation loss first; ``None`` when
     ``checkpoint_ensemble`` is 1).
@@ -51,13 +74,13 @@ class SPDNetClassifier(TorchSPDTrainer):
     >>> import numpy as np
     >>> from geomlayers.data.eeg import load_bundled
     >>> X, y = load_bundled()
-    >>> clf = SPDNetClassifier(dims=(4,), max_epochs=2, random_state=0).fit(X, y)
+    >>> clf = SPDNetClassifier(max_epochs=2, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape
     (2, 2)
 
     """
 
-    def __init__(self, dims=None, bn_metric=None, *, head_init="logistic", C=1.0, refit=True,
+    def __init__(self, dims=None, bn_metric=None, *, head_init="lda", C=1.0, refit=True,
                  lr=0.01, max_epochs=100, batch_size=32, patience=15, validation_fraction=0.2,
                  weight_decay=0.0, checkpoint_ensemble=1, recenter=True, dtype="float64",
                  random_state=None, progress=None, verbose=0):
@@ -87,6 +110,13 @@ class SPDNetClassifier(TorchSPDTrainer):
 
     def _check_own_params(self, shape) -> None:
         d = shape[0]
+        if self.head_init not in ("lda", "logistic", None):
+            raise ValueError(f"head_init must be 'lda', 'logistic' or None, got "
+                             f"{self.head_init!r}")
+        if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
+            raise ValueError(f"C must be a real > 0, got {self.C!r}")
+        if self.refit not in (True, False):
+            raise ValueError(f"refit must be True or False, got {self.refit!r}")
         if self.bn_metric not in _BN_METRICS:
             raise ValueError(f"bn_metric must be one of {_BN_METRICS}, got {self.bn_metric!r}")
         if self.dims is not None:
@@ -136,6 +166,9 @@ class SPDNetClassifier(TorchSPDTrainer):
         with torch.no_grad():
             head.weight.copy_(torch.as_tensor(coef, dtype=head.weight.dtype))
             head.bias.copy_(torch.as_tensor(intercept, dtype=head.bias.dtype))
+
+    def _keep_initial_unless_significant(self) -> bool:
+        return self.head_init is not None
 
     def _param_groups(self, module, n_train: int):
         """The head's weight decays as logistic regression's penalty: ``1 / (C · n_train)``."""
