@@ -4,6 +4,7 @@ Run (CPU, gloo; one process per core)::
 
     torchrun --nproc_per_node 2 examples/ddp_train.py --model ign --steps 20
     torchrun --nproc_per_node 2 examples/ddp_train.py --model spdnet
+    python examples/ddp_train.py            # without torchrun: one process (world size 1)
 
 On GPUs the same command uses NCCL and one GPU per process (``--backend nccl`` or the
 default ``auto``). Each process builds the same model from the same seed, wraps it in
@@ -61,7 +62,7 @@ def make_model(name: str, features: int, hidden: int) -> nn.Module:
     from geomlayers.pyg import PPGN, InvariantGraphNetwork
 
     if name == "spdnet":
-        from geomlayers.nn import SPDNet
+        from geomlayers.models import SPDNet
 
         return SPDNet([features, 6, 4], 2, dtype=torch.float64)
     if name == "ign":
@@ -125,6 +126,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     cuda = torch.cuda.is_available() and args.backend != "gloo"
     backend = args.backend if args.backend != "auto" else ("nccl" if cuda else "gloo")
+    if "RANK" not in os.environ:  # run without torchrun: one process, world size 1
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0",
+                          MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group(backend)  # torchrun sets RANK, WORLD_SIZE, MASTER_ADDR/PORT
     torch.set_num_threads(1)
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
@@ -148,9 +157,10 @@ def main(argv=None) -> None:
         optimiser.step()
         trained.append([int(i) for i in indices])
         if dist.get_rank() == 0:
-            print(f"step {step}: loss {float(loss):.4f} (rank 0)", flush=True)
+            print(f"step {step}: loss {loss.item():.4f} (rank 0)", flush=True)
     if args.save is not None:
-        state = {name: value.detach().cpu() for name, value in model.module.state_dict().items()}
+        state = {name: value.detach().cpu() if isinstance(value, torch.Tensor) else value
+                 for name, value in model.module.state_dict().items()}
         torch.save({"state": state, "batches": trained},
                    f"{args.save}.rank{dist.get_rank()}")
     dist.destroy_process_group()

@@ -33,7 +33,7 @@ from geomlayers.models.graphs import (
     ppgn_paper,
     to_dense_order2,
 )
-from geomlayers.nn.automorphism import AutomorphismLinear, AutomorphismNetwork
+from geomlayers.nn.equivariant.automorphism import AutomorphismLinear, AutomorphismNetwork
 
 __all__ = [
     "AutomorphismLinear",

@@ -231,7 +231,11 @@ class DenseGraphModel(nn.Module):
         batch = getattr(data, "batch", None)
         num_graphs = getattr(data, "num_graphs", None) if batch is not None else 1
         edge_attr = getattr(data, "edge_attr", None) if self.edge_channels else None
-        return dense_graph_batch(x, data.edge_index, batch, edge_attr, num_graphs=num_graphs)
+        out = dense_graph_batch(x, data.edge_index, batch, edge_attr, num_graphs=num_graphs)
+        # the channel count is fixed by the model: keep it out of torch.compile's symbolic
+        # sizes, so that a batch whose graph count or size equals it is not specialised
+        torch._dynamo.mark_static(out.dense, 1)
+        return out
 
     def forward(self, data) -> torch.Tensor:
         """PyG ``Data``/``Batch`` → one row per graph (or per node; see the class doc).

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from geomlayers.groups import SymmetricGroup
 from geomlayers.models.graphs.base import (
     READOUTS,
     DenseGraphModel,
@@ -106,21 +105,20 @@ class InvariantGraphNetwork(DenseGraphModel):
         orders = (2, *self.orders)
         widths = [1 + edge_channels + in_channels, *hidden]
         hidden_channels = hidden[-1]  # the width the pooling and the head read
-        # S_n with n >= k + l has every (k, l) diagram; the layers then run on any n
+        # every (k, l) partition diagram: the layers run on graphs of any n
         self.layers = nn.ModuleList(
-            EquivariantLinear(SymmetricGroup(orders[i] + orders[i + 1]), orders[i],
-                              orders[i + 1], widths[i], widths[i + 1], bias=bias, **factory)
+            EquivariantLinear.symmetric(orders[i], orders[i + 1], widths[i], widths[i + 1],
+                                        bias=bias, **factory)
             for i in range(len(self.orders))
         )
         last = self.orders[-1]
         if output == "node":
-            self.pool = EquivariantLinear(SymmetricGroup(last + 1), last, 1, hidden_channels,
-                                          hidden_channels, bias=bias, **factory)
+            self.pool = EquivariantLinear.symmetric(last, 1, hidden_channels, hidden_channels,
+                                                    bias=bias, **factory)
             head_in = hidden_channels
         elif readout == "mean":
-            self.pool = EquivariantLinear(SymmetricGroup(max(last, 1)), last, 0,
-                                          hidden_channels, 2 * hidden_channels, bias=bias,
-                                          **factory)
+            self.pool = EquivariantLinear.symmetric(last, 0, hidden_channels,
+                                                    2 * hidden_channels, bias=bias, **factory)
             head_in = 2 * hidden_channels
         else:
             self.pool = None
