@@ -16,13 +16,7 @@ def test_every_topic_has_an_example():
     assert REQUIRED <= {p.name for p in EXAMPLES}
 
 
-# examples started by a launcher (one process per rank), each run by its own test
-LAUNCHED = {"ddp_train.py": "needs a process group (torchrun): tests/test_pyg_ddp.py runs it"}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.skip(reason=f"{p.name} {LAUNCHED[p.name]}"))
-    if p.name in LAUNCHED else p for p in EXAMPLES], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, capsys, monkeypatch):
     skip_without_optional_imports(path.read_text(encoding="utf-8"), path.name)
     monkeypatch.setattr(sys, "argv", [str(path)])  # the examples' own small defaults
