@@ -12,11 +12,16 @@ numerically solved basis of `V**k >> V**k` (its size checked against ours) and t
 jaxlib==0.10.2 six`), one subprocess per case (benchmarks/_emlp_brauer_case.py) with a
 wall-clock timeout and a 16 GB address-space cap, as in bench_basis_vs_emlp.py.
 Table 3: one symplectic Brauer / Brauer–Grood element, `apply_element` vs `matrix(n) @ x`.
+Table 4: small-n bases, where the spanning set is dependent: `equivariant_basis(..., use_cache=
+False)` at k + l = 12 (the selection rule of geomlayers.bases.standard), size against the
+exact dimension (geomlayers.bases.dimension). `--small-n` runs this table alone and records it
+in benchmarks/results/brauer.json.
 """
 
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,8 +29,10 @@ import torch
 from _machine import best_of, provenance  # sibling module of this script
 
 from geomlayers.bases import equivariant_basis
+from geomlayers.bases.dimension import equivariant_dimension
 from geomlayers.diagrams.brauer import brauer_grood_diagrams, symplectic_brauer_diagrams
-from geomlayers.groups import OrthogonalGroup
+from geomlayers.groups import OrthogonalGroup, SpecialOrthogonalGroup
+from geomlayers.groups.symplectic import SymplecticGroup
 from geomlayers.nn.equivariant import EquivariantLinear
 from geomlayers.ops import apply_element
 
@@ -201,6 +208,37 @@ def element_rows():
     return rows
 
 
+SMALL_N = [(SpecialOrthogonalGroup(3), 6, 6), (OrthogonalGroup(3), 6, 6),
+           (SymplecticGroup(4), 6, 6), (OrthogonalGroup(2), 6, 6), (SymplecticGroup(6), 6, 6)]
+SMALL_N_TITLE = "Small-n bases at k + l = 12 (dependent spanning sets), generation time"
+SMALL_N_COLUMNS = ["group", "k", "l", "spanning set", "basis", "exact dimension",
+                   "time (s, best of 3)"]
+
+
+def small_n_rows():
+    rows = []
+    for group, k, l in SMALL_N:  # noqa: E741
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            basis = equivariant_basis(group, k, l, use_cache=False, progress=False)
+            times.append(time.perf_counter() - start)
+        spanning = equivariant_basis(group, k, l, spanning=True, use_cache=False)
+        rows.append([str(group), str(k), str(l), f"{len(spanning):,}", f"{len(basis):,}",
+                     f"{equivariant_dimension(group, k, l):,}", f"{min(times):.2f}"])
+        print(rows[-1], flush=True)
+    return rows
+
+
+def record_small_n(rows):
+    """Put Table 4 into benchmarks/results/brauer.json (replacing an older copy)."""
+    path = Path(__file__).parent / "results" / "brauer.json"
+    doc = json.loads(path.read_text())
+    doc["tables"] = [t for t in doc["tables"] if t.get("title") != SMALL_N_TITLE]
+    doc["tables"].append({"title": SMALL_N_TITLE, "columns": SMALL_N_COLUMNS, "rows": rows})
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+
+
 def ms(value):
     return "—" if value is None else f"{value * 1e3:.2f}"
 
@@ -208,6 +246,9 @@ def ms(value):
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    if "--small-n" in sys.argv[1:]:
+        record_small_n(small_n_rows())
+        return
     rows = layer_rows()
     emlp = emlp_rows(rows)
     elements = element_rows()
@@ -241,6 +282,10 @@ def main():
         diff = "—" if error is None else f"{error:.1e}"
         lines.append(f"| {family}({n}) | `{name}` | {n} | {k} | {l} | {batch} | {ms(fast)} | "
                      f"{ms(dense)} | {ms(build)} | {diff} |")
+    small = small_n_rows()
+    lines += ["", f"## {SMALL_N_TITLE}", "", "| " + " | ".join(SMALL_N_COLUMNS) + " |",
+              "|" + "---|" * len(SMALL_N_COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in small]
     out = Path(__file__).parent / "results" / "brauer.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -17,7 +17,6 @@ One script, one process, 1 thread; every model is trained here on the same data.
   ``(C, 2^n, 2^n, 2^n)`` rebuilt at every forward).
 """
 
-import argparse
 import math
 import statistics
 import sys
@@ -25,7 +24,9 @@ import time
 from pathlib import Path
 
 import torch
-from _machine import best_of, provenance  # sibling module of this script
+from _harness import parser as harness_parser
+from _harness import results_document, setup, write_results
+from _machine import best_of, provenance  # sibling modules of this script
 from torch import nn
 
 from geomlayers.clifford import CliffordAlgebra
@@ -91,9 +92,9 @@ def dense_layer_forward(layer: CliffordGeometricProduct, x: torch.Tensor, cayley
     return out
 
 
-def speed_rows():
+def speed_rows(quick=False):
     rows = []
-    for n in (3, 4, 5, 6):
+    for n in (3,) if quick else (3, 4, 5, 6):
         algebra = CliffordAlgebra(n)
         cayley = algebra.cayley(dtype=torch.float32)
         a, b = torch.randn(1024, algebra.dim), torch.randn(1024, algebra.dim)
@@ -352,8 +353,26 @@ def previous_run(path, tasks):
     return ["", "Sections not re-run come from the previous run: " + first] if first else []
 
 
+def json_tables(lines: list[str]) -> list[dict]:
+    """The markdown tables of the report as results-document tables (title = its section)."""
+    tables, title, current = [], "", None
+    for line in lines:
+        if line.startswith("### "):
+            title, current = line[4:].strip(), None
+        elif line.startswith("|") and not set(line) <= set("|-: "):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            if current is None:
+                current = {"title": title, "columns": cells, "rows": []}
+                tables.append(current)
+            else:
+                current["rows"].append(cells)
+        elif not line.startswith("|"):
+            current = None
+    return tables
+
+
 def main():
-    parser = argparse.ArgumentParser()
+    parser = harness_parser(__doc__.splitlines()[0], family="clifford")
     parser.add_argument("--tasks", nargs="+", default=["speed", "paper", "strict", "hull"],
                         choices=["speed", "paper", "strict", "hull"],
                         help="sections to run; the others are copied from the old results")
@@ -364,9 +383,14 @@ def main():
     parser.add_argument("--reg-runs", type=int, default=3)
     parser.add_argument("--hull-steps", type=int, nargs=4, default=[2000, 2500, 3500, 4000])
     parser.add_argument("--hull-test", type=int, default=2048)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="the longer markdown report (default benchmarks/results/"
+                             "clifford.md; none for --quick)")
+    args = setup(parser.parse_args())
+    if args.size == "quick":  # a smoke run: tiny training runs, no speed sweep beyond n = 3
+        args.paper_steps, args.paper_runs, args.reg_steps = [5] * 4, 1, [5] * 4
+        args.reg_runs, args.hull_steps, args.hull_test = 1, [5] * 4, 64
+    markdown = args.markdown or (None if args.size == "quick" else RESULTS)
     wall = time.perf_counter()
     reg_makers = {"GLGENN": lambda: O5RegressionNet("glgenn"),
                   "CGENN": lambda: O5RegressionNet("cgenn"),
@@ -376,10 +400,11 @@ def main():
                    "MLP": lambda: MLP(80, 128, nn.SiLU)}
     reg_models = {name: make() for name, make in reg_makers.items()}
     hull_models = {name: make() for name, make in hull_makers.items()}
-    test = tuple(t.float() for t in o5_regression(16384, seed=2))
+    test = tuple(t.float() for t in o5_regression(args.pick(quick=256, default=16384),
+                                                   seed=2))
     sections = {}
     if "speed" in args.tasks:
-        sections["speed"] = speed_table(speed_rows())
+        sections["speed"] = speed_table(speed_rows(quick=args.size == "quick"))
     if "paper" in args.tasks:
         steps = dict(zip(REG_SIZES, args.paper_steps, strict=True))
         res = regression(reg_makers, steps, args.paper_runs, "paper", test)
@@ -401,13 +426,13 @@ def main():
     command = ".venv/bin/python benchmarks/bench_clifford.py " + " ".join(sys.argv[1:])
     lines = ["## Clifford layers: GLGENN vs CGENN vs MLP (CPU, float32)", "",
              provenance(command.strip()) + f" Wall time {wall:.0f} s; sections run: "
-             f"{', '.join(args.tasks)}.", *previous_run(args.out, args.tasks),
+             f"{', '.join(args.tasks)}.", *previous_run(markdown or RESULTS, args.tasks),
              "", "### Parameter counts (test-checked)", "",
              "| task | GLGENN | CGENN | paper GLGENN / CGENN |", "|---|---|---|---|",
              f"| O(5) regression, Clifford block | "
              f"{reg_models['GLGENN'].clifford_parameters():,} | "
-             f"{reg_models['CGENN'].clifford_parameters():,} | 608 / 1,296 (research notes; "
-             "GLGENN paper lists 1.8K for CGENN, not reproducible from its code) |",
+             f"{reg_models['CGENN'].clifford_parameters():,} | 608 / 1,296 (counted from the "
+             "authors' code; the GLGENN paper lists 1.8K for CGENN) |",
              f"| O(5) regression, whole model (MLP 8→380→380→1) | {count(reg_models['GLGENN']):,} "
              f"| {count(reg_models['CGENN']):,} | 149,189 / 149,877 |",
              f"| convex hull, whole model | {count(hull_models['GLGENN']):,} | "
@@ -416,12 +441,21 @@ def main():
               "strict": "### O(5) regression, our protocol",
               "hull": "### O(5) convex hull", "speed": "### Geometric product"}
     for key, prefix in titles.items():
-        lines += sections.get(key) or kept(prefix, args.out)
+        lines += sections.get(key) or kept(prefix, markdown or RESULTS)
         lines += [""]
     lines += [f"Reading: [{NOTES}](../../{NOTES}) (hand-written notes on these runs)."]
-    args.out.parent.mkdir(exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    if markdown is not None:
+        markdown.parent.mkdir(exist_ok=True)
+        markdown.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    doc = results_document(
+        "clifford", "Clifford layers: GLGENN vs CGENN vs MLP (CPU, float32)", args=args,
+        tables=json_tables(lines), details=None if markdown is None else str(markdown),
+        setup="O(5) regression (GLGENN-repo protocol and ours), O(5) convex hull volume, and "
+              "the geometric product against the dense Cayley einsum; see the module docstring.",
+        anchors="GLGENN (Filimoshina & Shirokov, ICML 2025) and CGENN (Ruhe et al., NeurIPS "
+                "2023) paper figures; the authors' code run here.")
+    print(f"results: {write_results(doc, args.out)}")
 
 
 if __name__ == "__main__":

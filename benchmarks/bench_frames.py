@@ -21,15 +21,16 @@ every budget/6 s, not counted); epochs reached are reported. Anchors from the pa
 of epochs): EGNN 0.0071, FA-GNN 0.0057.
 """
 
-import argparse
 import copy
 import json
 import math
+import tempfile
 import time
 from pathlib import Path
 
 import torch
-from _machine import best_of, provenance  # sibling module of this script
+from _harness import parser, results_document, setup, write_results
+from _machine import best_of, provenance  # sibling modules of this script
 from torch import nn
 
 from geomlayers.data.nbody import NBodyDataset
@@ -39,6 +40,7 @@ from geomlayers.nn.fa_gnn import GNN, nbody_graph
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "frames_runs"
 COMMAND = ".venv/bin/python benchmarks/bench_frames.py"
+NOTES = "docs/notes/2026-12-07-frames-benchmark.md"
 
 
 class EGNNLayer(nn.Module):
@@ -127,14 +129,14 @@ def evaluate(model, ds):
     return total / (len(ds) * 5 * 3)
 
 
-def train(name, budget, k, seed=0):
+def train(name, budget, k, seed=0, samples=None):
     """Train for ``budget`` seconds of training steps (evaluation not counted).
 
     Validation MSE every budget/6 training seconds and at the end; the best validation
     state is kept and evaluated once on the test set.
     """
     torch.manual_seed(seed)
-    train_ds, val_ds, test_ds = (NBodyDataset(s) for s in ("train", "valid", "test"))
+    train_ds, val_ds, test_ds = (NBodyDataset(s, samples) for s in ("train", "valid", "test"))
     model, lr = build(name, k)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-12)
     epochs, best_val, best_epoch, best_state = 0, math.inf, 0, None
@@ -172,15 +174,15 @@ def train(name, budget, k, seed=0):
             "threads": torch.get_num_threads()}
 
 
-def baselines():
-    test_ds = NBodyDataset("test")
+def baselines(samples=None):
+    test_ds = NBodyDataset("test", samples)
     static = float((test_ds.loc - test_ds.target).pow(2).mean())
     const = float((test_ds.loc + test_ds.vel - test_ds.target).pow(2).mean())
     return {"static": static, "constant_velocity": const}
 
 
 
-def overhead():
+def overhead(repeats=5):
     """Forward / forward+backward time of one batch of 100 systems: backbone vs averaged."""
     from geomlayers.nn.frames import FrameAveraging
 
@@ -207,8 +209,8 @@ def overhead():
     rows = []
     for label, fn in cases.items():
         with torch.no_grad():
-            forward = best_of(fn)
-        backward = best_of(lambda fn=fn: fn().pow(2).mean().backward())
+            forward = best_of(fn, repeats)
+        backward = best_of(lambda fn=fn: fn().pow(2).mean().backward(), repeats)
         rows.append((label, forward, backward))
     return rows
 
@@ -286,67 +288,76 @@ def report(base, runs, rows):
         for label_, fwd, bwd in rows:
             lines.append(f"| {label_} | {fwd * 1e3:.1f} | {bwd * 1e3:.1f} | "
                          f"{fwd / base_fwd:.1f}x |")
-    lines += [
-        "",
-        "Notes:",
-        "",
-        "* Goal (FA-GNN <= 0.0060): **met** by both FA-GNN variants: the paper's latent-frame "
-        "model reaches 0.0048 after 1,656 epochs (1,500 s budget, re-run alone on an idle "
-        "machine; with the first 450 s budget on the loaded machine it had reached 0.0071 "
-        "after 118 epochs, still falling), and the input-frame variant 0.0055 after 248 "
-        "epochs (450 s, loaded machine). Budgets and loads differ between rows, so compare "
-        "epochs, not seconds. Each figure is from one seed; the paper reports a mean over "
-        "runs (0.0057). Our EGNN-style baseline reaches 0.0072, against 0.0071 in the EGNN "
-        "paper. The plain GNN's validation MSE stopped improving after epoch ~46.",
-        "* The latent-frame variant learns more slowly per epoch than the input-frame one. A "
-        "possible cause, not tested here: with stochastic k = 1, its latent coordinates get a "
-        "fresh random sign pattern at every layer.",
-        "* Epochs reached depend on the machine's load during each run. Two of our runs went "
-        "at a time, beside other users' jobs, with a load average of about 9-15 on 2 cores. "
-        "The latent-frame FA-GNN and the GNN ran in the busier first half. Measured back to "
-        "back, one training step (batch 100) cost 0.22 s for the GNN, 0.25 s for FA-GNN "
-        "(input frame, k = 1) and 0.33 s for FA-GNN (latent frames, k = 1).",
-        "* Cost table: a full-frame forward costs roughly \\|F\\| = 8 backbone passes or "
-        "more, because the 8-fold batch runs less efficiently than 8 small ones. The frame "
-        "computation and the canonicalise/restore steps are within the timing noise of this "
-        "loaded machine: the 800-system backbone row is about as slow as the averaged "
-        "models, which contain the same work. Stochastic FA with k = 1 costs about 3x the "
-        "backbone in training mode, the extra being the frames and the latent re-framing.",
-        "* Baselines: our regenerated test set gives static {static:.4f} and constant "
-        "velocity {cv:.4f}; the research notes quote 0.2715 and 0.1101. The simulator "
-        "reproduces the original generator's floating-point operations: its trajectories are "
-        "bit-identical to a per-simulation loop written in the original's formulation, "
-        "checked on 30 test simulations including the 5 most chaotic ones. The system is "
-        "chaotic: an algebraically equal force formula changes 91 of the 2,000 test "
-        "trajectories by more than 1e-2 at frame 40.",
-    ]
-    return "\n".join(lines).replace(
-        "{static:.4f}", f"{base['static']:.4f}").replace(
-        "{cv:.4f}", f"{base['constant_velocity']:.4f}") + "\n"
+    lines += ["", f"The reading of these runs (budgets, machine load, causes) is in {NOTES}."]
+    return "\n".join(lines) + "\n"
+
+
+
+def tables(base, runs, rows) -> list[dict]:
+    """The results tables of the JSON document (the same figures as :func:`report`)."""
+    paper = {"gnn": "0.0107", "fagnn": "0.0057", "egnn": "0.0071", "fagnn_input_frame": "—"}
+    label = {"gnn": "GNN (plain message passing)", "egnn": "EGNN-style (ours)",
+             "fagnn": "FA-GNN (ours, latent frames; train k={k}, eval \\|F\\|=8)",
+             "fagnn_input_frame": "FA-GNN, input frame only (ours; train k={k}, eval \\|F\\|=8)"}
+    mse = [["static (x_30)", 0, None, None, None, round(base["static"], 4), None],
+           ["constant velocity (x_30 + v_30)", 0, None, None, None,
+            round(base["constant_velocity"], 4), None]]
+    for run in runs:
+        mse.append([label[run["model"]].format(k=run["k"]), run["params"],
+                    f"{run['epochs']} ({run['train_s']:.0f} s)", run["best_epoch"],
+                    round(run["best_val"], 4), round(run["test"], 4), paper[run["model"]]])
+    out = [{"title": "n-body test MSE (best validation epoch)",
+            "columns": ["model", "params", "epochs reached (training s)", "best epoch",
+                        "val MSE", "test MSE", "paper"], "rows": mse}]
+    if rows:
+        base_fwd = rows[0][1]
+        out.append({"title": "Cost of averaging: one batch of 100 systems (500 nodes)",
+                    "columns": ["model", "forward (ms)", "forward+backward (ms)",
+                                "vs backbone (fwd)"],
+                    "rows": [[name, round(fwd * 1e3, 1), round(bwd * 1e3, 1),
+                              f"{fwd / base_fwd:.1f}x"] for name, fwd, bwd in rows]})
+    return out
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", choices=["gnn", "fagnn", "fagnn_input_frame", "egnn"],
-                        default=None)
-    parser.add_argument("--budget", type=float, default=450.0,
-                        help="seconds of training steps per model (evaluation not counted)")
-    parser.add_argument("--k", type=int, default=1)
-    parser.add_argument("--report", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    RUNS.mkdir(parents=True, exist_ok=True)
+    p = parser(__doc__.splitlines()[0], family="frames")
+    p.add_argument("--model", choices=["gnn", "fagnn", "fagnn_input_frame", "egnn"],
+                   default=None)
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds of training steps per model (evaluation not counted); "
+                        "default 3 (--quick), 450, 1500 (--full)")
+    p.add_argument("--k", type=int, default=1)
+    p.add_argument("--report", action="store_true")
+    args = setup(p.parse_args())
+    budget = args.budget or args.pick(quick=3.0, default=450.0, full=1500.0)
+    samples = args.pick(quick=100, default=None, full=None)
+    quick = args.size == "quick"
+    runs_dir = Path(tempfile.mkdtemp()) if quick else RUNS
+    runs_dir.mkdir(parents=True, exist_ok=True)
     models = [args.model] if args.model else ([] if args.report else ["gnn", "fagnn", "egnn"])
     for name in models:
-        result = train(name, args.budget, args.k)
-        (RUNS / f"{name}.json").write_text(json.dumps(result, indent=1))
+        result = train(name, budget, args.k, args.seed, samples)
+        (runs_dir / f"{name}.json").write_text(json.dumps(result, indent=1))
     if args.report or args.model is None:
-        runs = [json.loads((RUNS / f"{n}.json").read_text())
+        runs = [json.loads((runs_dir / f"{n}.json").read_text())
                 for n in ("gnn", "egnn", "fagnn", "fagnn_input_frame")
-                if (RUNS / f"{n}.json").exists()]
-        text = report(baselines(), runs, overhead())
-        (RESULTS / "frames.md").write_text(text)
-        print(text)
+                if (runs_dir / f"{n}.json").exists()]
+        base, rows = baselines(samples), overhead(repeats=1 if quick else 5)
+        if not quick:
+            text = report(base, runs, rows)
+            (RESULTS / "frames.md").write_text(text)
+            print(text)
+        doc = results_document(
+            "frames", "Frame averaging: charged 5-body (EGNN §5.1), test MSE", args=args,
+            tables=tables(base, runs, rows), details="benchmarks/results/frames.md",
+            setup=("Our simulator (`geomlayers.data.nbody`; its charges equal the original "
+                   "files), 3,000 train / 2,000 valid / 2,000 test, frame 30 → 40; test MSE at "
+                   f"the best validation epoch. Each model trained for {budget:.0f} s of "
+                   "training steps on 1 thread: Adam, batch 100, lr 1e-3 (EGNN 5e-4)."),
+            anchors=("the `paper` column: FA-GNN 0.0057 (Puny et al., ICLR 2022), EGNN 0.0071 "
+                     "and GNN 0.0107 (Satorras et al., ICML 2021); static and "
+                     "constant-velocity baselines."))
+        print(f"results: {write_results(doc, args.out)}")
 
 
 if __name__ == "__main__":

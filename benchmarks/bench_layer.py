@@ -1,6 +1,7 @@
 """S_n layer forward+backward: dense, IGN layout, our torch and C++ paths, and a lower bound.
 
-Run: .venv/bin/python benchmarks/bench_layer.py   -> benchmarks/results/layer.md
+Run: .venv/bin/python benchmarks/bench_layer.py [--quick]
+  -> benchmarks/results/layer.md and benchmarks/results/layer.json
 
 Per case (S_n, float32, CPU, batch B, channels C → D), one training step's forward and
 backward (gradients for the input and the weights):
@@ -12,7 +13,10 @@ backward (gradients for the input and the weights):
     (written here from that description);
 (c) ``EquivariantLinear(backend="torch")``; (d) ``EquivariantLinear(backend="cpp")``;
 (e) the lower bound for k = l = 2: the two ``(B·n², C) × (C, D)`` matmuls that the identity
-    and transpose diagrams need, every other diagram acting on order ≤ 1 tensors.
+    and transpose diagrams need, every other diagram acting on order ≤ 1 tensors;
+(f) one matmul of the same size: ``(B·n², C) × (C, D)``.
+
+Each is timed forward only and forward + backward; the JSON has both and the ratios.
 
 Higher orders (k = l = 3, 4 at n = 20) report time and the memory autograd saves for the
 backward pass, next to the size the dense weight would need.
@@ -97,6 +101,22 @@ class LowerBound(torch.nn.Module):
             "dc,bcji->bdij", self.b, x)
 
 
+class OneMatmul(torch.nn.Module):
+    """(f): one (B·n², C)×(C, D) channel matmul."""
+
+    def __init__(self, channels: int, out_channels: int):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.randn(out_channels, channels) / 8)
+
+    def forward(self, x):
+        return torch.einsum("dc,bcij->bdij", self.a, x)
+
+
+def forward_only(forward, inputs):
+    with torch.no_grad():
+        forward(*inputs)
+
+
 def saved_bytes(module, x) -> int:
     """Bytes of the tensors autograd saves for the backward pass of ``module(x)``."""
     total = 0
@@ -124,15 +144,21 @@ def order_two_rows(ns, batch, channels):
                   for b in ("torch", "cpp")}
         layers["cpp"].load_state_dict(layers["torch"].state_dict())
         x = torch.randn(batch, channels, n, n, requires_grad=True)
+        modules = {"ign": IGNLayout(channels, channels), "torch": layers["torch"],
+                   "cpp": layers["cpp"], "bound": LowerBound(channels, channels),
+                   "matmul": OneMatmul(channels, channels)}
         row = {"n": n}
         if (channels * n * n) ** 2 <= DENSE_LIMIT:
             row["dense"] = best_of(lambda: step(DenseLayer(layers["torch"]), (x,)), 3)  # noqa: B023
-        row["ign"] = best_of(lambda: step(IGNLayout(channels, channels), (x,)))  # noqa: B023
-        row["torch"] = best_of(lambda: step(layers["torch"], (x,)))  # noqa: B023
-        row["cpp"] = best_of(lambda: step(layers["cpp"], (x,)))  # noqa: B023
-        row["bound"] = best_of(lambda: step(LowerBound(channels, channels), (x,)))  # noqa: B023
+        for name, module in modules.items():
+            row[name] = best_of(lambda: step(module, (x,)))  # noqa: B023
+            row[f"{name}_fwd"] = best_of(lambda: forward_only(module, (x,)))  # noqa: B023
         with torch.no_grad():
             row["diff"] = float((layers["cpp"](x) - layers["torch"](x)).abs().max())
+        for mode in ("", "_fwd"):
+            best = min(row["torch" + mode], row["cpp" + mode])
+            row["ign_over_ours" + mode] = row["ign" + mode] / best
+            row["ours_over_matmul" + mode] = best / row["matmul" + mode]
         print(row, flush=True)
         rows.append(row)
     return rows
@@ -159,11 +185,50 @@ def fmt(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds * 1e3:.2f}"
 
 
+def speed_document(rows, batch, channels) -> dict:
+    """The small-n speed table as a ``geomlayers-bench/1`` document (family ``layer_speed``)."""
+    from _harness import results_document
+
+    columns = ["n", "IGN layout fwd+bwd (ms)", "ours torch", "ours C++", "one matmul",
+               "IGN/ours fwd+bwd", "ours/matmul fwd+bwd", "IGN/ours fwd", "ours/matmul fwd"]
+    table = [[r["n"], r["ign"] * 1e3, r["torch"] * 1e3, r["cpp"] * 1e3, r["matmul"] * 1e3,
+              round(r["ign_over_ours"], 2), round(r["ours_over_matmul"], 2),
+              round(r["ign_over_ours_fwd"], 2), round(r["ours_over_matmul_fwd"], 2)]
+             for r in rows]
+    return results_document(
+        "layer_speed", "S_n 2 → 2 layer at small n against the IGN layout and one matmul",
+        tables=[{"title": f"batch {batch}, channels {channels} → {channels}, float32, 1 thread; "
+                          "best of 5; ours = the faster backend", "columns": columns,
+                 "rows": table}],
+        command="python benchmarks/bench_layer.py --quick",
+        setup="One forward (no grad) or forward + backward of EquivariantLinear(S_n, 2, 2) "
+              "against the IGN layout (15 stacked operations, one einsum) and one "
+              "(B·n², C) × (C, D) matmul, all in the same process.",
+        anchors="goal (issue 36): IGN/ours >= 2 at n = 10 and >= 5 at n = 20; ours/matmul <= 3 "
+                "from n = 20",
+        raw=rows)
+
+
+def write_speed_results(rows, batch, channels) -> None:
+    from _harness import write_results
+
+    write_results(speed_document(rows, batch, channels),
+                  Path(__file__).parent / "results" / "layer_speed.json")
+
+
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="n = 10, 20, 40 only")
+    args = parser.parse_args()
     torch.set_num_threads(THREADS)
     batch, channels = 8, 32
-    rows = order_two_rows([10, 20, 40, 80], batch, channels)
-    high = higher_order_rows([(20, 3), (20, 4)], 2, 4)
+    rows = order_two_rows([10, 20, 40] if args.quick else [10, 20, 40, 80], batch, channels)
+    high = [] if args.quick else higher_order_rows([(20, 3), (20, 4)], 2, 4)
+    write_speed_results(rows, batch, channels)
+    if args.quick:  # the markdown table keeps the full run
+        return
     lines = [
         "## S_n layers: forward + backward (float32, CPU)",
         "",
@@ -175,15 +240,17 @@ def main() -> None:
         "torch path; (d) ours, C++ path; (e) lower bound (two channel matmuls at n²).",
         "",
         "| n | (a) dense | (b) IGN layout | (c) ours torch | (d) ours C++ | (e) lower bound "
-        "| (b)/(c) | (b)/(d) | (c)/(e) | (d)/(e) | max abs diff (c)-(d) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| (f) one matmul | (b)/best(c,d) | best/(f) | forward: (b)/best | forward: best/(f) "
+        "| max abs diff (c)-(d) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['n']} | {fmt(r.get('dense'))} | {fmt(r['ign'])} | {fmt(r['torch'])} | "
-            f"{fmt(r['cpp'])} | {fmt(r['bound'])} | {r['ign'] / r['torch']:.1f}x | "
-            f"{r['ign'] / r['cpp']:.1f}x | {r['torch'] / r['bound']:.2f} | "
-            f"{r['cpp'] / r['bound']:.2f} | {r['diff']:.1e} |"
+            f"{fmt(r['cpp'])} | {fmt(r['bound'])} | {fmt(r['matmul'])} | "
+            f"{r['ign_over_ours']:.1f}x | {r['ours_over_matmul']:.1f}x | "
+            f"{r['ign_over_ours_fwd']:.1f}x | {r['ours_over_matmul_fwd']:.1f}x | "
+            f"{r['diff']:.1e} |"
         )
     lines += [
         "",

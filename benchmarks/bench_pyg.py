@@ -31,7 +31,13 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GINConv, global_add_pool
 
 from geomlayers.data.graphs import load_exp, load_graph8c, load_s2v, s2v_splits
-from geomlayers.pyg import PPGN, InvariantGraphNetwork, ign3, ppgn_paper
+from geomlayers.pyg import (
+    PPGN,
+    InvariantGraphNetwork,
+    SizeAwareBatchSampler,
+    ign3,
+    ppgn_paper,
+)
 
 RESULTS = Path(__file__).parent / "results"
 ANCHORS = {  # IGN (Maron et al. 2019) and PPGN (Maron et al. 2019b) as given in issue 6, %
@@ -99,7 +105,9 @@ def training_batches(name, indices, sizes, args, generator):
     With ``args.iters_per_epoch`` = K: K batches, each a fresh uniform sample of
     ``args.batch_size`` graphs (Xu et al.'s GIN code, whose epoch is 50 such batches).
     Otherwise one pass over ``indices``: uniformly random batches for GIN (a sparse model has
-    no padding to save), batches of similar size for the dense models.
+    no padding to save), batches of similar size for the dense models: size-sorted with a
+    jitter (``--batching jitter``, the recorded rows) or ``SizeAwareBatchSampler``'s
+    (``--batching size-aware``, bounded padding).
     """
     if args.iters_per_epoch:
         return [indices[torch.randperm(len(indices), generator=generator)[:args.batch_size]]
@@ -107,6 +115,12 @@ def training_batches(name, indices, sizes, args, generator):
     if name == "GIN":
         return list(torch.split(indices[torch.randperm(len(indices), generator=generator)],
                                 args.batch_size))
+    if getattr(args, "batching", "jitter") == "size-aware":
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        power = 3 if name.startswith("PPGN") or name == "IGN-3" else 2
+        sampler = SizeAwareBatchSampler(sizes[indices], args.batch_size, power=power,
+                                        seed=seed)
+        return [indices[torch.tensor(batch)] for batch in sampler]
     return bucketed_batches(indices, sizes, args.batch_size, generator)
 
 
@@ -475,6 +489,9 @@ def main(argv=None):
     parser.add_argument("--iters-per-epoch", type=int, default=None,
                         help="an epoch is this many batches, each a fresh random sample of "
                              "the training graphs (Xu et al.'s GIN: 50); default: one pass")
+    parser.add_argument("--batching", choices=["jitter", "size-aware"], default="jitter",
+                        help="batches of the dense models: size-sorted with a jitter (the "
+                             "recorded rows) or SizeAwareBatchSampler's (bounded padding)")
     parser.add_argument("--device", default="cpu",
                         help="torch device to train on (e.g. cuda); default cpu")
     parser.add_argument("--seed", type=int, default=0,

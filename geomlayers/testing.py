@@ -54,9 +54,10 @@ def _reps(value, what: str) -> tuple[Representation, ...] | Representation:
 def declared(module: object) -> tuple[Group, object, object]:
     """``(group, rep_in, rep_out)`` declared by a module, each checked.
 
-    ``group`` may be a :class:`Group` or its string; ``rep_in``/``rep_out`` a
-    representation, its string, an int order, or a tuple of these (several inputs /
-    outputs).
+    ``group`` may be a :class:`Group` or its string; ``rep_in``/``rep_out`` a representation,
+    its string, an int order, or a tuple of these (several inputs / outputs). Any of them
+    may be ``None`` (a size-free module, or inputs the module cannot type): the tester then
+    needs it as an argument.
     """
     missing = [name for name in ("group", "rep_in", "rep_out") if not hasattr(module, name)]
     if missing:
@@ -65,8 +66,10 @@ def declared(module: object) -> tuple[Group, object, object]:
             "attributes group, rep_in and rep_out, or pass them to assert_equivariant "
             "(group, rep_in=..., rep_out=...)"
         )
-    return (parse_group(module.group), _reps(module.rep_in, "rep_in"),
-            _reps(module.rep_out, "rep_out"))
+    group = None if module.group is None else parse_group(module.group)
+    rep_in = None if module.rep_in is None else _reps(module.rep_in, "rep_in")
+    rep_out = None if module.rep_out is None else _reps(module.rep_out, "rep_out")
+    return group, rep_in, rep_out
 
 
 def _module_dtype(fn) -> torch.dtype:
@@ -75,6 +78,13 @@ def _module_dtype(fn) -> torch.dtype:
             if tensor.is_floating_point():
                 return tensor.dtype
     return torch.float64
+
+
+def _module_device(fn) -> torch.device:
+    if isinstance(fn, torch.nn.Module):
+        for tensor in list(fn.parameters()) + list(fn.buffers()):
+            return tensor.device
+    return torch.device("cpu")
 
 
 def _resolve(fn, group, in_order, out_order, rep_in, rep_out):
@@ -90,14 +100,18 @@ def _resolve(fn, group, in_order, out_order, rep_in, rep_out):
         elif group is None:
             declared(fn)  # raises, naming what is missing
     group = parse_group(group) if group is not None else declared_group
+    if group is None:
+        raise TypeError(f"{type(fn).__name__}.group is None (a size-free module): pass the "
+                        "group, e.g. assert_equivariant(module, EuclideanGroup(3))")
     if rep_in is None:
         rep_in = TensorPower(in_order) if in_order is not None else declared_in
     if rep_out is None:
         rep_out = (_reps(tuple(out_order), "out_order") if isinstance(out_order, Sequence)
                    else TensorPower(out_order) if out_order is not None else declared_out)
-    if rep_in is None or rep_out is None:
-        raise TypeError("the input and output representations are unknown: pass rep_in / "
-                        "rep_out (or in_order / out_order), or declare them on the module")
+    for name, value in (("rep_in", rep_in), ("rep_out", rep_out)):
+        if value is None:
+            raise TypeError(f"{name} is unknown ({type(fn).__name__} declares none): pass "
+                            f"{name}= (or in_order / out_order), or declare it on the module")
     return group, _reps(rep_in, "rep_in"), _reps(rep_out, "rep_out")
 
 
@@ -136,7 +150,8 @@ def equivariance_error(
         in_order, out_order: the older spelling of ``rep_in=TensorPower(k)`` /
             ``rep_out=TensorPower(l)`` (``out_order`` may be a sequence, one per output).
         x: the input (a tuple for several inputs); default ``rep.random`` of shape
-            ``(*batch_shape, [channels,] *rep.shape)`` per input, at ``dtype``.
+            ``(*batch_shape, [channels,] *rep.shape)`` per input, at ``dtype`` and on the
+            module's device.
         dtype: dtype of the default input: the module's parameter dtype, else float64.
         generator: seed or generator for ``x`` and the sampled elements.
 
@@ -152,8 +167,9 @@ def equivariance_error(
     gen = torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
     if x is None:
         dtype = dtype or _module_dtype(fn)
-        inputs = tuple(rep.random(group.n, group.space_dim, tuple(batch_shape), gen, dtype)
-                       for rep in reps_in)
+        device = _module_device(fn)
+        inputs = tuple(rep.random(group.n, group.space_dim, tuple(batch_shape), gen,
+                                  dtype).to(device) for rep in reps_in)
     else:
         inputs = _as_tuple(x) if several else (x,)
         if len(inputs) != len(reps_in):

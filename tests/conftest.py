@@ -5,8 +5,14 @@ any working directory because this file puts the repository root and ``tests/`` 
 ``sys.path`` before any test module is collected (``pytest /abs/path/tests/test_x.py`` from
 ``/`` works). The repository root comes first, so the suite always tests the checkout it lives
 in.
+
+A test module whose top-level imports need an optional package that is absent (PyG,
+scikit-learn, pyRiemann, MNE, escnn, matplotlib; directly or through ``geomlayers.pyg`` /
+``geomlayers.integrations``) is reported as skipped, naming the extra to install, instead of
+failing collection: the core suite runs without them.
 """
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -18,8 +24,63 @@ for _folder in (ROOT / "tests", ROOT):  # ROOT ends up first
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import OPTIONAL_IMPORTS, optional_imports  # noqa: E402
 
 from geomlayers.data_dir import data_dir  # noqa: E402
+
+
+class _NeedsOptionalPackage(pytest.Module):
+    """A test module skipped as a whole: a package it imports at top level is absent."""
+
+    reason = ""
+
+    def collect(self):
+        pytest.skip(self.reason, allow_module_level=True)
+
+
+def _top_level_imports(source: str) -> str:
+    """The module-level import statements of ``source`` (not those inside try/if/functions)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    return "\n".join(ast.unparse(node) for node in tree.body
+                     if isinstance(node, ast.Import | ast.ImportFrom))
+
+
+@functools.cache
+def _absent_optional_package(path: Path) -> str | None:
+    """The first optional package that ``path`` imports at top level and that is absent."""
+    import importlib.util
+
+    if path.suffix != ".py" or path.name == "conftest.py" or not path.name.startswith("test"):
+        return None
+    imports = _top_level_imports(path.read_text(encoding="utf-8"))
+    return next((p for p in optional_imports(imports) if importlib.util.find_spec(p) is None),
+                None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path, parent):
+    """Skip (not fail) a test module whose top-level imports need an absent optional package."""
+    package = _absent_optional_package(module_path)
+    if package is None:
+        return None
+    module = _NeedsOptionalPackage.from_parent(parent, path=module_path)
+    module.reason = (f"{module_path.name} needs {package}: pip install "
+                     f"'geomlayers[{OPTIONAL_IMPORTS[package]}]'")
+    return module
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collect_file(file_path, parent):
+    """``--doctest-modules`` would import such a module too: leave it to the skip above."""
+    outcome = yield
+    if _absent_optional_package(file_path) is not None:
+        outcome.force_result([c for c in outcome.get_result()
+                              if type(c).__name__ != "DoctestModule"])
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -77,11 +77,12 @@ def test_finished_fold_keeps_only_its_curve(bench_pyg, tmp_path):
                                                         "epoch_s": 1.5}
 
 
-@pytest.mark.parametrize("name", ["GIN", "IGN"])
-def test_training_batches_cover_the_training_set_once(bench_pyg, name):
+@pytest.mark.parametrize("name,batching", [("GIN", "jitter"), ("IGN", "jitter"),
+                                           ("IGN", "size-aware"), ("PPGN", "size-aware")])
+def test_training_batches_cover_the_training_set_once(bench_pyg, name, batching):
     sizes = torch.tensor([5, 40, 6, 38, 7, 41, 5, 39] * 5)
     indices = torch.arange(2, 40)
-    args = argparse.Namespace(batch_size=8, iters_per_epoch=None)
+    args = argparse.Namespace(batch_size=8, iters_per_epoch=None, batching=batching)
     batches = bench_pyg.training_batches(name, indices, sizes, args,
                                          torch.Generator().manual_seed(0))
     assert sorted(torch.cat(batches).tolist()) == indices.tolist()

@@ -335,3 +335,18 @@ def test_layers_are_built_from_the_algebra_of_a_pseudo_orthogonal_group():
     assert CliffordLinear(CliffordAlgebra.from_metric((0, 1)), 1, 1).group is None
     with pytest.raises(TypeError, match="PseudoOrthogonal"):
         CliffordLinear(OrthogonalGroup(3), 1, 1)
+
+
+def test_moved_models_keep_deprecated_aliases():
+    import geomlayers.nn
+    import geomlayers.nn.clifford
+    import geomlayers.nn.lie
+    from geomlayers.models import AffineInvariantCNN
+
+    for module, name, target in [(geomlayers.nn.clifford, "O5RegressionNet", O5RegressionNet),
+                                 (geomlayers.nn, "ConvexHullNet", ConvexHullNet),
+                                 (geomlayers.nn.lie, "AffineInvariantCNN", AffineInvariantCNN)]:
+        with pytest.warns(DeprecationWarning, match="geomlayers.models"):
+            assert getattr(module, name) is target
+    with pytest.raises(AttributeError):
+        geomlayers.nn.clifford.NoSuchLayer  # noqa: B018

@@ -86,7 +86,7 @@ def test_output_scale_does_not_grow_with_n():
 
 def test_state_dict_holds_only_parameters():
     layer = EquivariantLinear(AlternatingGroup(4), 2, 2, 2, 3)
-    assert set(layer.state_dict()) == {"weight", "bias"}
+    assert set(layer.state_dict()) == {"weight", "bias", "_extra_state"}
     clone = EquivariantLinear(AlternatingGroup(4), 2, 2, 2, 3)
     clone.load_state_dict(layer.state_dict())
     x = torch.randn(2, 2, 4, 4)
@@ -124,3 +124,16 @@ def test_deep_network_invariance_and_equivariance(group):
                        x=torch.randn(3, 2, group.n, dtype=torch.float64), tol=1e-10)
     with pytest.raises(ValueError, match="same length"):
         EquivariantMLP(group, [1, 2], [2])
+
+
+@pytest.mark.parametrize("make", [
+    lambda dt: EquivariantLinear(SymmetricGroup(5), 2, 2, 3, 4, dtype=dt),
+    lambda dt: EquivariantLinear.symmetric(2, 1, 2, 3, dtype=dt),
+    lambda dt: EquivariantLinear(AlternatingGroup(4), 1, 2, 2, 2, dtype=dt),
+    lambda dt: EquivariantLinear(AutomorphismGroup(nx.cycle_graph(6)), 2, 1, 3, 2, dtype=dt),
+], ids=["S5", "symmetric", "A4", "aut-cycle"])
+def test_layers_declare_group_and_representations(make, dtype, seed):
+    layer = make(dtype)
+    assert layer.rep_in.channels == layer.in_channels
+    assert layer.rep_out.channels == layer.out_channels
+    assert_equivariant(layer)

@@ -29,7 +29,7 @@ from geomlayers.nn.frames import (  # noqa: I001
     FrameWarning,
     PCAFrame,
     PermutationFrame,
-    _layout,
+    batch_layout,
     make_frame,
 )
 from geomlayers.testing import assert_equivariant, equivariance_error
@@ -366,7 +366,7 @@ def test_stochastic_frame_averaging():
 
 
 def _dense_layout(x):
-    from geomlayers.nn.frames import _layout
+    from geomlayers.nn.frames import batch_layout as _layout
     return _layout(x, None, None, None, 1)
 
 
@@ -422,7 +422,7 @@ def test_sn_frame_is_a_union_of_automorphism_cosets(graph, minimal):
 
 
 def _graph_layout(n, b=1):
-    from geomlayers.nn.frames import _Layout
+    from geomlayers.nn.frames import BatchLayout as _Layout
     return _Layout(True, b, num_nodes=n)
 
 
@@ -598,7 +598,7 @@ def test_canonicalize_is_the_groups_action_of_the_inverse():
     x = torch.randn(2, 7, 3, dtype=F64)
     frame = make_frame(EuclideanGroup(3))
     elements = frame(x)
-    layout = _layout(x, None, None, None, base_dims=1)
+    layout = batch_layout(x, None, None, None, base_dims=1)
     canon = frame.canonicalize(elements, x, "point", layout).reshape(2, 8, 7, 3)
     group = EuclideanGroup(3)
     for b, k in itertools.product(range(2), range(8)):
@@ -621,3 +621,14 @@ def test_symmetric_group_frame_and_unsupported_groups():
 
     with pytest.raises(TypeError, match="PCA frames exist"):
         make_frame(SymplecticGroup(2))
+
+
+def test_sn_frame_averaging_declares_its_group_and_passes_the_public_tester():
+    torch.manual_seed(0)
+    graphs = [nx.gnp_random_graph(6, 0.5, seed=s) for s in range(3)]
+    adjacency = torch.stack([torch.tensor(nx.to_numpy_array(g), dtype=F64) for g in graphs])
+    backbone = nn.Sequential(nn.Flatten(), nn.Linear(36, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    fa = FrameAveraging(backbone, SymmetricGroup(6), "invariant")
+    assert (fa.group, str(fa.rep_in), fa.rep_out) == (SymmetricGroup(6), "T2", Trivial())
+    assert assert_equivariant(fa, x=adjacency, num_elements=6)[0] < 1e-10
+    assert float((backbone(adjacency.flip(1, 2)) - backbone(adjacency)).abs().max()) > 1e-3

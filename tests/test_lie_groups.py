@@ -254,3 +254,16 @@ def test_bad_input():
         Affine("SL2")
     with pytest.raises(ValueError, match="g must be"):
         SL(2).decompose(torch.eye(3))
+
+
+def test_sym_exp_log_gradients_at_repeated_eigenvalues():
+    # the one spectral implementation (geomlayers.linalg) has a finite, exact backward where
+    # eigh's own backward divides by zero
+    eye = torch.eye(3, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(sym_log(2 * eye).sum(), eye)
+    torch.testing.assert_close(grad, torch.ones(3, 3, dtype=torch.float64))
+    zero = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(sym_exp(zero).sum(), zero)
+    torch.testing.assert_close(grad, torch.ones(3, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="positive definite"):
+        sym_log(torch.diag(torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64)))

@@ -209,8 +209,8 @@ def test_real_diagram_layer():
 def test_real_spd_layers():
     from geomlayers.nn import BiMap, LogEig, ReEig
 
-    for layer in (LogEig(), ReEig(threshold=0.3)):
-        _declare(layer, OrthogonalGroup(4), "congruence", "congruence")
+    for layer in (LogEig(n=4), ReEig(threshold=0.3, n=4)):
+        assert layer.group == OrthogonalGroup(4)  # declared by the layer itself
         assert assert_equivariant(layer, batch_shape=(2, 3))[0] < 1e-10
         with pytest.raises(AssertionError, match="not equivariant under GL\\+4"):
             assert_equivariant(layer, GLPlus(4), batch_shape=(2, 3))
@@ -222,11 +222,13 @@ def test_real_spd_layers():
 def test_real_grassmann_layers():
     from geomlayers.nn import ProjMap, ReOrth
 
-    projmap = _declare(ProjMap(), OrthogonalGroup(5), Subspaces(p=2), "congruence")
-    assert assert_equivariant(projmap)[0] < 1e-10
-    # ReOrth returns a basis of the span of its input: GL(n)-equivariant on subspaces
-    reorth = _declare(ReOrth(), GLPlus(5), Subspaces(p=2), Subspaces())
-    assert assert_equivariant(reorth)[0] < 1e-8
+    projmap = ProjMap(n=5)
+    assert assert_equivariant(projmap, rep_in=Subspaces(p=2))[0] < 1e-10
+    # ReOrth returns a basis of the span of its input: GL(n)-equivariant on subspaces,
+    # beyond the O(n) it declares
+    reorth = ReOrth(n=5)
+    assert reorth.group == OrthogonalGroup(5)
+    assert assert_equivariant(reorth, GLPlus(5), rep_in=Subspaces(p=2))[0] < 1e-8
 
 
 def test_real_clifford_layer():
@@ -237,3 +239,43 @@ def test_real_clifford_layer():
     torch.nn.init.normal_(layer.weight, generator=torch.Generator().manual_seed(0))
     _declare(layer, PseudoOrthogonal(2, 1), "3xmultivectors", "4xmultivectors")
     assert assert_equivariant(layer, batch_shape=(2,))[0] < 1e-10
+
+
+def test_real_frame_averaging():
+    from geomlayers.nn import FrameAveraging
+
+    torch.manual_seed(0)
+    backbone = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(),
+                                   torch.nn.Linear(8, 3)).double()
+    fa = FrameAveraging(backbone, "E3", mode="equivariant", output_type="point")
+    _declare(fa, EuclideanGroup(3), "points", "points")
+    assert assert_equivariant(fa, batch_shape=(2, 6))[0] < 1e-9
+    with pytest.raises(AssertionError, match="not equivariant under E3"):
+        assert_equivariant(_declare(backbone, EuclideanGroup(3), "points", "points"),
+                           batch_shape=(2, 6))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_module_on_cuda():
+    layer = torch.nn.Linear(1, 1).double().cuda()
+    module = Declared(lambda x: layer(x.unsqueeze(-1)).squeeze(-1), EuclideanGroup(3),
+                      "vectors", "vectors")
+    module.layer = layer
+    with pytest.raises(AssertionError, match="not equivariant"):  # the bias breaks it
+        assert_equivariant(module)
+    torch.nn.init.zeros_(layer.bias)
+    assert assert_equivariant(module)[0] < 1e-10
+
+
+def test_size_free_module_needs_the_group():
+    module = Declared(lambda v: 2 * v, None, "vectors", "vectors")
+    with pytest.raises(TypeError, match="group is None"):
+        assert_equivariant(module)
+    assert assert_equivariant(module, OrthogonalGroup(4))[0] < 1e-12
+
+
+def test_module_with_untyped_inputs_needs_rep_in():
+    module = Declared(lambda v: 2 * v, OrthogonalGroup(3), None, "vectors")
+    with pytest.raises(TypeError, match="rep_in is unknown"):
+        assert_equivariant(module)
+    assert assert_equivariant(module, rep_in="vectors")[0] < 1e-12

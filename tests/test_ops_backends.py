@@ -195,7 +195,9 @@ def test_lock_left_by_a_killed_build_does_not_hang_the_next_load(tmp_path):
     """torch waits forever on a ``lock`` file left by a killed process; we must not.
 
     The built folder is copied with a fresh leftover lock into a new extension dir and loaded
-    from a subprocess (``load_error`` is cached per process).
+    from a subprocess (``load_error`` is cached per process): a verified library loads
+    without looking at the lock. The rebuild path under a leftover lock is covered by the
+    slow test in ``tests/reliability/test_layers.py``.
     """
     built = extension.build_folder()
     copy = tmp_path / built.name
@@ -206,7 +208,6 @@ def test_lock_left_by_a_killed_build_does_not_hang_the_next_load(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.stdout.strip() == "None", result.stderr[-2000:]
-    assert not (copy / "lock").exists()
 
 
 def test_build_lock_times_out_while_another_process_builds(tmp_path):

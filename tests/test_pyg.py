@@ -142,6 +142,26 @@ def models(dtype=torch.float64):
     }
 
 
+@pytest.mark.parametrize("name", ["ign", "ppgn"])
+def test_node_output_equivariant_and_batch_independent(graphs, name):
+    """Node outputs (IGN and PPGN): relabelling a graph moves its rows, and a padded batch
+    gives each graph's rows alone."""
+    torch.manual_seed(0)
+    model = (InvariantGraphNetwork(3, 5, 4, num_layers=2, edge_channels=2, output="node",
+                                   dtype=torch.float64) if name == "ign" else
+             PPGN(3, 5, 4, num_blocks=2, edge_channels=2, output="node", dtype=torch.float64))
+    out = model(Batch.from_data_list(graphs))
+    assert out.shape == (sum(SIZES), 4)
+    alone = torch.cat([model(Batch.from_data_list([g])) for g in graphs])
+    torch.testing.assert_close(out, alone, rtol=0, atol=1e-10)
+    moved, perms = relabelled(graphs)
+    moved_out = model(Batch.from_data_list(moved))
+    offsets = torch.tensor([0, *SIZES]).cumsum(0)[:-1]
+    for g, perm, offset in zip(graphs, perms, offsets, strict=True):
+        torch.testing.assert_close(moved_out[offset + perm], out[offset : offset + g.num_nodes],
+                                   rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize("name", list(models()))
 def test_models_invariant_under_relabelling(graphs, name):
     model = models()[name]
@@ -298,6 +318,68 @@ def test_diagram_conv_matches_dense_reference(graphs):
         expected = g.x @ w[0].T + means @ w[1].T + adjacency @ g.x @ w[2].T + conv.bias
         torch.testing.assert_close(out[offset : offset + n], expected, rtol=0, atol=1e-12)
         offset += n
+
+
+def test_diagram_conv_edge_features_match_dense_reference(graphs):
+    """``edge_dim``: ``+ Σ_j Σ_d a_ji[d] W4_d x_j + V Σ_j a_ji`` against explicit loops."""
+    torch.manual_seed(0)
+    conv = DiagramConv(3, 5, edge_dim=2, dtype=torch.float64)
+    batch = Batch.from_data_list(graphs)
+    weight = torch.rand(batch.edge_index.shape[1], dtype=torch.float64)
+    out = conv(batch.x, batch.edge_index, batch.batch, edge_weight=weight,
+               edge_attr=batch.edge_attr)
+    w = conv.weight.detach()
+    bilinear = conv.edge_weight.detach().reshape(5, 2, 3)
+    linear = conv.edge_linear.detach()
+    expected = batch.x @ w[0].T + conv.bias.detach()
+    for g in range(len(graphs)):
+        nodes = (batch.batch == g).nonzero().flatten()
+        expected[nodes] += batch.x[nodes].mean(0) @ w[1].T
+    for e, (j, i) in enumerate(batch.edge_index.T.tolist()):
+        a, x_j = batch.edge_attr[e], batch.x[j]
+        term = x_j @ w[2].T + torch.einsum("d,odc,c->o", a, bilinear, x_j) + linear @ a
+        expected[i] += weight[e] * term
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+
+
+def test_diagram_conv_edge_errors_in_the_users_terms():
+    x, edge_index = torch.ones(4, 3), torch.tensor([[0, 1], [1, 0]])
+    with pytest.raises(ValueError, match="built without edge_dim"):
+        DiagramConv(3, 5)(x, edge_index, edge_attr=torch.ones(2, 4))
+    with pytest.raises(ValueError, match="edge_attr has 4 columns; the layer was built with "
+                                         "edge_dim=3"):
+        DiagramConv(3, 5, edge_dim=3)(x, edge_index, edge_attr=torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"edge_weight must be \[E\].*edge_dim=4"):
+        DiagramConv(3, 5)(x, edge_index, edge_weight=torch.ones(2, 4))
+    with pytest.raises(ValueError, match="3 rows for 2 edges"):
+        DiagramConv(3, 5, edge_dim=4)(x, edge_index, edge_attr=torch.ones(3, 4))
+
+
+def test_gcl_matches_pyg_message_passing():
+    """The pure-torch GCL of FA-GNN equals the same layer written as PyG MessagePassing."""
+    from torch_geometric.nn import MessagePassing
+
+    from geomlayers.nn.fa_gnn import GCL
+
+    class Reference(MessagePassing):
+        def __init__(self, layer):
+            super().__init__(aggr="add")
+            self.layer = layer
+
+        def forward(self, h, edge_index, edge_attr):
+            aggregated = self.propagate(edge_index, h=h, edge_attr=edge_attr)
+            return h + self.layer.node_mlp(torch.cat([h, aggregated], -1))
+
+        def message(self, h_i, h_j, edge_attr):
+            return self.layer.edge_mlp(torch.cat([h_i, h_j, edge_attr], -1))
+
+    torch.manual_seed(0)
+    layer = GCL(6, 2, dtype=torch.float64)
+    h = torch.randn(7, 6, dtype=torch.float64)
+    edge_index = torch.randint(0, 7, (2, 20))
+    edge_attr = torch.randn(20, 2, dtype=torch.float64)
+    torch.testing.assert_close(layer(h, edge_index, edge_attr),
+                               Reference(layer)(h, edge_index, edge_attr), rtol=0, atol=1e-12)
 
 
 def test_diagram_conv_equivariant(graphs):

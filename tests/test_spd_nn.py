@@ -11,7 +11,7 @@ import scipy.linalg
 import torch
 from pyriemann.utils import mean as pm
 
-from geomlayers.groups import OrthogonalGroup
+from geomlayers.groups import Congruence, OrthogonalGroup
 from geomlayers.linalg import sym
 from geomlayers.manifolds import (
     SPDAffineInvariant,
@@ -30,6 +30,7 @@ from geomlayers.nn.spd import (
     sym_to_vec,
     vec_to_sym,
 )
+from geomlayers.testing import assert_equivariant
 
 D = torch.float64
 
@@ -192,10 +193,12 @@ def test_bn_gradcheck(metric, seed):
 
 @pytest.mark.parametrize("metric", ["aim", "lem", "bw"])
 def test_bn_orthogonal_equivariance(metric, seed):
-    bn = SPDBatchNorm(4, metric, scale=True, dtype=D, n_iter=20)
-    x = spd(8, seed=10)
-    q = OrthogonalGroup(4).sample(1, generator=2)[0]
-    torch.testing.assert_close(bn(q @ x @ q.T), q @ bn(x) @ q.T, rtol=1e-9, atol=1e-10)
+    """With its initial bias B = I the batch norm commutes with O(n) congruence (it declares no
+    group, since a learned B breaks this): checked with the explicit group and representations."""
+    bn = SPDBatchNorm(4, metric, scale=True, dtype=D, n_iter=20, tol=1e-13)
+    assert not hasattr(bn, "group")
+    assert_equivariant(bn, OrthogonalGroup(4), rep_in=Congruence(), rep_out=Congruence(),
+                       x=spd(8, seed=10), tol=1e-9)
 
 
 def test_aim_bn_gl_invariant_spectrum(seed):
@@ -217,10 +220,13 @@ def test_layers_against_numpy_and_equivariance(seed):
     np.testing.assert_allclose(LogEig()(x)[2].numpy(), scipy.linalg.logm(x[2].numpy()).real,
                                atol=1e-10)
     torch.testing.assert_close(ExpEig()(LogEig()(x)), x)
-    for layer in (ReEig(0.05), LogEig(), ExpEig()):
+    for layer in (ReEig(0.05, n=4), LogEig(n=4), ExpEig(n=4)):  # declared O(4) congruence
+        assert layer.group == OrthogonalGroup(4) and layer.rep_in == Congruence()
         inp = sym(x) if not isinstance(layer, ExpEig) else LogEig()(x)
-        torch.testing.assert_close(layer(q @ inp @ q.mT), q @ layer(inp) @ q.mT,
-                                   rtol=1e-9, atol=1e-10)
+        assert_equivariant(layer, x=inp, elements=q)
+    assert not hasattr(LogEig(vectorize=True, n=4), "rep_out")
+    with pytest.raises(AttributeError):
+        ReEig().group  # noqa: B018 (no n: no declared group)
     v = LogEig(vectorize=True)(x)
     assert v.shape == (5, 10)
     torch.testing.assert_close(v.norm(dim=-1), LogEig()(x).norm(dim=(-1, -2)))

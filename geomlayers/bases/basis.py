@@ -10,12 +10,8 @@ import torch
 
 from geomlayers.bases.checks import content_problem
 from geomlayers.bases.io import make_record, read_file, read_record, write_file
-from geomlayers.diagrams.brauer import BrauerGroodDiagram, SymplecticBrauerDiagram
-from geomlayers.diagrams.diagram import PartitionDiagram
 from geomlayers.groups.base import Group
-from geomlayers.ops.brauer_products import apply_element
-from geomlayers.ops.diagram_products import apply_sparse
-from geomlayers.ops.layer import apply_diagrams
+from geomlayers.ops.dispatch import apply_weighted, build_program
 
 __all__ = ["Basis", "DEFAULT_MAX_DENSE_ENTRIES"]
 
@@ -215,31 +211,24 @@ class Basis(Sequence):
             x: ``(*batch, n, …, n)`` with ``k`` trailing axes of size ``n``.
 
         Returns:
-            ``(*batch, n, …, n)`` with ``l`` trailing axes. Partition diagrams use the
-            factored product (:func:`geomlayers.ops.apply_diagrams`); other elements
-            a sparse product.
+            ``(*batch, n, …, n)`` with ``l`` trailing axes, through the one dispatch point
+            :func:`geomlayers.ops.execute` (partition diagrams by their factored product,
+            Brauer-type diagrams by theirs, other elements by index gathers and scatters).
+            Integer ``x`` or ``weights`` are promoted to a floating dtype.
 
         """
-        n, k, l = self.n, self.k, self.l
-        if weights.shape != (len(self),):
-            raise ValueError(f"weights must have shape ({len(self)},), got {tuple(weights.shape)}")
+        n, k = self.n, self.k
+        if not isinstance(weights, torch.Tensor) or weights.shape != (len(self),):
+            raise ValueError(f"weights must have shape ({len(self)},) (a tensor), got "
+                             f"{tuple(getattr(weights, 'shape', ())) or weights!r}")
         if x.dim() < k or any(s != n for s in x.shape[x.dim() - k :]):
             raise ValueError(f"x must end in k={k} axes of size n={n}, got {tuple(x.shape)}")
-        partition = [i for i, e in enumerate(self.elements) if isinstance(e, PartitionDiagram)]
-        others = [i for i in range(len(self)) if i not in set(partition)]
-        batch = x.shape[: x.dim() - k]
-        out = x.new_zeros(*batch, *([n] * l))
-        if partition:
-            chosen = tuple(self.elements[i] for i in partition)
-            out = out + apply_diagrams(chosen, weights[partition], x, n)
-        for position in others:
-            element = self.elements[position]
-            if isinstance(element, (SymplecticBrauerDiagram, BrauerGroodDiagram)):
-                term = apply_element(element, x, n)
-            else:
-                term = apply_sparse(self._sparse_matrices[position], x, k, l, n)
-            out = out + weights[position].to(x.dtype) * term
-        return out
+        return apply_weighted(self._program, weights, x, n)
+
+    @functools.cached_property
+    def _program(self):
+        """How :meth:`apply` runs each element (:func:`geomlayers.ops.build_program`)."""
+        return build_program(self.elements, self.k, self.l, self.n, entries=self._entries)
 
 
 def _flatten(coords: torch.Tensor, n: int) -> torch.Tensor:

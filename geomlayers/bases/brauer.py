@@ -179,16 +179,24 @@ def select_independent(elements: list, n: int, r: int, *, rank: int | None = Non
 
 
 def check_elimination_cost(count: int, rank: int | None, what: str) -> None:
-    """Refuse, naming the cost and the fixes, an elimination above ``MAX_ELIMINATION_OPS``."""
+    """Name the cost of an elimination before it starts: refuse or warn when it is large.
+
+    Raises ``ValueError`` above :data:`~geomlayers.bases.elimination.MAX_ELIMINATION_OPS`
+    and warns above :data:`~geomlayers.bases.elimination.WARN_ELIMINATION_OPS`; both name
+    the estimated multiply-adds and seconds and the fixes (``spanning=True``, smaller orders).
+    """
     cost = elimination_cost(count, rank)
+    seconds = cost / elimination.OPS_PER_SECOND
+    fixes = ("Use spanning=True (the dependent spanning set works in layers and takes no "
+             "elimination) or smaller orders k, l")
+    detail = (f"selecting a basis among {what} needs an exact elimination of about {cost:.1e} "
+              f"multiply-adds (rank {rank if rank is not None else 'unknown'}; about "
+              f"{seconds:,.0f} s on one core)")
     if cost > elimination.MAX_ELIMINATION_OPS:
-        raise ValueError(
-            f"selecting a basis among {what} needs an exact elimination of about "
-            f"{cost:.1e} multiply-adds (rank {rank if rank is not None else 'unknown'}), above "
-            f"MAX_ELIMINATION_OPS={elimination.MAX_ELIMINATION_OPS:.0e} (minutes or more). "
-            "Use spanning=True (the dependent spanning set works in layers) or smaller "
-            "orders k, l"
-        )
+        raise ValueError(f"{detail}, above MAX_ELIMINATION_OPS="
+                         f"{elimination.MAX_ELIMINATION_OPS:.0e}. {fixes}")
+    if cost > elimination.WARN_ELIMINATION_OPS:
+        warnings.warn(f"{detail}. {fixes}", stacklevel=4)
 
 
 def select_basis(group: Group, k: int, l: int, elements: list, *,  # noqa: E741

@@ -7,14 +7,14 @@ multiplicity of the trivial representation in ``V^{⊗r}``, ``∫_G χ_V(g)^r dg
   2212.08648 and 2301.10152; docs/bases.md).
 * Other permutation groups: Burnside's lemma, ``|G|^{-1} Σ_g fix(g)^r`` (groups of order up
   to :data:`MAX_BURNSIDE_ORDER`).
-* SO(n), Sp(n): Weyl's integration formula over the maximal torus (Bump, *Lie Groups*, 2nd ed.,
-  ch. 18 and 22): with ``x_j = cos θ_j`` the integrand is a polynomial of known degree in each
+* SO(n), Sp(n): Weyl's integration formula over the maximal torus (D. Bump, *Lie Groups*, 2nd ed.,
+  Springer 2013): with ``x_j = cos θ_j`` the integrand is a polynomial of known degree in each
   ``x_j``, integrated exactly by a product Gauss–Chebyshev rule (``M`` nodes are exact up to
   degree ``2M - 1``) and rounded to the nearest integer (refused unless it is within 1e-3).
 * O(n): the mean of the two components. For odd ``n``, ``O(n) = SO(n) × {±I}``; for even
   ``n = 2m`` the other component's eigenvalues are ``±1`` and ``m - 1`` conjugate pairs
   distributed as for ``Sp(2m - 2)`` (Katz & Sarnak, *Random Matrices, Frobenius Eigenvalues,
-  and Monodromy*, AMS 1999, §5.0.5), so its integral is the ``Sp(2m - 2)`` one.
+  and Monodromy*, AMS 1999), so its integral is the ``Sp(2m - 2)`` one.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from geomlayers.progress import progress_bar
 __all__ = [
     "PRIME",
     "MAX_ELIMINATION_OPS",
+    "WARN_ELIMINATION_OPS",
     "elimination_cost",
     "evaluation_matrix",
     "pivot_columns_mod_p",
@@ -34,10 +35,14 @@ __all__ = [
 ]
 
 PRIME = 2**31 - 1
-#: refuse an elimination estimated above this many multiply-adds (about a minute in numpy).
-MAX_ELIMINATION_OPS = 20_000_000_000
+#: measured throughput of :func:`pivot_columns_mod_p` (multiply-adds per second, one core).
+OPS_PER_SECOND = 50_000_000
+#: refuse an elimination estimated above this many multiply-adds (a few minutes).
+MAX_ELIMINATION_OPS = 10_000_000_000
+#: warn, naming the estimated time, above this many (about ten seconds).
+WARN_ELIMINATION_OPS = 500_000_000
 #: eliminations above this many multiply-adds show a progress bar.
-PROGRESS_OPS = 200_000_000
+PROGRESS_OPS = 100_000_000
 
 
 def elimination_cost(num_elements: int, rank: int | None) -> int:

@@ -26,9 +26,9 @@ elimination.
 For a fixed gap between two vertices, the arcs spanning it, listed by left end, give a
 sequence of right ends; ``m + 1`` nested arcs are a decreasing subsequence, and a set without
 three mutually crossing arcs is a subsequence avoiding the pattern 123, i.e. a union of two
-decreasing subsequences. By Greene's theorem (Stanley, *Enumerative Combinatorics 2*,
-Thm. 7.23.17) the longest such subsequences have the lengths of the first one, resp. the first
-two, columns of the sequence's RSK shape.
+decreasing subsequences. By Greene's theorem (C. Greene, "An extension of Schensted's
+theorem", Advances in Math. 14, 1974) the longest such subsequences have the lengths of the
+first one, resp. the first two, columns of the sequence's RSK shape.
 """
 
 from __future__ import annotations

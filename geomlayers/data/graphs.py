@@ -17,16 +17,20 @@ Two public formats, both under ``data_dir()/graphs`` (see the data folder's READ
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import zipfile
 from pathlib import Path
 
 import torch
 
+from geomlayers.data.graph_checksums import GRAPH_FILES
 from geomlayers.data_dir import data_dir
 from geomlayers.paths import processed_dir
 
 __all__ = [
+    "DataFileError",
     "S2V_COUNTS",
     "S2V_NAMES",
     "TU_NAMES",
@@ -36,6 +40,7 @@ __all__ = [
     "load_tu",
     "s2v_splits",
     "tu_cache_root",
+    "verify_graph_file",
 ]
 
 #: Datasets available as s2v zips, with (graphs, classes) as documented by GIN/DGCNN.
@@ -57,6 +62,63 @@ TU_NAMES = ("MUTAG", "PTC_MR", "NCI1", "ENZYMES", "IMDB-BINARY", "IMDB-MULTI", "
 _DEGREE_AS_TAG = {"IMDBBINARY", "IMDBMULTI", "COLLAB"}
 
 
+class DataFileError(ValueError):
+    """A data file differs from the published one (truncated, damaged or another version)."""
+
+
+def verify_graph_file(path: Path) -> Path:
+    """Check ``path`` (under ``data_dir()/graphs``) against its recorded size and SHA-256.
+
+    Every graph file this module reads is recorded in
+    :data:`~geomlayers.data.graph_checksums.GRAPH_FILES`; a file of another size or digest
+    (a copy cut short, even at a line boundary, a damaged download, another version) raises
+    :class:`DataFileError` naming the file, instead of loading part of a data set.
+
+    Returns:
+        ``path``.
+
+    """
+    root = data_dir() / "graphs"
+    try:
+        key = Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
+    if key not in GRAPH_FILES:
+        return path
+    stat = Path(path).stat()
+    expected_size, expected_digest = GRAPH_FILES[key]
+    digest = _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    if stat.st_size != expected_size or digest != expected_digest:
+        raise DataFileError(
+            f"{path} is not the published file: {stat.st_size} bytes with SHA-256 "
+            f"{digest[:16]}…, expected {expected_size} bytes with SHA-256 "
+            f"{expected_digest[:16]}… (truncated or damaged copy?). Copy it again from the "
+            "data set's source (see the data folder's README), or point GEOMLAYERS_DATA_DIR "
+            "at an intact copy")
+    return path
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, cached per (path, size, modification time)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tu_files(name: str, source: Path) -> list[Path]:
+    """The recorded raw files of TU data set ``name``, each verified (missing ones named)."""
+    prefix = f"tu/{name}/raw/"
+    files = [data_dir() / "graphs" / key for key in GRAPH_FILES if key.startswith(prefix)]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise DataFileError(f"TU data set {name} is incomplete: missing {', '.join(missing)}; "
+                            "copy the whole raw folder again")
+    return [verify_graph_file(f) for f in files] or sorted(source.iterdir())
+
+
 def tu_cache_root() -> Path:
     """Folder holding the TUDataset roots: ``$GEOMLAYERS_TU_ROOT`` or ``<cache root>/tu``.
 
@@ -68,9 +130,11 @@ def tu_cache_root() -> Path:
 def load_tu(name: str, root: str | Path | None = None, **kwargs):
     """Open a TU benchmark with :class:`torch_geometric.datasets.TUDataset`, offline.
 
-    The raw files in ``data_dir()/graphs/tu/NAME/raw`` are symlinked into
-    ``root/NAME/raw`` (default root :func:`tu_cache_root`), where PyG finds them and
-    processes them once into ``root/NAME/processed``.
+    The raw files in ``data_dir()/graphs/tu/NAME/raw`` are checked against their recorded
+    sizes and SHA-256 (:func:`verify_graph_file`) and symlinked into
+    ``root/KEY/NAME/raw`` (default root :func:`tu_cache_root`), where PyG finds them and
+    processes them once into ``root/KEY/NAME/processed``; ``KEY`` is a digest of the raw
+    files, so processed data are never reused for other sources.
 
     Args:
         name: one of :data:`TU_NAMES` (e.g. ``"MUTAG"``, ``"PTC_MR"``, ``"IMDB-BINARY"``).
@@ -88,11 +152,19 @@ def load_tu(name: str, root: str | Path | None = None, **kwargs):
     source = data_dir() / "graphs" / "tu" / name / "raw"
     if not source.is_dir():
         raise FileNotFoundError(f"TU raw files not found at {source} (set GEOMLAYERS_DATA_DIR)")
-    root = Path(root) if root is not None else tu_cache_root()
+    files = _tu_files(name, source)
+    key = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        key.update(f"{file.name}:{_sha256(str(file), stat.st_size, stat.st_mtime_ns)};".encode())
+    # processed data are keyed by the sources' digest: other sources never reuse them
+    root = (Path(root) if root is not None else tu_cache_root()) / key.hexdigest()[:16]
     raw = root / name / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for file in source.iterdir():
+    for file in files:
         link = raw / file.name
+        if link.is_symlink() and link.resolve() != file.resolve():
+            link.unlink()  # points into another (maybe moved or deleted) data folder
         if not link.exists():
             link.symlink_to(file.resolve())
     return TUDataset(str(root), name, **kwargs)
@@ -104,7 +176,7 @@ def _s2v_zip(name: str) -> zipfile.ZipFile:
     path = data_dir() / "graphs" / "s2v" / f"{name}.zip"
     if not path.is_file():
         raise FileNotFoundError(f"s2v zip not found at {path} (set GEOMLAYERS_DATA_DIR)")
-    return zipfile.ZipFile(path)
+    return zipfile.ZipFile(verify_graph_file(path))
 
 
 def _parse_s2v(text: str) -> list[dict]:
@@ -217,7 +289,7 @@ def load_exp() -> list:
     path = data_dir() / "graphs" / "expressivity" / "EXP_GRAPHSAT.pkl"
     if not path.is_file():
         raise FileNotFoundError(f"EXP not found at {path} (set GEOMLAYERS_DATA_DIR)")
-    with path.open("rb") as handle:
+    with verify_graph_file(path).open("rb") as handle:
         stored = pickle.load(handle)  # old-PyG Data objects: read their fields directly
     out = []
     for graph in stored:
@@ -243,7 +315,7 @@ def load_graph8c() -> list:
     if not path.is_file():
         raise FileNotFoundError(f"graph8c not found at {path} (set GEOMLAYERS_DATA_DIR)")
     out = []
-    for graph in nx.read_graph6(path):
+    for graph in nx.read_graph6(verify_graph_file(path)):
         edges = torch.tensor(list(graph.edges), dtype=torch.int64).reshape(-1, 2).T
         edge_index = torch.cat([edges, edges.flip(0)], dim=1)
         n = graph.number_of_nodes()

@@ -60,15 +60,16 @@ def cycle_string(images: Sequence[int]) -> str:
 def parse_cycles(text: str, n: int) -> tuple[int, ...]:
     """Image tuple of a permutation of ``0..n-1`` in cycle notation (``"(0 1 2)(3 4)"``).
 
-    >>> parse_cycles("(0 2)", 3)
-    (2, 1, 0)
+    >>> parse_cycles("(0 2)", 3), parse_cycles("(0, 1, 2)", 3)
+    ((2, 1, 0), (1, 2, 0))
     """
     images = list(range(n))
-    body = text.replace(" ", "").replace(",", "")
+    text = text.replace(",", " ")
+    body = text.replace(" ", "")
     if body in ("", "()"):
         return tuple(images)
     seen: set[int] = set()
-    if not re.fullmatch(r"(\(\d+(?:\s+\d+)*\))+", text.strip()):
+    if not re.fullmatch(r"(\(\s*\d+(?:\s+\d+)*\s*\)\s*)+", text.strip()):
         raise ValueError(f"cycle notation must look like '(0 1 2)(3 4)', got {text!r}")
     for cycle_text in re.findall(r"\(([^)]*)\)", text):
         cycle = [int(v) for v in cycle_text.split()]

@@ -30,7 +30,9 @@ True
 from geomlayers.linalg.checks import (
     EigenvalueFloorWarning,
     SpectralConfig,
+    check_finite,
     check_spd,
+    check_symmetric,
     config,
     sym,
 )
@@ -71,6 +73,8 @@ __all__ = [
     "SumPowerKernel",
     "LoewnerKernel",
     "check_spd",
+    "check_symmetric",
+    "check_finite",
     "floorm",
     "EigenvalueFloorWarning",
 ]

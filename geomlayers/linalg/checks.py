@@ -126,6 +126,25 @@ def _skip_checks() -> bool:
     return not config.validate or torch.compiler.is_compiling()
 
 
+def check_symmetric(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """Validate a batch of symmetric matrices ``(..., n, n)`` and return its symmetric part.
+
+    The checks of :func:`check_spd` without definiteness (same messages).
+    """
+    return _check_matrix(x, name)
+
+
+def check_finite(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """Refuse a non-tensor, a non-floating tensor, or NaN / infinite entries (same message)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if not _skip_checks() and x.numel() and not bool(torch.isfinite(x.detach()).all()):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return x
+
+
 def check_spd(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     """Validate a batch of SPD matrices and return its symmetric part.
 

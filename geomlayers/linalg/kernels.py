@@ -112,7 +112,8 @@ class _KernelOp(torch.autograd.Function):
         kmat = kernel.k(sigma.unsqueeze(-1), sigma.unsqueeze(-2))
         wh = u.transpose(-1, -2) @ w @ u
         ctx.kernel = kernel
-        ctx.p_shape, ctx.w_shape = p.shape, w.shape
+        # no shapes on ctx (symbolic under torch.compile): P's batch shape is sigma's, and
+        # autograd reduces a broadcast gradient of w to w's shape itself
         ctx.save_for_backward(sigma, u, kmat, wh)
         return sym(u @ (kmat * wh) @ u.transpose(-1, -2))
 
@@ -123,16 +124,16 @@ class _KernelOp(torch.autograd.Function):
         gh = u.transpose(-1, -2) @ sym(grad) @ u
         gw = gp = None
         if ctx.needs_input_grad[1]:
-            gw = (u @ (kmat * gh) @ u.transpose(-1, -2)).sum_to_size(ctx.w_shape)
+            gw = u @ (kmat * gh) @ u.transpose(-1, -2)
         if ctx.needs_input_grad[0]:
             d1 = _kernel_divided_difference(sigma, kmat, ctx.kernel)
             gh, wh = torch.broadcast_tensors(gh, wh)
             n = sigma.shape[-1]
-            if len(ctx.p_shape) == 2:  # one shared P: contract the batch first (n³ memory)
+            if sigma.dim() == 1:  # one shared P: contract the batch first (n³ memory)
                 s = torch.einsum("bij,bkj->ikj", gh.reshape(-1, n, n), wh.reshape(-1, n, n))
             else:
                 s = torch.einsum("...ij,...kj->...ikj", gh, wh)
-                s = s.sum_to_size(*ctx.p_shape[:-2], n, n, n)
+                s = s.sum_to_size(*sigma.shape[:-1], n, n, n)
             a1 = (s * d1).sum(-1)
             gp = u @ (a1 + a1.transpose(-1, -2)) @ u.transpose(-1, -2)
         return gp, gw, None, None, None

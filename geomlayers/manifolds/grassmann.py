@@ -24,6 +24,7 @@ from __future__ import annotations
 import geoopt
 import torch
 
+from geomlayers.linalg import config as linalg_config
 from geomlayers.linalg import spectral_fn
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "log_identity",
     "qr_positive",
     "spectral_fn",
+    "check_basis",
 ]
 
 
@@ -108,6 +110,35 @@ def grassmann_identity(n: int, p: int, *, dtype=None, device=None) -> torch.Tens
 
 def _t(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(-1, -2)
+
+
+def check_basis(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    """Refuse anything but orthonormal bases ``(..., n, p)``, ``n ≥ p`` (``XᵀX = I``).
+
+    ``max|XᵀX − I|`` must be at most ``eps(dtype)^0.3`` (2e-5 in float64, 9e-3 in float32:
+    loose enough for finite-difference checks and float32 training, tight enough to refuse a
+    scaled, shifted or rank-deficient basis).  Skipped while ``torch.compile`` traces and
+    when ``linalg.config.validate`` is off.  Raises ``TypeError`` / ``ValueError`` naming
+    ``name`` and the fix.
+    """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point torch.Tensor (..., n, p), "
+                        f"got {type(x).__name__}")
+    if x.dim() < 2 or x.shape[-2] < x.shape[-1]:
+        raise ValueError(f"{name} must have shape (..., n, p) with n >= p, got {tuple(x.shape)}")
+    if not linalg_config.validate or torch.compiler.is_compiling() or x.numel() == 0:
+        return x
+    xd = x.detach()
+    if not bool(torch.isfinite(xd).all()):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    eye = torch.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+    off = (_t(xd) @ xd - eye).abs().amax()
+    tol = torch.finfo(x.dtype).eps ** 0.3
+    if not float(off) <= tol:
+        raise ValueError(f"{name} must have orthonormal columns (XᵀX = I): max |XᵀX − I| is "
+                         f"{float(off):.2e} > {tol:.1e}; orthonormalise with Grassmann().projx("
+                         f"{name}) (a rank-deficient basis spans no p-dimensional subspace)")
+    return x
 
 
 class Grassmann(geoopt.Manifold):
@@ -192,9 +223,20 @@ class Grassmann(geoopt.Manifold):
         """Horizontal ``U`` with ``Exp_X(U) = span(Y)``, all principal angles < π/2.
 
         ``M = (I − XXᵀ) Y (XᵀY)⁻¹``, ``Log = M atan(√(MᵀM))/√(MᵀM)`` (Edelman et al. 1998, §2.5.4;
-        ``XᵀY`` must be invertible, i.e. ``Y`` not on the cut locus of ``X``).
+        ``XᵀY`` must be invertible, i.e. ``Y`` not on the cut locus of ``X``: a ``ValueError``
+        names that precondition when a principal angle is π/2 to working precision).
         """
+        check_basis(x, "x")
+        check_basis(y, "y")
         xty = _t(x) @ y
+        if linalg_config.validate and not torch.compiler.is_compiling() and xty.numel():
+            cos = torch.linalg.svdvals(xty.detach())[..., -1]
+            limit = 10 * x.shape[-2] * torch.finfo(x.dtype).eps
+            if bool((cos <= limit).any()):
+                raise ValueError("logmap(x, y) needs every principal angle between span(x) and "
+                                 "span(y) below pi/2 (XᵀY invertible): y lies on the cut locus "
+                                 f"of x (smallest cos of a principal angle {float(cos.min()):.1e})"
+                                 "; the geodesic there is not unique (dist is still defined)")
         m = _t(torch.linalg.solve(_t(xty), _t(y - x @ xty)))
         return m @ spectral_fn(_t(m) @ m, _atan_sqrt_over, _d_atan_sqrt_over)
 
@@ -204,6 +246,8 @@ class Grassmann(geoopt.Manifold):
         ``θ_i = atan2(s_i, c_i)`` with ``c`` the singular values of ``XᵀY`` (descending) and ``s``
         those of ``(I − XXᵀ)Y`` (ascending): accurate for small and for near-right angles.
         """
+        check_basis(x, "x")
+        check_basis(y, "y")
         xty = _t(x) @ y
         cos = torch.linalg.svdvals(xty)
         sin = torch.linalg.svdvals(y - x @ xty).flip(-1)

@@ -532,7 +532,8 @@ class SPDGeneralizedBuresWasserstein(SPDManifold):
             self._theta_fixed = None  # a learnable power (GBWBN's θ)
         else:
             theta = float(theta)
-            if not theta != 0 or not math.isfinite(theta):
+            if not torch.compiler.is_compiling() and (not theta != 0
+                                                      or not math.isfinite(theta)):
                 raise ValueError(f"theta must be a finite non-zero float, got {theta}")
             self._theta_fixed = theta
         self.theta = theta
@@ -554,6 +555,9 @@ class SPDGeneralizedBuresWasserstein(SPDManifold):
         """(M^{1/2}, M^{-1/2}) following x's dtype/device, or None for the identity."""
         if self.m is None:
             return None
+        if torch.compiler.is_compiling():
+            m = self.m.to(dtype=x.dtype, device=x.device)
+            return linalg.sqrtm(m), linalg.invsqrtm(m)
         key = (self.m.data_ptr(), self.m._version, x.dtype, x.device, torch.is_grad_enabled())
         if self._mh_cache is None or self._mh_cache[0] != key:
             m = self.m.to(dtype=x.dtype, device=x.device)

@@ -66,9 +66,9 @@ class SPDNet(nn.Module):
             blocks.append(BiMap(a, b, **factory))
             if bn_metric is not None:
                 blocks.append(SPDBatchNorm(b, bn_metric, **(bn_kwargs or {}), **factory))
-            blocks.append(ReEig(reeig_threshold))
+            blocks.append(ReEig(reeig_threshold, n=b))
         self.spd = nn.Sequential(*blocks)
-        self.logeig = LogEig(vectorize=True)
+        self.logeig = LogEig(vectorize=True, n=dims[-1])
         if head == "linear":
             self.classifier = nn.Linear(dims[-1] * (dims[-1] + 1) // 2, num_classes,
                                         bias=bias, **factory)

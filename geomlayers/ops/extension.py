@@ -1,13 +1,24 @@
 """The C++ backend: ``geomlayers::diag_reduce`` / ``geomlayers::diag_embed`` custom ops.
 
-The kernels (``csrc/diagram_ops.cpp``; ``csrc/diagram_ops_cuda.cu`` where a CUDA toolkit and
-GPU exist) are built on first use with :func:`torch.utils.cpp_extension.load` (ninja) into
-``$GEOMLAYERS_EXTENSION_DIR`` (default ``$XDG_CACHE_HOME/geomlayers/extensions``), one folder
-per torch version and source hash, so a rebuild happens only when either changes. The
-package itself installs as pure Python. The ops are registered through ``torch.library`` with
-fake (meta) kernels, so ``torch.compile(fullgraph=True)`` traces them, and with explicit
-backward formulas: the backward of ``reduce`` is ``embed`` with the same pattern and vice
-versa (each is the other's transpose), which also gives double backward.
+The kernels (``geomlayers/csrc/diagram_ops.cpp``; ``diagram_ops_cuda.cu`` where a CUDA toolkit
+and GPU exist) ship inside the package, so a wheel carries them. They are built on first use
+with :func:`torch.utils.cpp_extension.load` (ninja) into ``$GEOMLAYERS_EXTENSION_DIR``
+(default ``$XDG_CACHE_HOME/geomlayers/extensions``), one folder per torch version and source
+hash; the sources are copied into that folder first, so checkouts or installs at different
+paths share one build instead of rebuilding each other's.
+
+A built library is verified before it is loaded (``docs/backends.md``): its size and SHA-256
+are recorded next to it at build time (``<library>.json``) and compared at load; a library
+without that record is first loaded in a child process. A library that fails either check is
+rebuilt, or, where building is not allowed (``GEOMLAYERS_EXTENSION_BUILD=0``) or fails, the
+torch backend is used with one warning: a truncated or corrupt library never reaches the
+process. A verified library is loaded without taking the build lock or writing anything, so a
+complete prebuilt extension in a read-only folder loads.
+
+The ops are registered through ``torch.library`` with fake (meta) kernels, so
+``torch.compile(fullgraph=True)`` traces them, and with explicit backward formulas: the
+backward of ``reduce`` is ``embed`` with the same pattern and vice versa (each is the other's
+transpose), which also gives double backward.
 """
 
 from __future__ import annotations
@@ -15,6 +26,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,10 +41,11 @@ from geomlayers import paths
 from geomlayers.ops.layer import Embedding, Reduction
 
 __all__ = [
-    "add_diagonal", "build_folder", "embed", "extension_dir", "load_error", "reduce", "sources",
+    "add_diagonal", "build_folder", "embed", "extension_dir", "library_path", "load_error",
+    "reduce", "sources", "verify_library",
 ]
 
-_CSRC = Path(__file__).resolve().parents[2] / "csrc"
+_CSRC = Path(__file__).resolve().parents[1] / "csrc"
 
 
 def extension_dir() -> Path:
@@ -62,28 +79,131 @@ def build_folder() -> Path:
     return extension_dir() / f"torch-{torch.__version__}-{digest.hexdigest()[:16]}"
 
 
+def library_path(folder: Path | None = None) -> Path:
+    """Path of the shared library built in ``folder`` (default :func:`build_folder`)."""
+    folder = build_folder() if folder is None else folder
+    tag = folder.name.rsplit("-", 1)[-1]
+    return folder / f"geomlayers_ops_{tag}.so"
+
+
+def _record_path(library: Path) -> Path:
+    return library.with_name(library.name + ".json")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_library(library: Path) -> bool:
+    """Whether ``library`` matches the size and SHA-256 recorded when it was built."""
+    try:
+        record = json.loads(_record_path(library).read_text())
+        if library.stat().st_size != record["size"]:
+            return False
+        return _sha256(library) == record["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _write_record(library: Path) -> None:
+    """Record size and SHA-256 next to ``library`` (temp file + rename: never half-written)."""
+    record = {"size": library.stat().st_size, "sha256": _sha256(library),
+              "torch": torch.__version__}
+    target = _record_path(library)
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(record))
+    os.replace(temporary, target)
+
+
+def _probe(library: Path, timeout_s: float = 300.0) -> str | None:
+    """Load ``library`` in a child process first: ``None`` if it loads, else the reason."""
+    code = "import sys, torch; torch.ops.load_library(sys.argv[1])"
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(library)], capture_output=True,
+                              text=True, timeout=timeout_s)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"probe failed: {error}"
+    if done.returncode == 0:
+        return None
+    tail = (done.stderr.strip().splitlines() or [""])[-1][:200]
+    return f"loading it killed a test process (exit status {done.returncode}) {tail}".strip()
+
+
+def _building_allowed() -> bool:
+    return os.environ.get("GEOMLAYERS_EXTENSION_BUILD", "1").strip().lower() not in (
+        "0", "false", "no", "off")
+
+
+def _verified_or_probed(library: Path) -> tuple[bool, str | None]:
+    """``(usable, reason)`` for an existing library, without building anything."""
+    if not library.is_file():
+        return False, f"no built library at {library}"
+    if verify_library(library):
+        return True, None
+    if _record_path(library).exists():
+        return False, f"{library} does not match its recorded size and SHA-256"
+    reason = _probe(library)
+    if reason is None:
+        with contextlib.suppress(OSError):  # a read-only folder keeps no record: fine
+            _write_record(library)
+        return True, None
+    return False, f"{library}: {reason}"
+
+
+def _build(folder: Path, files: list[Path]) -> Path:
+    """Build under the lock (sources copied into ``folder/src``); return the verified library."""
+    from torch.utils import cpp_extension
+
+    library = library_path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _build_lock(folder):
+        usable, _ = _verified_or_probed(library)
+        if usable:  # another process built it while we waited
+            torch.ops.load_library(str(library))
+            return library
+        library.unlink(missing_ok=True)  # never let torch load a library that failed checks
+        _record_path(library).unlink(missing_ok=True)
+        source_dir = folder / "src"
+        source_dir.mkdir(exist_ok=True)
+        copies = []
+        for file in files:
+            copy = source_dir / file.name
+            if not copy.is_file() or copy.read_bytes() != file.read_bytes():
+                shutil.copyfile(file, copy)
+            copies.append(copy)
+        cpp_extension.load(
+            name=library.stem,
+            sources=[str(c) for c in copies],
+            build_directory=str(folder),
+            extra_cflags=["-O3"],
+            is_python_module=False,
+            verbose=False,
+        )
+        _write_record(library)
+    return library
+
+
 @functools.cache
 def load_error() -> str | None:
-    """Build/load the extension once per process; ``None`` on success, else the reason."""
+    """Build/verify/load the extension once per process; ``None`` on success, else the reason."""
     files = sources()
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        return f"sources not found: {', '.join(missing)} (run from a source checkout)"
+        return f"sources not found: {', '.join(missing)} (reinstall geomlayers)"
     folder = build_folder()
-    tag = folder.name.rsplit("-", 1)[-1]
+    library = library_path(folder)
     try:
-        from torch.utils import cpp_extension
-
-        folder.mkdir(parents=True, exist_ok=True)
-        with _build_lock(folder):
-            cpp_extension.load(
-                name=f"geomlayers_ops_{tag}",
-                sources=[str(f) for f in files],
-                build_directory=str(folder),
-                extra_cflags=["-O3"],
-                is_python_module=False,
-                verbose=False,
-            )
+        usable, reason = _verified_or_probed(library)
+        if usable:
+            torch.ops.load_library(str(library))
+        elif not _building_allowed():
+            return f"{reason}; building is off (GEOMLAYERS_EXTENSION_BUILD=0)"
+        else:
+            _build(folder, files)
     except Exception as error:  # any build or load failure means: use the torch backend
         return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
     _register_python_side()

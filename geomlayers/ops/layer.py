@@ -26,6 +26,7 @@ exactly what each sample gives alone.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -227,15 +228,14 @@ def diagonal_embed(y: torch.Tensor, embedding: Embedding, n: int) -> torch.Tenso
 
 
 # -- the layer ------------------------------------------------------------------------------
-def _node_weights(mask: torch.Tensor, order: int, dtype: torch.dtype) -> torch.Tensor:
-    """``(B, 1, n, …, n)`` product of the mask over ``order`` axes (1 on real tuples)."""
-    m = mask.to(dtype)
+def _node_mask(mask: torch.Tensor, order: int) -> torch.Tensor:
+    """``(B, 1, n, …, n)`` bool: True on tuples of real nodes (``order`` axes)."""
     out = None
     for axis in range(order):
-        shape = [m.shape[0], 1] + [1] * order
-        shape[2 + axis] = m.shape[1]
-        factor = m.reshape(shape)
-        out = factor if out is None else out * factor
+        shape = [mask.shape[0], 1] + [1] * order
+        shape[2 + axis] = mask.shape[1]
+        factor = mask.reshape(shape)
+        out = factor if out is None else out & factor
     return out
 
 
@@ -286,7 +286,8 @@ def diagram_layer(
     reduce, _, add_diagonal = _primitives(backend)
     counts = None
     if mask is not None:
-        x = x * _node_weights(mask, k, x.dtype) if k else x
+        # select, never multiply: NaN or Inf in the padding times 0 would be NaN
+        x = torch.where(_node_mask(mask, k), x, x.new_zeros(())) if k else x
         counts = mask.sum(dim=1).clamp(min=1).to(x.dtype)
     reduced = []
     for reduction, r in zip(plan.reductions, _all_reductions(x, plan.reductions, n, reduce),
@@ -317,7 +318,7 @@ def diagram_layer(
         values = term.reshape(*term.shape[:2], *([n] * sum(embedding.keep)))
         out = add_diagonal(out, values.expand(batch, *values.shape[1:]), embedding, n)
     if mask is not None and l:
-        out = out * _node_weights(mask, l, out.dtype)
+        out = torch.where(_node_mask(mask, l), out, out.new_zeros(()))
     return out
 
 
@@ -400,7 +401,7 @@ def _merge_patterns(
     the diagonal): one full-size pass fewer per merge. Largest first, so a full-size matmul
     output can become the layer's output without a copy.
     """
-    # size = n ** (kept blocks): rank by the count, static under torch.compile (stable)
+    # size n^(kept blocks): a static key, so torch.compile traces it; stable among equals
     ranked = sorted(patterns, key=lambda p: -sum(p[0].keep))
     merged: list[tuple[Embedding, torch.Tensor]] = []
     for embedding, term in ranked:
@@ -456,7 +457,8 @@ def _matmul_channels(rows: torch.Tensor, stacked: torch.Tensor) -> torch.Tensor:
     # bmm over a stride-0 expanded weight: no copies (2-D @ 3-D matmul transposes and copies
     # both operands, measured 5x slower forward+backward)
     mixing = mixing.expand(batch, *mixing.shape)
-    out = torch.bmm(mixing, stacked.reshape(batch, mixing.shape[2], -1))
+    width = math.prod(stacked.shape[2:])  # explicit: -1 is ambiguous for an empty batch
+    out = torch.bmm(mixing, stacked.reshape(batch, mixing.shape[2], width))
     return out.reshape(batch, rows.shape[1], *stacked.shape[2:])
 
 

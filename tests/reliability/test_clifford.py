@@ -50,3 +50,25 @@ def test_counts_accept_numpy_integers_and_refuse_floats_and_bools():
         with pytest.raises(TypeError, match="in_channels"):
             CliffordLinear(PseudoOrthogonal(3), bad, 4)
     assert CliffordAlgebra(np.int64(3)) == CliffordAlgebra(3)
+
+
+@pytest.mark.parametrize("layer_type", ["linear", "product", "silu", "layernorm", "norm"])
+def test_input_dtype_other_than_the_layers_names_both(layer_type):
+    from geomlayers.nn.clifford import (
+        CliffordGeometricProduct,
+        CliffordLayerNorm,
+        CliffordLinear,
+        CliffordNormalization,
+        CliffordSiLU,
+    )
+
+    group = PseudoOrthogonal(3)
+    layer = {"linear": lambda: CliffordLinear(group, 2, 2),
+             "product": lambda: CliffordGeometricProduct(group, 2),
+             "silu": lambda: CliffordSiLU(group, 2),
+             "layernorm": lambda: CliffordLayerNorm(group, 2),
+             "norm": lambda: CliffordNormalization(group, 2)}[layer_type]()
+    for dtype in (torch.float64, torch.float16):
+        with pytest.raises(TypeError, match=rf"{dtype}.*torch.float32"):
+            layer(torch.randn(3, 2, 8).to(dtype))
+    assert layer(torch.randn(0, 2, 8)).shape == (0, 2, 8)  # an empty batch is fine

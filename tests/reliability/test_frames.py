@@ -77,3 +77,36 @@ def test_reference_charges_are_checked_on_load(shared_data, tmp_path):
     (tmp_path / name).write_bytes(data[:-8] + bytes(8))  # same size, other content
     with pytest.raises(ValueError, match="SHA-256"):
         load_reference_charges("valid", tmp_path)
+
+
+# ---------------------------------------------------------------- layering of this family
+
+
+def test_frames_clifford_lie_import_only_downwards():
+    """clifford/ -> groups only; nn/{frames,clifford,lie} -> no models or integrations;
+    the models of these families -> no integrations (function-local imports included)."""
+    import ast
+    from pathlib import Path
+
+    import geomlayers
+
+    root = Path(geomlayers.__file__).parent
+
+    def imports(path):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+        return {n.split(".")[1] for n in names if n.startswith("geomlayers.")}
+
+    rules = {"clifford": {"nn", "models", "integrations", "ops", "bases", "data"},
+             "nn/frames": {"models", "integrations", "data"},
+             "nn/clifford": {"models", "integrations", "data"},
+             "nn/lie": {"models", "integrations", "data"}}
+    for folder, forbidden in rules.items():
+        for path in sorted((root / folder).rglob("*.py")):
+            assert not imports(path) & forbidden, f"{path.relative_to(root)}"
+    for name in ("affine.py", "clifford.py"):
+        assert "integrations" not in imports(root / "models" / name)

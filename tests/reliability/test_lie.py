@@ -24,3 +24,18 @@ def test_truncated_mnist_names_the_file(shared_data, tmp_path):
         handle.write(b"not a pickle")
     with pytest.raises(ValueError, match="other.pkl.gz cannot be read"):
         load_mnist(garbage)
+
+
+def test_affine_layers_name_both_dtypes():
+    import torch
+
+    from geomlayers.groups.affine import SL
+    from geomlayers.nn.lie import AffineGroupConv, AffineLifting
+
+    samples = SL(2).sample_grid(1, generator=0)
+    lift, conv = AffineLifting(1, 2, SL(2)), AffineGroupConv(2, 2, SL(2))
+    with pytest.raises(TypeError, match=r"torch.float64.*torch.float32"):
+        lift(torch.rand(1, 1, 8, 8, dtype=torch.float64), samples)
+    with pytest.raises(TypeError, match=r"torch.float64.*torch.float32"):
+        conv(torch.rand(1, 2, 1, 8, 8, dtype=torch.float64), samples)
+    assert lift(torch.rand(0, 1, 8, 8), samples).shape == (0, 2, 1, 8, 8)

@@ -16,7 +16,7 @@ _BN_METRICS = (None, "aim", "bw", "gbw")
 class ConvSPDNetClassifier(TorchSPDTrainer):
     """Raw EEG trials → learned spatial/temporal filters → covariance → SPDNet with SPD BN.
 
-    The network is :class:`geomlayers.nn.spd.ConvSPDNet` (the MAtt / GBWBN EEG architecture):
+    The network is :class:`geomlayers.models.ConvSPDNet` (the MAtt / GBWBN EEG architecture):
     it learns the filters whose covariance is classified, which fixed covariance pipelines
     cannot do (on SSVEP, class information sits in the frequency content that a broadband
     covariance averages away).  Input is raw signals ``X`` ``(n_trials, n_channels, n_times)``
@@ -132,7 +132,7 @@ class ConvSPDNetClassifier(TorchSPDTrainer):
                              f"(each window needs >= 2 filtered samples), got {self.segments!r}")
 
     def _make_module(self, shape, n_classes, dtype):
-        from geomlayers.nn.spd import ConvSPDNet
+        from geomlayers.models import ConvSPDNet
 
         n_channels, n_times = (int(v) for v in shape)
         return ConvSPDNet(n_channels, n_times, n_classes,

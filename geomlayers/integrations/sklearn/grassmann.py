@@ -15,7 +15,7 @@ class GrassmannClassifier(TorchSPDTrainer):
 
     Each trial's covariance ``C`` (after re-centring, module docstring) is mapped to the span of
     its ``q`` leading eigenvectors — a point of ``Gr(d, q)``, the subspace holding most of the
-    whitened signal's variance — and classified by :class:`geomlayers.nn.grassmann.GrNet`
+    whitened signal's variance — and classified by :class:`geomlayers.models.GrNet`
     (Huang, Wu & Van Gool, AAAI 2018) with a linear projector head (``head="linear"``, GrNet) or
     the gyro MLR (``head="gyro"``, Nguyen & Yang, ICML 2023).
 
@@ -71,7 +71,7 @@ class GrassmannClassifier(TorchSPDTrainer):
         return tuple(int(v) for v in self.dims)
 
     def _make_module(self, shape, n_classes, dtype):
-        from geomlayers.nn.grassmann import GrNet
+        from geomlayers.models import GrNet
 
         d = shape[0]
         return GrNet(d, int(self.q), n_classes, dims=self._dims(d), channels=int(self.channels),

@@ -14,7 +14,7 @@ class SPDNetClassifier(TorchSPDTrainer):
     """SPDNet (Huang & Van Gool, AAAI 2017) with optional SPD batch norm, as a sklearn classifier.
 
     Network: ``[BiMap → SPDBatchNorm(bn_metric) → ReEig]`` per step of ``dims``, ``LogEig``,
-    linear layer (:class:`geomlayers.nn.spd.SPDNet`); ``bn_metric`` ``None`` is plain SPDNet,
+    linear layer (:class:`geomlayers.models.SPDNet`); ``bn_metric`` ``None`` is plain SPDNet,
     ``"aim"`` Brooks et al.'s Riemannian BN (NeurIPS 2019), ``"bw"``/``"gbw"`` the (generalized)
     Bures–Wasserstein BN of Wang et al. (GBWBN, CVPR 2025). Training recipe: module docstring.
 
@@ -133,7 +133,7 @@ class SPDNetClassifier(TorchSPDTrainer):
         return (d,) if self.dims is None else tuple(int(v) for v in self.dims)
 
     def _make_module(self, shape, n_classes, dtype):
-        from geomlayers.nn.spd import SPDNet
+        from geomlayers.models import SPDNet
 
         d = shape[0]
         return SPDNet([d, *self._dims(d)], n_classes, bn_metric=self.bn_metric, dtype=dtype)

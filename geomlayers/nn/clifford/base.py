@@ -59,6 +59,15 @@ class _CliffordModule(nn.Module):
                              algebra.subspace_index(subspaces).to(device=device, copy=True),
                              persistent=False)
 
+    def _check_x(self, x, channels: int) -> None:
+        """Shape ``(..., channels, 2^n)`` and the dtype of the layer's parameters."""
+        _check_input(x, self.algebra, channels)
+        param = next(self.parameters(), None)
+        if param is not None and x.dtype != param.dtype:
+            raise TypeError(f"x has dtype {x.dtype} but the parameters of {type(self).__name__} "
+                            f"are {param.dtype}: convert one of them (x.to({param.dtype}) or "
+                            f"layer.to({x.dtype}))")
+
     @property
     def rep_in(self) -> Multivectors:
         """``Multivectors(channels=C_in)``: ``(..., C_in, 2^n)`` under the outermorphism."""

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _check_input, _CliffordModule
+from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _CliffordModule
 
 __all__ = ["CliffordLinear"]
 
@@ -44,7 +44,7 @@ class CliffordLinear(_CliffordModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(..., C_in, 2^n)`` → ``(..., C_out, 2^n)``."""
-        _check_input(x, self.algebra, self.in_channels)
+        self._check_x(x, self.in_channels)
         blade_weight = self.weight[..., self._blade_subspace]  # (C_out, C_in, 2^n)
         out = torch.einsum("...ci,oci->...oi", x, blade_weight)
         if self.bias is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _check_input, _CliffordModule
+from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _CliffordModule
 
 __all__ = ["CliffordNormalization", "CliffordSiLU", "CliffordLayerNorm"]
 
@@ -34,7 +34,7 @@ class CliffordNormalization(_CliffordModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(..., C, 2^n)`` → same shape."""
-        _check_input(x, self.algebra, self.channels)
+        self._check_x(x, self.channels)
         norms = self.algebra.norm(x, self.subspaces)  # (..., C, S)
         denom = torch.sigmoid(self.a) * (norms - 1) + 1 + self.eps
         return x / denom[..., self._blade_subspace]
@@ -70,7 +70,7 @@ class CliffordSiLU(_CliffordModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(..., C, 2^n)`` → same shape."""
-        _check_input(x, self.algebra, self.channels)
+        self._check_x(x, self.channels)
         invariant = self.algebra.quadratic_form(x, self.subspaces)
         scalar = x[..., 0]
         first = invariant[..., 0] - scalar * scalar + scalar
@@ -106,7 +106,7 @@ class CliffordLayerNorm(_CliffordModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(..., C, 2^n)`` → same shape."""
-        _check_input(x, self.algebra, self.channels)
+        self._check_x(x, self.channels)
         scale = self.algebra.norm(x).mean(-1, keepdim=True) + self.eps  # (..., 1)
         return x * (self.gamma / scale).unsqueeze(-1)
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from geomlayers.clifford.algebra import _gather_pairs
-from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _check_input, _CliffordModule
+from geomlayers.nn.clifford.base import AlgebraLike, _check_channels, _CliffordModule
 from geomlayers.nn.clifford.linear import CliffordLinear
 from geomlayers.nn.clifford.norms import CliffordNormalization
 
@@ -81,7 +81,7 @@ class CliffordGeometricProduct(_CliffordModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(..., C, 2^n)`` → ``(..., C, 2^n)``."""
-        _check_input(x, self.algebra, self.channels)
+        self._check_x(x, self.channels)
         y = self.linear_right(x)
         if self.normalization is not None:
             y = self.normalization(y)

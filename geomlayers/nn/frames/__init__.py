@@ -60,11 +60,18 @@ from __future__ import annotations
 from geomlayers.nn.frames.averaging import FrameAveraging
 from geomlayers.nn.frames.elements import DegenerateFrameWarning, Frame, FrameElements, FrameWarning
 from geomlayers.nn.frames.factory import make_frame
-from geomlayers.nn.frames.layout import _Layout, _layout  # noqa: F401  (used by nn.fa_gnn)
+from geomlayers.nn.frames.layout import (  # noqa: F401  (_Layout, _layout: older names)
+    BatchLayout,
+    _Layout,
+    _layout,
+    batch_layout,
+)
 from geomlayers.nn.frames.pca import PCAFrame
 from geomlayers.nn.frames.permutation import PermutationFrame
 
 __all__ = [
+    "BatchLayout",
+    "batch_layout",
     "DegenerateFrameWarning",
     "FrameWarning",
     "FrameElements",

@@ -11,7 +11,7 @@ from geomlayers.groups.base import Group, as_generator
 from geomlayers.groups.permutation import SymmetricGroup
 from geomlayers.nn.frames.elements import REPRESENTATIONS, Frame, FrameElements
 from geomlayers.nn.frames.factory import make_frame
-from geomlayers.nn.frames.layout import _Layout, _layout
+from geomlayers.nn.frames.layout import BatchLayout, batch_layout
 from geomlayers.nn.frames.permutation import PermutationFrame
 from geomlayers.validation import check_int
 
@@ -165,7 +165,7 @@ class FrameAveraging(nn.Module):
         if self.training and self.stochastic is not None:
             elements = self._sample(elements)
         anchor = inputs[self._anchor]
-        layout = _layout(anchor, mask, batch, elements.weights.shape[0] if batch is not None
+        layout = batch_layout(anchor, mask, batch, elements.weights.shape[0] if batch is not None
                          else None, base_dims=1)
         k = elements.size
         canon = [self.frame.canonicalize(elements, x, t, layout)
@@ -247,7 +247,7 @@ class FrameAveraging(nn.Module):
         raise ValueError(f"the backbone output must be node-level ({k * total}, …) or "
                          f"graph-level ({k * graphs}, …), got {tuple(out.shape)}")
 
-    def _canonical_mask(self, elements: FrameElements, layout: _Layout) -> torch.Tensor:
+    def _canonical_mask(self, elements: FrameElements, layout: BatchLayout) -> torch.Tensor:
         """The mask of the canonicalised copies ``(B*K, N)`` (permuted for S_n frames)."""
         mask = layout.mask.repeat_interleave(elements.size, 0)
         if elements.permutation is None:

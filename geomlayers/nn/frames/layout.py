@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = ["BatchLayout", "batch_layout"]
+
 
 @dataclass(frozen=True)
-class _Layout:
+class BatchLayout:
     """Where the nodes are: dense ``(B, N, ...)`` with ``mask`` or flat with ``batch``."""
 
     dense: bool
@@ -18,8 +20,13 @@ class _Layout:
     num_nodes: int = 0  # N (dense) or total (flat)
 
 
-def _layout(x: torch.Tensor, mask, batch, num_graphs, base_dims: int) -> _Layout:
-    """``base_dims``: axes after the node axis (1 for points ``(.., N, d)``)."""
+def batch_layout(x: torch.Tensor, mask, batch, num_graphs, base_dims: int) -> BatchLayout:
+    """The layout of a node-level input ``x``, checked.
+
+    Dense ``(B, N, *rest)`` with an optional ``(B, N)`` bool ``mask``, or flat PyG
+    ``(total, *rest)`` with a long ``batch`` vector (``num_graphs`` read from it when
+    ``None``). ``base_dims`` is ``len(rest)`` (1 for points ``(..., N, d)``).
+    """
     if mask is not None and batch is not None:
         raise ValueError("give either mask (padded dense batches) or batch (PyG), not both")
     if batch is not None:
@@ -30,7 +37,7 @@ def _layout(x: torch.Tensor, mask, batch, num_graphs, base_dims: int) -> _Layout
             raise ValueError(f"batch must be a long tensor of shape ({x.shape[0]},), got "
                              f"{batch.dtype} {tuple(batch.shape)}")
         count = int(batch.max()) + 1 if num_graphs is None and batch.numel() else num_graphs
-        return _Layout(False, int(count or 0), batch=batch, num_nodes=x.shape[0])
+        return BatchLayout(False, int(count or 0), batch=batch, num_nodes=x.shape[0])
     if x.dim() != 2 + base_dims:
         raise ValueError(f"dense input must have shape (batch, N, ...) with {2 + base_dims} "
                          f"axes, got {tuple(x.shape)}; for one cloud add a batch axis")
@@ -42,10 +49,10 @@ def _layout(x: torch.Tensor, mask, batch, num_graphs, base_dims: int) -> _Layout
         # a host sync: skipped under torch.compile, where the PCA frame op checks it instead
         if not torch.compiler.is_compiling() and not bool(mask.any(1).all()):
             raise ValueError("mask must keep at least one node in every batch entry")
-    return _Layout(True, x.shape[0], mask=mask, num_nodes=x.shape[1])
+    return BatchLayout(True, x.shape[0], mask=mask, num_nodes=x.shape[1])
 
 
-def _segment_sum(values: torch.Tensor, layout: _Layout) -> torch.Tensor:
+def _segment_sum(values: torch.Tensor, layout: BatchLayout) -> torch.Tensor:
     """Per-graph sums: dense ``(B, N, *s)`` or flat ``(total, *s)`` -> ``(B, *s)``."""
     if layout.dense:
         if layout.mask is not None:  # select, not multiply: NaN or inf in padding stays out
@@ -56,7 +63,7 @@ def _segment_sum(values: torch.Tensor, layout: _Layout) -> torch.Tensor:
     return out.index_add_(0, layout.batch, values)
 
 
-def _per_node(stat: torch.Tensor, layout: _Layout) -> torch.Tensor:
+def _per_node(stat: torch.Tensor, layout: BatchLayout) -> torch.Tensor:
     """Broadcast a per-graph ``(B, K, *s)`` statistic to nodes.
 
     Dense: ``(B, K, 1, *s)``; flat: ``(K, total, *s)``.
@@ -66,8 +73,13 @@ def _per_node(stat: torch.Tensor, layout: _Layout) -> torch.Tensor:
     return stat[layout.batch].transpose(0, 1)
 
 
-def _fold_nodes(x: torch.Tensor, k: int, layout: _Layout) -> torch.Tensor:
+def _fold_nodes(x: torch.Tensor, k: int, layout: BatchLayout) -> torch.Tensor:
     """Copies of a node-level input: dense ``(B*K, N, ...)``, flat ``(K*total, ...)``."""
     if layout.dense:
         return x.repeat_interleave(k, dim=0)
     return x.repeat(k, *[1] * (x.dim() - 1))
+
+
+# the names used before the layout became public (kept for existing imports)
+_Layout = BatchLayout
+_layout = batch_layout

@@ -20,7 +20,7 @@ from geomlayers.nn.frames.elements import (
     act_on,
     inverse,
 )
-from geomlayers.nn.frames.layout import _fold_nodes, _Layout, _layout, _per_node
+from geomlayers.nn.frames.layout import BatchLayout, _fold_nodes, _per_node, batch_layout
 from geomlayers.nn.frames.pca_core import num_elements, pca_frame
 from geomlayers.validation import check_int
 
@@ -122,10 +122,10 @@ class PCAFrame(Frame):
                                       self._tol(points.dtype), self.on_degenerate)
         return FrameElements(self.group(d), weights, elements)
 
-    def _check(self, points, mask, batch, num_graphs) -> _Layout:
+    def _check(self, points, mask, batch, num_graphs) -> BatchLayout:
         if not isinstance(points, torch.Tensor) or not points.is_floating_point():
             raise TypeError(f"points must be a floating-point tensor, got {type(points)}")
-        layout = _layout(points, mask, batch, num_graphs, base_dims=1)
+        layout = batch_layout(points, mask, batch, num_graphs, base_dims=1)
         d = points.shape[-1]
         if self.d is not None and d != self.d:
             raise ValueError(f"points must end in an axis of size d={self.d}, got "
@@ -140,7 +140,7 @@ class PCAFrame(Frame):
     # -- actions: the group's own action on points and vectors --------------------------
 
     def canonicalize(self, elements: FrameElements, x: torch.Tensor, kind: str,
-                     layout: _Layout) -> torch.Tensor:
+                     layout: BatchLayout) -> torch.Tensor:
         """``g^{-1}·x`` for every frame element ``g``, folded into the batch.
 
         Dense ``(B, N, d)`` -> ``(B*K, N, d)``; flat ``(total, d)`` -> ``(K*total, d)``.
@@ -164,7 +164,7 @@ class PCAFrame(Frame):
         return out
 
     def restore(self, elements: FrameElements, y: torch.Tensor, kind: str,
-                layout: _Layout, node_level: bool) -> torch.Tensor:
+                layout: BatchLayout, node_level: bool) -> torch.Tensor:
         """``Σ_k w_k g_k·y_k`` from the folded backbone output (``act_points`` for points)."""
         k, b = elements.size, layout.num_graphs
         if kind != "scalar":
@@ -190,7 +190,7 @@ class PCAFrame(Frame):
         return (w.reshape(*w.shape, *[1] * (y.dim() - 2)) * y).sum(0)
 
     @staticmethod
-    def _per_copy(g: torch.Tensor, layout: _Layout) -> torch.Tensor:
+    def _per_copy(g: torch.Tensor, layout: BatchLayout) -> torch.Tensor:
         """``(B, K, n, n)`` -> one per folded copy: ``(B*K, n, n)`` or ``(K*total, n, n)``."""
         if layout.dense:
             return g.reshape(-1, *g.shape[2:])

@@ -25,7 +25,7 @@ import torch
 
 from geomlayers.groups.euclidean import compose
 from geomlayers.nn.frames.elements import DegenerateFrameWarning
-from geomlayers.nn.frames.layout import _Layout, _segment_sum
+from geomlayers.nn.frames.layout import BatchLayout, _segment_sum
 
 __all__ = ["pca_frame", "num_elements"]
 
@@ -42,7 +42,7 @@ def num_elements(linear: str, d: int) -> int:
     return {"O": 2**d, "SO": 2 ** (d - 1), "none": 1}[linear]
 
 
-def _power_of_two_scale(points: torch.Tensor, layout: _Layout) -> torch.Tensor:
+def _power_of_two_scale(points: torch.Tensor, layout: BatchLayout) -> torch.Tensor:
     """Per-graph ``2^-e`` ``(B,)`` with the largest ``|coordinate| · 2^-e`` in ``[½, 1)``."""
     size = points.abs().amax(-1)
     if layout.dense:
@@ -65,9 +65,9 @@ def _impl(points: torch.Tensor, mask: torch.Tensor | None, batch: torch.Tensor |
             if not bool(mask.any(1).all()):
                 raise ValueError("mask must keep at least one node in every batch entry")
             x = torch.where(mask.unsqueeze(-1), x, x.new_zeros(()))  # padding: never read
-        layout = _Layout(True, x.shape[0], mask=mask, num_nodes=x.shape[1])
+        layout = BatchLayout(True, x.shape[0], mask=mask, num_nodes=x.shape[1])
     else:
-        layout = _Layout(False, num_graphs, batch=batch, num_nodes=x.shape[0])
+        layout = BatchLayout(False, num_graphs, batch=batch, num_nodes=x.shape[0])
     if not bool(torch.isfinite(x).all()):
         raise ValueError("points contain NaN or inf at real (unmasked) nodes")
     counts = _segment_sum(torch.ones_like(x[..., :1]), layout)  # (B, 1)
@@ -96,7 +96,7 @@ def _impl(points: torch.Tensor, mask: torch.Tensor | None, batch: torch.Tensor |
     return elements.to(dtype).contiguous(), weights.to(dtype)
 
 
-def _eigenbasis(centred: torch.Tensor, layout: _Layout, tol: float,
+def _eigenbasis(centred: torch.Tensor, layout: BatchLayout, tol: float,
                 on_degenerate: str) -> torch.Tensor:
     """``(B, d, d)`` eigenvectors of the covariance, descending eigenvalues."""
     cov = _segment_sum(centred.unsqueeze(-1) * centred.unsqueeze(-2), layout)
@@ -196,7 +196,7 @@ def _(points, mask, batch, num_graphs, linear, translation, tol, on_degenerate):
     return points.new_empty(b, k, n, n), points.new_empty(b, k)
 
 
-def pca_frame(points: torch.Tensor, layout: _Layout, linear: str, translation: bool,
+def pca_frame(points: torch.Tensor, layout: BatchLayout, linear: str, translation: bool,
               tol: float, on_degenerate: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Frame elements ``(B, K, n, n)`` and weights ``(B, K)`` of the clouds ``points``.
 

@@ -11,7 +11,7 @@ import torch
 from geomlayers.groups.base import as_generator
 from geomlayers.groups.permutation import SymmetricGroup
 from geomlayers.nn.frames.elements import _GRAPH_TYPES, Frame, FrameElements, FrameWarning
-from geomlayers.nn.frames.layout import _fold_nodes, _Layout
+from geomlayers.nn.frames.layout import BatchLayout, _fold_nodes
 from geomlayers.validation import check_int
 
 __all__ = ["PermutationFrame"]
@@ -156,7 +156,7 @@ class PermutationFrame(Frame):
         return perm
 
     def canonicalize(self, elements: FrameElements, x: torch.Tensor, kind: str,
-                     layout: _Layout) -> torch.Tensor:
+                     layout: BatchLayout) -> torch.Tensor:
         """``P_σ^{-1} x`` on node axis 1 (``"node"``) or 1, 2 (``"adjacency"``): ``(B*K, …)``."""
         k = elements.size
         perm = elements.permutation.to(x.device)  # (B, K, N)
@@ -173,7 +173,7 @@ class PermutationFrame(Frame):
         return out.reshape(b * k, *x.shape[1:])
 
     def restore(self, elements: FrameElements, y: torch.Tensor, kind: str,
-                layout: _Layout, node_level: bool) -> torch.Tensor:
+                layout: BatchLayout, node_level: bool) -> torch.Tensor:
         """Put node outputs back in input order (``P_σ y``) and average."""
         b, k = elements.weights.shape
         y = y.reshape(b, k, *y.shape[1:])

@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from geomlayers.groups import Congruence, OrthogonalGroup, Subspaces
+from geomlayers.linalg import check_finite, check_symmetric
 from geomlayers.linalg import config as linalg_config
 from geomlayers.manifolds.grassmann import gyro_translate, log_identity, qr_positive
 
@@ -56,6 +58,12 @@ class _ReOrth(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_q):
         q, r = ctx.saved_tensors
+        diag = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+        ratio = diag.amin(-1) / diag.amax(-1).clamp_min(torch.finfo(r.dtype).tiny)
+        if bool((ratio <= r.shape[-2] * torch.finfo(r.dtype).eps).any()):
+            raise ValueError("reorth: no gradient at a rank-deficient x (smallest |R_ii| / "
+                             f"largest = {float(ratio.min()):.1e}): Q of the QR factorisation "
+                             "does not depend smoothly on x there; give x full column rank")
         m = -_t(grad_q) @ q
         copyltu = torch.tril(m) + _t(torch.tril(m, -1))
         rhs = grad_q + q @ copyltu
@@ -66,7 +74,8 @@ def reorth(x: torch.Tensor) -> torch.Tensor:
     """``Q`` of the thin QR ``X = QR`` with ``diag(R) > 0``; ``(..., n, q)``, ``n ≥ q``, full rank.
 
     Backward: ``X̄ = (Q̄ + Q copyltu(−Q̄ᵀQ)) R⁻ᵀ`` (Walter & Lehmann 2018; Liao et al., "Differentiable
-    programming tensor networks", PRX 2019, eq. 5), one triangular solve, no inverse formed.
+    programming tensor networks", PRX 2019, eq. 5), one triangular solve, no inverse formed; it
+    raises ``ValueError`` at an ``x`` that is rank-deficient to working precision.
     """
     return _ReOrth.apply(x)
 
@@ -104,6 +113,7 @@ def orthmap(s: torch.Tensor, q: int) -> torch.Tensor:
     discarded block, so repeated eigenvalues there do not produce inf/NaN. Gaps between the blocks
     below ``config.tie(dtype) · max(max|σ|, 1)`` (:data:`geomlayers.linalg.config`) are clamped.
     """
+    s = check_symmetric(s, "s")
     n = s.shape[-1]
     if not isinstance(q, int) or not 1 <= q < n:
         raise ValueError(f"q must be an integer in 1..{n - 1} (matrix size {n}), got {q!r}")
@@ -154,6 +164,7 @@ class FRMap(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, n, q) → (B, channels, d, q)``."""
         _check_rank4(x, "x", "(batch, channels, n, q)")
+        check_finite(x, "x")
         if x.shape[-2] != self.in_features or x.shape[1] not in (1, self.channels):
             raise ValueError(f"x must have shape (batch, {self.channels} or 1, "
                              f"{self.in_features}, q), got {tuple(x.shape)}")
@@ -164,23 +175,65 @@ class FRMap(nn.Module):
         return f"{self.in_features}, {self.out_features}, channels={self.channels}"
 
 
-class ReOrth(nn.Module):
-    """Re-orthonormalisation ``X ↦ Q`` (positive-diagonal QR) of ``(..., n, q)`` (GrNet §3.2)."""
+class _OrthogonalDeclared:
+    """``group = O(n)`` once the layer knows ``n`` (its ``n=`` argument); ``docs/grassmann.md``."""
+
+    n = None
+
+    @property
+    def group(self) -> OrthogonalGroup:
+        """``O(n)``; needs the layer's ``n``."""
+        if self.n is None:
+            raise AttributeError(f"{type(self).__name__} was built without n=; pass n to "
+                                 "declare its group O(n)")
+        return OrthogonalGroup(self.n)
+
+
+def _check_n(n):
+    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+        raise ValueError(f"n must be None or a positive int (the ambient size), got {n!r}")
+    return n
+
+
+class ReOrth(_OrthogonalDeclared, nn.Module):
+    """Re-orthonormalisation ``X ↦ Q`` (positive-diagonal QR) of ``(..., n, q)`` (GrNet §3.2).
+
+    Equivariant under ``O(n)`` on subspaces (``span(gX) = g span(X)``): declares
+    ``group = OrthogonalGroup(n)`` (with ``n=``), ``rep_in = rep_out = Subspaces()``.
+    """
+
+    rep_in = Subspaces()
+    rep_out = Subspaces()
+
+    def __init__(self, *, n: int | None = None):
+        super().__init__()
+        self.n = _check_n(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, q) → (..., n, q)`` with ``QᵀQ = I``, same span."""
         if x.dim() < 2 or x.shape[-2] < x.shape[-1]:
             raise ValueError(f"x must have shape (..., n, q) with n >= q, got {tuple(x.shape)}")
-        return reorth(x)
+        return reorth(check_finite(x, "x"))
 
 
-class ProjMap(nn.Module):
-    """Projection mapping ``X ↦ XXᵀ`` (GrNet §3.3): basis-independent image of the subspace."""
+class ProjMap(_OrthogonalDeclared, nn.Module):
+    """Projection mapping ``X ↦ XXᵀ`` (GrNet §3.3): basis-independent image of the subspace.
+
+    ``O(n)``-equivariant from subspaces to congruence (``(gX)(gX)ᵀ = g XXᵀ gᵀ``).
+    """
+
+    rep_in = Subspaces()
+    rep_out = Congruence()
+
+    def __init__(self, *, n: int | None = None):
+        super().__init__()
+        self.n = _check_n(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, q) → (..., n, n)``."""
         if x.dim() < 2:
             raise ValueError(f"x must have shape (..., n, q), got {tuple(x.shape)}")
+        check_finite(x, "x")
         return x @ _t(x)
 
 
@@ -205,6 +258,7 @@ class ProjPooling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, n, n)`` → pooled, see the class docstring."""
         _check_rank4(x, "x", "(batch, channels, n, n)")
+        check_symmetric(x, "x")
         k = self.kernel_size
         b, c, n, _ = x.shape
         if self.mode == "channel":
@@ -220,17 +274,26 @@ class ProjPooling(nn.Module):
         return f"kernel_size={self.kernel_size}, mode={self.mode!r}"
 
 
-class OrthMap(nn.Module):
+class OrthMap(_OrthogonalDeclared, nn.Module):
     """Orthonormal mapping: top-q eigenvectors of symmetric ``(..., n, n)`` (GrNet §3.5).
 
-    See :func:`orthmap` for the (span-exact, gap-only) backward.
+    See :func:`orthmap` for the (span-exact, gap-only) backward.  ``O(n)``-equivariant from
+    congruence to subspaces (the top eigenvectors of ``g S gᵀ`` span ``g`` times theirs).
     """
 
-    def __init__(self, q: int):
+    rep_in = Congruence()
+
+    def __init__(self, q: int, *, n: int | None = None):
         super().__init__()
         if not isinstance(q, int) or q < 1:
             raise ValueError(f"q must be a positive integer, got {q!r}")
         self.q = q
+        self.n = _check_n(n)
+
+    @property
+    def rep_out(self) -> Subspaces:
+        """``Subspaces(p=q)``."""
+        return Subspaces(p=self.q)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, n) → (..., n, q)``."""
@@ -288,6 +351,7 @@ class GrassmannMLR(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """``(B, C, n, q) → (B, K)``."""
         _check_rank4(y, "y", f"(batch, {self.channels}, {self.n}, {self.q})")
+        check_finite(y, "y")
         if tuple(y.shape[1:]) != (self.channels, self.n, self.q):
             raise ValueError(f"y must have shape (batch, {self.channels}, {self.n}, {self.q}), "
                              f"got {tuple(y.shape)}")

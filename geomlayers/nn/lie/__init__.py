@@ -37,10 +37,20 @@ __all__ = [
 ]
 
 
+# Whole networks moved to geomlayers.models (deprecated aliases for one release): imported
+# lazily by name, on access only, so this package never imports geomlayers.models or
+# geomlayers.nn.
+_MOVED = {"AffineInvariantCNN": "geomlayers.models.affine"}
+
+
 def __getattr__(name: str):
     """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
-    from geomlayers import nn as _nn
+    if name in _MOVED:
+        import importlib
+        import warnings
 
-    if name in _nn._MOVED_TO_MODELS:
-        return _nn.__getattr__(name)
+        warnings.warn(f"geomlayers.nn.lie.{name} moved to geomlayers.models.{name}; import it "
+                      "from there (this alias goes in the next release)", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
     raise AttributeError(f"module 'geomlayers.nn.lie' has no attribute {name!r}")

@@ -19,3 +19,12 @@ def _check_group(group: object) -> tuple[Affine, GLPlus]:
 
 def _check_channels(name: str, value: object) -> int:
     return check_int(name, value, minimum=1)
+
+
+def _check_dtype(module, x) -> None:
+    """``x`` has the dtype of ``module``'s parameters (a ``TypeError`` naming both if not)."""
+    param = next(module.parameters(), None)
+    if param is not None and x.dtype != param.dtype:
+        raise TypeError(f"the input has dtype {x.dtype} but the parameters of "
+                        f"{type(module).__name__} are {param.dtype}: convert one of them "
+                        f"(x.to({param.dtype}) or layer.to({x.dtype}))")

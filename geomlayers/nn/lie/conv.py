@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from geomlayers.groups.affine import Affine, GLPlus, GroupSamples
-from geomlayers.nn.lie.base import _check_channels, _check_group
+from geomlayers.nn.lie.base import _check_channels, _check_dtype, _check_group
 from geomlayers.nn.lie.kernels import KernelNet, _check_padding, _conv, _SpatialKernel
 
 __all__ = ["AffineLifting", "AffineGroupConv"]
@@ -65,6 +65,7 @@ class AffineLifting(nn.Module):
         if x.dim() != n + 2 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be (B, {self.in_channels}, {n} spatial axes), "
                              f"got {tuple(x.shape)}")
+        _check_dtype(self, x)
         samples = samples.to(x.dtype, x.device)
         values, r = self.kernel(samples)  # (N, K, C_out*C_in)
         num, k = values.shape[:2]
@@ -174,6 +175,7 @@ class AffineGroupConv(nn.Module):
         The output lives on ``out_samples`` (``M`` elements; default ``samples``).
         """
         n = self.linear.n
+        _check_dtype(self, f)
         samples = samples.to(f.dtype, f.device)
         out_samples = samples if out_samples is None else out_samples.to(f.dtype, f.device)
         num, m_out = len(samples.elements), len(out_samples.elements)

@@ -17,7 +17,15 @@ repeated eigenvalues); manifold-valued weights are geoopt ``ManifoldParameter``s
 from geomlayers.nn.spd.attention import SPDAttention
 from geomlayers.nn.spd.batchnorm import SPDBatchNorm, adapt_batch_norm
 from geomlayers.nn.spd.head import SPDGyroMLR
-from geomlayers.nn.spd.layers import BiMap, ExpEig, LogEig, ReEig, sym_to_vec, vec_to_sym
+from geomlayers.nn.spd.layers import (
+    BiMap,
+    ExpEig,
+    LogEig,
+    OrthogonalCongruence,
+    ReEig,
+    sym_to_vec,
+    vec_to_sym,
+)
 from geomlayers.nn.spd.pooling import CovariancePooling
 
 __all__ = [
@@ -32,6 +40,7 @@ __all__ = [
     "SPDAttention",
     "sym_to_vec",
     "vec_to_sym",
+    "OrthogonalCongruence",
 ]
 
 

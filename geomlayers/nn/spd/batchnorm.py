@@ -164,6 +164,7 @@ class SPDBatchNorm(nn.Module):
                   if metric == "gbw" and learn_m else None)
         theta_t = torch.tensor(float(theta) if metric == "gbw" else 1.0, **factory)
         self.learn_theta = bool(learn_theta) and metric == "gbw"
+        self._theta_value = float(theta_t)  # a Python float: no .item() inside forward
         if self.learn_theta:
             self.theta = nn.Parameter(theta_t)
         else:
@@ -232,7 +233,7 @@ class SPDBatchNorm(nn.Module):
         """The layer's metric as a manifold object (GBW: with the current ``M`` and ``θ``)."""
         if self.metric != "gbw":
             return _MANIFOLDS[self.metric]
-        theta = self.theta if self.learn_theta else float(self.theta)
+        theta = self.theta if self.learn_theta else self._theta_value
         return SPDGeneralizedBuresWasserstein(self.m, theta)
 
     def _normalize(self, x, stats, init=None):
@@ -450,6 +451,7 @@ class SPDBatchNorm(nn.Module):
                 setattr(self, name, getattr(self, name)[:0].clone())
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
+        self._theta_value = float(self.theta)
 
     def extra_repr(self) -> str:
         """Metric and hyper-parameters."""

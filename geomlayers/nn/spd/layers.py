@@ -14,9 +14,11 @@ import torch
 from torch import nn
 
 from geomlayers import linalg
+from geomlayers.groups import Congruence, OrthogonalGroup
 from geomlayers.linalg import sym
 
-__all__ = ["BiMap", "ReEig", "LogEig", "ExpEig", "sym_to_vec", "vec_to_sym"]
+__all__ = ["BiMap", "ReEig", "LogEig", "ExpEig", "OrthogonalCongruence", "sym_to_vec",
+           "vec_to_sym"]
 
 
 def _trace(x: torch.Tensor) -> torch.Tensor:
@@ -62,8 +64,39 @@ def vec_to_sym(v: torch.Tensor) -> torch.Tensor:
     return out
 
 
+class OrthogonalCongruence:
+    """Declares equivariance under ``O(n)`` acting by congruence ``X ↦ Q X Qᵀ``.
+
+    Spectral functions ``f(X) = U f(Λ) Uᵀ`` commute with orthogonal congruence:
+    ``f(Q X Qᵀ) = Q f(X) Qᵀ``.  ``group`` is ``OrthogonalGroup(n)`` once the layer knows its
+    matrix size ``n`` (the ``n=`` argument); ``rep_in`` / ``rep_out`` are
+    :class:`~geomlayers.groups.Congruence`, so ``geomlayers.testing.assert_equivariant(layer)``
+    checks it.
+    """
+
+    rep_in = Congruence()
+    rep_out = Congruence()
+
+    @property
+    def group(self) -> OrthogonalGroup:
+        """``O(n)``; needs the layer's ``n``."""
+        if self.n is None:
+            raise AttributeError(f"{type(self).__name__} was built without n=; pass n to "
+                                 "declare its group O(n)")
+        return OrthogonalGroup(self.n)
+
+
+def _check_n(n):
+    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+        raise ValueError(f"n must be None or a positive int (the matrix size), got {n!r}")
+    return n
+
+
 class BiMap(nn.Module):
     """Bilinear map ``X ↦ Wᵀ X W`` with ``W ∈ St(in_dim, out_dim)`` (SPDNet §3.1).
+
+    BiMap declares no group: ``Wᵀ (g X gᵀ) W`` is not ``g' (Wᵀ X W) g'ᵀ`` for a fixed ``W``
+    (it is equivariant only jointly with ``W ↦ gᵀ W``).
 
     With channels, ``Y_o = Σ_i W_{oi}ᵀ X_i W_{oi}`` (Brooks et al. 2019).  The weight is a
     geoopt ``ManifoldParameter`` on the Stiefel manifold (orthonormal columns), so
@@ -126,14 +159,19 @@ class BiMap(nn.Module):
         return f"in_dim={self.in_dim}, out_dim={self.out_dim}{ch}"
 
 
-class ReEig(nn.Module):
-    """Eigenvalue rectification ``U max(σ, threshold) Uᵀ`` (SPDNet §3.2), ``(..., n, n)``."""
+class ReEig(OrthogonalCongruence, nn.Module):
+    """Eigenvalue rectification ``U max(σ, threshold) Uᵀ`` (SPDNet §3.2), ``(..., n, n)``.
 
-    def __init__(self, threshold: float = 1e-4):
+    The threshold is absolute (as in SPDNet); ``O(n)``-congruence equivariant
+    (:class:`OrthogonalCongruence`, with ``n=``).
+    """
+
+    def __init__(self, threshold: float = 1e-4, *, n: int | None = None):
         super().__init__()
         if not threshold > 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
         self.threshold = float(threshold)
+        self.n = _check_n(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rectify eigenvalues."""
@@ -144,15 +182,26 @@ class ReEig(nn.Module):
         return f"threshold={self.threshold}"
 
 
-class LogEig(nn.Module):
+class LogEig(OrthogonalCongruence, nn.Module):
     """Matrix logarithm (SPDNet §3.3): ``(..., n, n) → (..., n, n)``.
 
-    With ``vectorize=True`` the isometric upper-triangle vector ``(..., n(n+1)/2)``.
+    With ``vectorize=True`` the isometric upper-triangle vector ``(..., n(n+1)/2)`` (then no
+    output representation is declared).  ``O(n)``-congruence equivariant
+    (:class:`OrthogonalCongruence`, with ``n=``).
     """
 
-    def __init__(self, vectorize: bool = False):
+    def __init__(self, vectorize: bool = False, *, n: int | None = None):
         super().__init__()
         self.vectorize = bool(vectorize)
+        self.n = _check_n(n)
+
+    @property
+    def rep_out(self):
+        """Congruence (not declared for the vectorised output)."""
+        if self.vectorize:
+            raise AttributeError("LogEig(vectorize=True) returns vectors, which O(n) moves by "
+                                 "a representation not declared here")
+        return Congruence()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``log X`` (optionally vectorised)."""
@@ -164,8 +213,15 @@ class LogEig(nn.Module):
         return f"vectorize={self.vectorize}"
 
 
-class ExpEig(nn.Module):
-    """Matrix exponential of symmetric matrices ``(..., n, n)`` (inverse of :class:`LogEig`)."""
+class ExpEig(OrthogonalCongruence, nn.Module):
+    """Matrix exponential of symmetric matrices ``(..., n, n)`` (inverse of :class:`LogEig`).
+
+    ``O(n)``-congruence equivariant (:class:`OrthogonalCongruence`, with ``n=``).
+    """
+
+    def __init__(self, *, n: int | None = None):
+        super().__init__()
+        self.n = _check_n(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``exp X``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from geomlayers.linalg import sym
+from geomlayers.linalg import check_finite, sym
 from geomlayers.nn.spd.layers import _trace
 
 __all__ = ["CovariancePooling"]
@@ -44,6 +44,7 @@ class CovariancePooling(nn.Module):
         if x.dim() != 3 or x.shape[-1] < 2:
             raise ValueError(f"x must have shape (N, F, T) with T >= 2 time samples, "
                              f"got {tuple(x.shape)}")
+        check_finite(x, "x")
         centred = x - x.mean(-1, keepdim=True)
         cov = centred @ centred.transpose(-1, -2) / (x.shape[-1] - 1)
         ridge = self.eps * _trace(cov) / x.shape[1] + torch.finfo(x.dtype).tiny

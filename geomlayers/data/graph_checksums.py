@@ -1,0 +1,101 @@
+"""Sizes and SHA-256 digests of the graph data files, checked when they are loaded.
+
+Keys are paths under ``data_dir()/graphs``; values ``(bytes, sha256 hex digest)`` of the
+published files (TU Dortmund collection, the s2v zips of DGCNN/GIN, EXP, graph8c).
+"""
+
+#: ``relative path -> (size in bytes, sha256)``
+GRAPH_FILES: dict[str, tuple[int, str]] = {
+    "expressivity/EXP_GRAPHSAT.pkl": (
+        3753385, "82f25cfab85e8bf51d518271afc12f45340f8a297d68994259c5b8bb9618ef17"),
+    "expressivity/graph8c.g6": (
+        77819, "0002354f1ab3344a2706626a037ad15367bf23a2163aa68f552c3a169ca9a036"),
+    "s2v/COLLAB.zip": (
+        4164412, "9ecf84c958ac765b9e0f878f4bd002fec20926e0c3d037cb753ab251f59b41f3"),
+    "s2v/ENZYMES.zip": (
+        87619, "158c4149a28346ea83b420eb7275b93f94e122b08243199cdd42418725c91dbf"),
+    "s2v/IMDBBINARY.zip": (
+        107488, "0424af4414007a76bd0d7d9f8e7ba845f595745d142894cf42b505b30f5ff7d8"),
+    "s2v/IMDBMULTI.zip": (
+        94934, "20caee26511d0e5ed130bcb1054b2697b91cc8bb846c72cf0f37a92f99bfc67b"),
+    "s2v/MUTAG.zip": (
+        12363, "545905a7f0782cba6d3f96cb40af67c90e54f26932341999103e1eb94bbbee52"),
+    "s2v/NCI1.zip": (
+        391519, "8cd032542f59df715c5983b05bb2b5396ab501c3b41d4ecbd941b88dc40c8c59"),
+    "s2v/NCI109.zip": (
+        393094, "773b6dfa9b31eb0e07753991b87b64c278aa827bcea1f2dea72ab30e523bfcfa"),
+    "s2v/PROTEINS.zip": (
+        217194, "d28f022559a1fe3f3c0cfd49c96a68a8cb8a1d1e31d5506fb7d93e438eab6f52"),
+    "s2v/PTC.zip": (
+        29372, "2451966c2cc84663b0cf0021fce8cb6f2b5fccfb471544c2f75ac7c27d21c013"),
+    "tu/ENZYMES/raw/ENZYMES_A.txt": (
+        885124, "5553c84f8f562f3e199dfd27192174f485e85c44c1357661098668937a739cbf"),
+    "tu/ENZYMES/raw/ENZYMES_graph_indicator.txt": (
+        74914, "95ba0fa47eba6f02e6b754a215dc66d5b49de3f45f57a128514301a8d7ed5f46"),
+    "tu/ENZYMES/raw/ENZYMES_graph_labels.txt": (
+        1200, "04743e08967e61e65cdacbb90f8df6ee53742b3d2e7b84675b85ebac70506856"),
+    "tu/ENZYMES/raw/ENZYMES_node_attributes.txt": (
+        3876850, "305a8fc3b12f79fb844ef3374d6a3c8ceeb4887dd4f86bbfe37932c4c5434e7b"),
+    "tu/ENZYMES/raw/ENZYMES_node_labels.txt": (
+        39160, "8263eb9b64efa231a5886343483ccfc0342f2407014763a8f738fd51c32ce770"),
+    "tu/ENZYMES/raw/README.txt": (
+        2568, "32d5fef501200221a2c0e1af3366797fa443ab8f490231c5fb4a8719e1df48cf"),
+    "tu/IMDB-BINARY/raw/IMDB-BINARY_A.txt": (
+        4596012, "23c8964bab82f81469271186d721131714a265d0ca8c44ae048118da1d0c4092"),
+    "tu/IMDB-BINARY/raw/IMDB-BINARY_graph_indicator.txt": (
+        76924, "415cc3ba25b8c647dcf34d3de034f675ee070616f3b803be939cb26773489f26"),
+    "tu/IMDB-BINARY/raw/IMDB-BINARY_graph_labels.txt": (
+        2000, "63a44411fd6342b9c4429828c16e144a2a11ef5244e25bb60f0ffa8b3ee2ffce"),
+    "tu/IMDB-MULTI/raw/IMDB-MULTI_A.txt": (
+        4702980, "fb538b23758d78df199272301e57dc74ad5754d6c3d79d5ed0a343193ddf4ec6"),
+    "tu/IMDB-MULTI/raw/IMDB-MULTI_graph_indicator.txt": (
+        82760, "0274532a0e47dad9cdd21c08995c2265e43040a2c2a3b36c62fdb790994571d3"),
+    "tu/IMDB-MULTI/raw/IMDB-MULTI_graph_labels.txt": (
+        3000, "613c2357b6b996f6f04b91697a99da87774820f9d08bf22813992f4c7afda855"),
+    "tu/MUTAG/raw/MUTAG_A.txt": (
+        76940, "d9656ca7493f3445d737c711710bb36fd432dddd1c0ea32e1d4713c86ebd28e2"),
+    "tu/MUTAG/raw/MUTAG_edge_labels.txt": (
+        14884, "4669ce755075ff86c3240709345745886400908fa637a49310459b9c267b3e56"),
+    "tu/MUTAG/raw/MUTAG_graph_indicator.txt": (
+        11532, "7d520a4d6c7961c0cdeabe076d8fe27e795b6d373485c9a2b744987e560a2056"),
+    "tu/MUTAG/raw/MUTAG_graph_labels.txt": (
+        439, "a1518ea39ba3426bd42f57396b9c4baffe68e9adc718caeeab0119c6591a5f2c"),
+    "tu/MUTAG/raw/MUTAG_node_labels.txt": (
+        6742, "678f429965490e84dd27713017538c995fc05d1621beac910848b600015ee863"),
+    "tu/MUTAG/raw/README.txt": (
+        2611, "66de65e4826e112482ec680bbbdf7c0af56d826ce935c110786d130b79b76b06"),
+    "tu/NCI1/raw/NCI1_A.txt": (
+        3235898, "2c028eda59a5fe96e2265a63d9ac236901bd9a7dc658498be13cd704a703076d"),
+    "tu/NCI1/raw/NCI1_graph_indicator.txt": (
+        585267, "ffe5acfa754b057d5ce0dc725c5aadb631628161886cc040d38c719635257dc5"),
+    "tu/NCI1/raw/NCI1_graph_labels.txt": (
+        8220, "fae44681e70113f496256ae87eaac33b7836e3a97fe8e023933b84fde6a5c8a2"),
+    "tu/NCI1/raw/NCI1_node_labels.txt": (
+        245932, "dc0a22b6cbff0c939de00373e823977ba32b358f560e4288d7602f7b51407ee2"),
+    "tu/NCI1/raw/README.txt": (
+        2477, "1866d918409a22531ef00ff7b0f72200c3a06722342c23c5e3299cebb5cd8757"),
+    "tu/PROTEINS/raw/PROTEINS_A.txt": (
+        2022990, "4c4b33e272fc95cac6d27ed6d5d12b9a852c8610e91fff59f8f0dbdd5a20df67"),
+    "tu/PROTEINS/raw/PROTEINS_graph_indicator.txt": (
+        169673, "8d4ff1e852a5c28561e9bffb44cf9490bc552b13a3b6156dd12dc7f44e9afc4a"),
+    "tu/PROTEINS/raw/PROTEINS_graph_labels.txt": (
+        2226, "c0ef9810c440775252872318d0c8adc385588e14bc4c47a2c34aa96ee3c7cdcd"),
+    "tu/PROTEINS/raw/PROTEINS_node_attributes.txt": (
+        478190, "54eef829abb37e458a5fbf3a3c581e48e5810e220463c2cd951856b9ceb08f07"),
+    "tu/PROTEINS/raw/PROTEINS_node_labels.txt": (
+        86942, "f758e8ad3d6e3c026b50833d75f6f90735b94eb3345e4243707f495ca8afea8d"),
+    "tu/PROTEINS/raw/README.txt": (
+        2221, "e9c4ed2c9a4059ddfdc2eb7330ebecfc6c8d42dabd5ce2ee67f28aed0db49da7"),
+    "tu/PTC_MR/raw/PTC_MR_A.txt": (
+        106642, "f79523ff94dfbef539e5602a8ac1931a50a2800f33fa1d30e5e31725289b5202"),
+    "tu/PTC_MR/raw/PTC_MR_edge_labels.txt": (
+        20216, "acee2f93b52175a329009dc837bea9db7c2a121c2ef0b1587b38bbe6fc9b8177"),
+    "tu/PTC_MR/raw/PTC_MR_graph_indicator.txt": (
+        18155, "d52754f3cbc54e29324f884b4c17200c16e06db0c499afae300b4fa1bb6d794b"),
+    "tu/PTC_MR/raw/PTC_MR_graph_labels.txt": (
+        880, "64210accbe4c6c027535b1294e0da652b1f539667f7a2d4bf5121dcd8b00a224"),
+    "tu/PTC_MR/raw/PTC_MR_node_labels.txt": (
+        9842, "cc50d1e1c5f4c98b2100cf50c5ddd88ff28b419a9180d531046b75ce22983235"),
+    "tu/PTC_MR/raw/README.txt": (
+        2462, "f0dcf17d5e115efb4db51d6be6ca629181ca9cdef9f975663dd054a3c779c52a"),
+}
