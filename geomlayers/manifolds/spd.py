@@ -373,7 +373,7 @@ class SPDLogEuclidean(SPDManifold):
 
     def mean_step(self, x, w, g):
         """The closed-form mean ``exp(Σ w_i log X_i)`` (independent of ``g``)."""
-        return linalg.expm(_wsum(w, linalg.logm(x)))
+        return linalg.expm(sym(_wsum(w, linalg.logm(x))))
 
     def frechet_mean(self, x, weights=None, *, tol=None, max_iter=50, init=None,
                      return_iterations=False, warn=True, validate=True):
