@@ -239,7 +239,7 @@ def cov_methods():
         DEFAULT: lambda seed, d: SPDNetClassifier(random_state=seed),
         **{f"SPDNetClassifier(bn_metric={m!r})": (
             lambda seed, d, m=m: SPDNetClassifier(bn_metric=m, random_state=seed))
-           for m in (None, "aim", "bw", "gbw") if m != default_bn},
+           for m in (None, "aim", "lem", "bw", "gbw") if m != default_bn},
         "SPDNet, random init, BiMap d → d/2 → d/4 (previous default)": lambda seed, d: (
             SPDNetClassifier(dims=SPDNetClassifier.default_dims(d), head_init=None, refit=False,
                              random_state=seed)),

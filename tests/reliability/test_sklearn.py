@@ -172,7 +172,7 @@ def _sessions(seed=10, n=60, d=5):
     return xs, ys, gs
 
 
-@pytest.mark.parametrize("bn_metric", [None, "aim", "bw", "gbw"])
+@pytest.mark.parametrize("bn_metric", [None, "aim", "lem", "bw", "gbw"])
 def test_groups_and_adapt_to_a_new_session(bn_metric):
     xs, ys, gs = _sessions()
     x, y, g = np.concatenate(xs[:2]), np.concatenate(ys[:2]), np.concatenate(gs[:2])

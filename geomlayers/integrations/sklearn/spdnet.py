@@ -7,7 +7,7 @@ import numbers
 
 from geomlayers.integrations.sklearn._trainer import TorchSPDTrainer
 
-_BN_METRICS = (None, "aim", "bw", "gbw")
+_BN_METRICS = (None, "aim", "lem", "bw", "gbw")
 
 
 class SPDNetClassifier(TorchSPDTrainer):
@@ -39,7 +39,7 @@ class SPDNetClassifier(TorchSPDTrainer):
         dims: BiMap output sizes after the input size ``d``; ``None``: ``(d,)`` (square,
             started at the identity); :meth:`default_dims` gives SPDNet's halving
             reduction.
-        bn_metric: None, "aim", "bw" or "gbw".
+        bn_metric: None, "aim", "lem", "bw" or "gbw".
         head_init: "lda" (shrinkage LDA), "logistic" (logistic regression with ``C``) or
             ``None`` (random head).
         C: inverse L2 penalty of the logistic head (initialisation and fine-tuning).
