@@ -20,40 +20,7 @@ from pathlib import Path
 
 from _harness import results_document, write_results  # sibling module of this script
 
-CASE = r"""
-import json, resource, sys, time
-import networkx as nx
-import torch
-from geomlayers.groups import AutomorphismGroup
-from geomlayers.nn import EquivariantLinear
-
-torch.set_num_threads(1)
-kind, n, k, l, batch, channels = sys.argv[1], *map(int, sys.argv[2:7])
-graph = {"cycle": lambda: nx.cycle_graph(n),
-         "grid": lambda: nx.grid_2d_graph(int(n ** 0.5), n // int(n ** 0.5), periodic=True),
-         "random3": lambda: nx.random_regular_graph(3, n, seed=0)}[kind]()
-graph = nx.convert_node_labels_to_integers(graph)
-start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
-layer = EquivariantLinear(AutomorphismGroup(graph), k, l, channels, channels, backend="torch")
-built = time.perf_counter() - start
-x = torch.randn(batch, channels, *([graph.number_of_nodes()] * k), requires_grad=True)
-times = []
-for _ in range(3):
-    start = time.perf_counter()
-    layer(x).square().sum().backward()
-    times.append(time.perf_counter() - start)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-m = len(layer.basis)
-nodes = graph.number_of_nodes()
-print(json.dumps({
-    "graph": kind, "n": nodes, "k": k, "l": l, "batch": batch, "channels": channels,
-    "elements": m, "table_entries": layer._program.table.nnz,
-    "build_s": round(built, 3), "step_s": round(min(times), 4),
-    "peak_rss_mb": round(peak / 1024, 1), "growth_mb": round((peak - start_rss) / 1024, 1),
-    "dense_stack_gb": round(m * nodes ** (k + l) * 8 / 1e9, 3),
-}))
-"""
+CASE = Path(__file__).with_name("_aut_layer_case.py")  # one case per fresh process
 
 FULL = [("cycle", 100, 1, 1), ("cycle", 500, 1, 1), ("cycle", 2000, 1, 1),
         ("grid", 100, 1, 1), ("grid", 500, 1, 1), ("grid", 2000, 1, 1),
@@ -71,7 +38,7 @@ def main() -> None:
     rows = []
     for kind, n, k, l in QUICK if args.quick else FULL:
         done = subprocess.run(
-            [sys.executable, "-c", CASE, kind, str(n), str(k), str(l), str(args.batch),
+            [sys.executable, str(CASE), kind, str(n), str(k), str(l), str(args.batch),
              str(args.channels)], capture_output=True, text=True, timeout=3600)
         if done.returncode != 0:
             row = {"graph": kind, "n": n, "k": k, "l": l,

@@ -258,6 +258,7 @@ def diagram_layer(
     normalize: bool = False,
     backend: str = "torch",
     bias: tuple[torch.Tensor, LayerPlan] | None = None,
+    fused: bool = True,
 ) -> torch.Tensor:
     """``Y[b, o] = Σ_i Σ_c weight[i, o, c] · s_i · D_i X[b, c]`` (``+ Σ_j bias[j, o] · E_j``).
 
@@ -275,6 +276,9 @@ def diagram_layer(
         bias: optional ``(weight (J, C_out, 1), plan of J diagrams 0 → l)``: the invariant
             tensors ``E_j`` of the bias, added at the reduced size of their pattern (a
             constant joins a row term before broadcasting), so no full-size bias is built.
+        fused: run a ``2 → 2`` plan as one autograd node
+            (:func:`geomlayers.ops.fused.fused_two_to_two`, either backend); ``False``
+            always takes the general path.
 
     Returns:
         ``(B, C_out, n, …, n)`` with ``plan.l`` axes.
@@ -289,6 +293,10 @@ def diagram_layer(
         # select, never multiply: NaN or Inf in the padding times 0 would be NaN
         x = torch.where(_node_mask(mask, k), x, x.new_zeros(())) if k else x
         counts = mask.sum(dim=1).clamp(min=1).to(x.dtype)
+    if fused and k == 2 and l == 2:
+        out = _fused(x, weight, plan, n, mask, counts, normalize, bias)
+        if out is not None:
+            return out
     reduced = []
     for reduction, r in zip(plan.reductions, _all_reductions(x, plan.reductions, n, reduce),
                             strict=True):
@@ -320,6 +328,30 @@ def diagram_layer(
     if mask is not None and l:
         out = torch.where(_node_mask(mask, l), out, out.new_zeros(()))
     return out
+
+
+def _fused(x, weight, plan, n, mask, counts, normalize, bias) -> torch.Tensor | None:
+    """The ``2 → 2`` layer through the fused op, or ``None`` when its layout does not apply."""
+    from geomlayers.ops import fused as fused_op
+
+    layout = _fused_layout(plan, None if bias is None else bias[1])
+    if layout is None:
+        return None
+    scale = None
+    if normalize:
+        scale = (1.0 / n) if counts is None else counts.reciprocal().reshape(-1, 1, 1)
+    out = fused_op.fused_two_to_two(x, weight, layout, scale,
+                                    None if bias is None else bias[0][..., 0])
+    if mask is not None:
+        out = torch.where(_node_mask(mask, 2), out, out.new_zeros(()))
+    return out
+
+
+@_memoised_outside_compile
+def _fused_layout(plan: LayerPlan, bias_plan: LayerPlan | None):
+    from geomlayers.ops import fused as fused_op
+
+    return fused_op.fused_layout(plan, bias_plan)
 
 
 def _all_reductions(x: torch.Tensor, reductions: tuple[Reduction, ...], n: int,

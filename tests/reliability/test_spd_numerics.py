@@ -171,3 +171,15 @@ def test_float32_small_scale_logm_against_float64():
     out = linalg.logm(x.float()).double()
     assert rel(out, ref) < 1e-5
     assert np.isfinite(out.numpy()).all()
+
+
+@pytest.mark.parametrize("man", [SPDAffineInvariant(), SPDLogEuclidean()], ids=["aim", "lem"])
+def test_mean_warm_started_at_the_mean_is_stable(man):
+    """At the mean the averaged logarithms cancel to ~1e-17: their rounding asymmetry must
+    not be refused as 'not symmetric' (batch norm warm-starts there)."""
+    x = torch.stack([spd_with_eigs(torch.logspace(0, 1, 5), seed=s) for s in range(37)])
+    mean = man.frechet_mean(x, max_iter=100, tol=1e-15, warn=False)
+    for _ in range(3):
+        again = man.frechet_mean(x, init=mean, max_iter=3, tol=0.0, warn=False)
+        assert rel(again, mean) < 1e-12
+        x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))]

@@ -257,15 +257,13 @@ class SPDBatchNorm(nn.Module):
             g = man.chart(stats[0].to(x.dtype))
         w = base.to_identity(g, z)  # Γ_{G→I} Log_G Z, one eigendecomposition per matrix
         if stats is None:
-            v = None
-            if self.use_scale or self.metric != "aim":
-                with torch.set_grad_enabled(stats_grad):
-                    if self.variance == "identity":
-                        d2 = base.dist2(self._eye(x), zs)
-                    else:  # d²(G, Z) = ‖Γ_{G→I} Log_G Z‖²_I (the transport is an isometry)
-                        d2 = base.inner(self._eye(x), w if stats_grad else w.detach())
-                    v = d2.mean() * man.variance_scale
-            out = (man.chart_inv(g).detach(), None if v is None else v.detach())
+            with torch.set_grad_enabled(stats_grad):
+                if self.variance == "identity":
+                    d2 = base.dist2(self._eye(x), zs)
+                else:  # d²(G, Z) = ‖Γ_{G→I} Log_G Z‖²_I (the transport is an isometry)
+                    d2 = base.inner(self._eye(x), w if stats_grad else w.detach())
+                v = d2.mean() * man.variance_scale
+            out = (man.chart_inv(g).detach(), v.detach())
         else:
             v = stats[1].to(x.dtype)
         if self.use_scale:
