@@ -239,7 +239,7 @@ def cov_methods():
         DEFAULT: lambda seed, d: SPDNetClassifier(random_state=seed),
         **{f"SPDNetClassifier(bn_metric={m!r})": (
             lambda seed, d, m=m: SPDNetClassifier(bn_metric=m, random_state=seed))
-           for m in (None, "aim", "bw", "gbw") if m != default_bn},
+           for m in (None, "aim", "lem", "bw", "gbw") if m != default_bn},
         "SPDNet, random init, BiMap d → d/2 → d/4 (previous default)": lambda seed, d: (
             SPDNetClassifier(dims=SPDNetClassifier.default_dims(d), head_init=None, refit=False,
                              random_state=seed)),
@@ -286,18 +286,27 @@ def run_covariances(keys, names, seeds):
 def render_covariances(rows):
     """Markdown lines of the covariance table and the JSON summary.
 
-    A seed counts only once it covers every split of the data set (an interrupted run's
-    partial seed is left out); a repeated (data set, method, seed, split) keeps its first
-    record.
+    A seed that covers fewer splits than another seed of the same method (an interrupted run)
+    is left out; every method is then scored on the splits that all remaining runs of that
+    data set cover (all of them once the runs are complete; the table says when not).  A
+    repeated (data set, method, seed, split) keeps its first record.
     """
     unique = {}
     for r in rows:
         unique.setdefault((r["part"], r["method"], r["seed"], r["split"]), r)
-    n_splits = {part: len({r["split"] for r in rows if r["part"] == part})
-                for part in {r["part"] for r in rows}}
-    rows = [r for r in unique.values()
-            if sum(1 for k in unique if k[:3] == (r["part"], r["method"], r["seed"]))
-            == n_splits[r["part"]]]
+    cover = {}
+    for part, method, seed, split in unique:
+        cover.setdefault((part, method, seed), set()).add(split)
+    keep = {k for k, v in cover.items()
+            if len(v) == max(len(w) for j, w in cover.items() if j[:2] == k[:2])}
+    common, total = {}, {}
+    for part in {k[0] for k in cover}:
+        sets = [cover[k] for k in keep if k[0] == part]
+        common[part] = set.intersection(*sets)
+        total[part] = len(set.union(*sets))
+    rows = [r for k, r in unique.items() if k[:3] in keep and k[3] in common[k[0]]]
+    partial = {part.split(":")[1]: (len(common[part]), total[part]) for part in common
+               if len(common[part]) < total[part]}
     names = [n for n in cov_methods() if any(r["method"] == n for r in rows)]
     keys = [k for k in COV_SETS if any(r["part"] == f"cov:{k}" for r in rows)]
     summary = {}
@@ -313,13 +322,15 @@ def render_covariances(rows):
                 "accuracy_mean": float(np.mean(per_seed)), "accuracy_std_over_seeds":
                 float(np.std(per_seed)), "per_seed": per_seed, "seeds": seeds,
                 "fit_s_mean": float(np.mean([r["fit_s"] for r in sel])),
-                "splits": len({r["split"] for r in sel}), "protocol": COV_SETS[key][1]}
+                "splits": sorted({r["split"] for r in sel}), "protocol": COV_SETS[key][1]}
     COV_RESULTS.write_text(json.dumps(summary, indent=1))
-    lines = ["### Covariance benchmarks: accuracy (%) mean ± std over seeds (0, 1, 2 for the "
-             "networks; pyRiemann's are deterministic), fit time per split (s)", "",
+    lines = ["### Covariance benchmarks: accuracy (%) mean ± std over seeds (number of seeds; "
+             "pyRiemann's methods are deterministic: 1), fit time per split (s)", "",
              "Same covariances and splits for every method. " + "; ".join(
                  f"{COV_SETS[k][0]}: {COV_SETS[k][1]}" for k in keys) + ".", "",
-             "| method | " + " | ".join(COV_SETS[k][0] for k in keys) + " |",
+             "| method | " + " | ".join(COV_SETS[k][0] + (
+                 f" ({partial[k][0]} of {partial[k][1]} splits: those every run completed)"
+                 if k in partial else "") for k in keys) + " |",
              "|---|" + "---|" * len(keys)]
     for name in names:
         cells = []
@@ -333,13 +344,15 @@ def render_covariances(rows):
             mark = " ✓" if name == DEFAULT and entry["accuracy_mean"] >= best - 1e-9 else (
                 " ✗" if name == DEFAULT else "")
             cells.append(f"{entry['accuracy_mean']:.1f} ± {entry['accuracy_std_over_seeds']:.1f}"
-                         f" ({entry['fit_s_mean']:.1f} s){mark}")
+                         f" ({len(entry['seeds'])}; {entry['fit_s_mean']:.1f} s){mark}")
         lines.append(f"| {'**' + name + '**' if name == DEFAULT else name} | "
                      + " | ".join(cells) + " |")
     lines += ["", "✓ / ✗: the default network at least / below the best of MDM, FgMDM and "
               "TS+LR on that data set.", ""]
-    _update_results_json(lines[4], [line.strip("|").split(" | ") for line in lines[6:-3]],
-                         lines[0].lstrip("# "))
+    key_rows = [line.strip("|").split(" | ") for line in lines[6:-3]
+                if line.split(" | ")[0].strip("| *") in ("MDM", "FgMDM", "TS+LR", DEFAULT)]
+    _update_results_json(lines[4], key_rows, lines[0].lstrip("# ")
+                         + "; other networks in eeg.md")
     return lines
 
 

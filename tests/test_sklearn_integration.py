@@ -204,7 +204,7 @@ def test_float32_and_recenter_option():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"bn_metric": "lem"}, "bn_metric"), ({"lr": -1.0}, "lr"), ({"max_epochs": 0}, "max_epochs"),
+    [({"bn_metric": "spd"}, "bn_metric"), ({"lr": -1.0}, "lr"), ({"max_epochs": 0}, "max_epochs"),
      ({"batch_size": 1}, "batch_size"), ({"validation_fraction": 1.0}, "validation_fraction"),
      ({"dims": (8,)}, "dims"), ({"dtype": "float16"}, "dtype"),
      ({"checkpoint_ensemble": 0}, "checkpoint_ensemble")],

@@ -1,5 +1,6 @@
 """Equivariant ``torch.nn`` layers, one module per family."""
 
+from geomlayers.nn._moved import MOVED_TO_MODELS, moved_attribute
 from geomlayers.nn.clifford import (
     CliffordGeometricProduct,
     CliffordLayerNorm,
@@ -89,24 +90,5 @@ __all__ = [
 # Whole networks moved to geomlayers.models; these names stay importable from here for one
 # release, with a DeprecationWarning. The import is lazy (only on access to a moved name), so
 # importing geomlayers.nn never imports geomlayers.models.
-_MOVED_TO_MODELS = {
-    "AffineInvariantCNN": "geomlayers.models.affine",
-    "ConvexHullNet": "geomlayers.models.clifford",
-    "O5RegressionNet": "geomlayers.models.clifford",
-    "SPDNet": "geomlayers.models.spdnet",
-    "ConvSPDNet": "geomlayers.models.spdnet",
-    "GrNet": "geomlayers.models.grnet",
-}
-
-
-def __getattr__(name: str):
-    """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
-    if name in _MOVED_TO_MODELS:
-        import importlib
-        import warnings
-
-        warnings.warn(f"geomlayers.nn.{name} moved to geomlayers.models.{name}; import it from "
-                      "there (this alias goes in the next release)", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(importlib.import_module(_MOVED_TO_MODELS[name]), name)
-    raise AttributeError(f"module 'geomlayers.nn' has no attribute {name!r}")
+_MOVED_TO_MODELS = MOVED_TO_MODELS  # deprecated aliases, served by __getattr__
+__getattr__ = moved_attribute("geomlayers.nn", tuple(MOVED_TO_MODELS))

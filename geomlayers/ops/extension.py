@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from geomlayers import paths
-from geomlayers.ops.layer import Embedding, Reduction
+from geomlayers.ops.plan import Embedding, Reduction
 
 __all__ = [
     "add_diagonal", "build_folder", "embed", "extension_dir", "library_path", "load_error",

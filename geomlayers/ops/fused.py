@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from geomlayers.ops.layer import Embedding, LayerPlan, Reduction
+from geomlayers.ops.plan import Embedding, LayerPlan, Reduction
 
 __all__ = ["fused_layout", "fused_two_to_two"]
 

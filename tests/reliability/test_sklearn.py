@@ -165,14 +165,14 @@ def _sessions(seed=10, n=60, d=5):
     xs, ys, gs = [], [], []
     for session in range(3):
         x, y = toy_covariances(n=n, d=d, seed=seed + session)
-        a = np.diag(np.exp(rng.normal(0, 1.0, d)))
+        a = np.diag(np.exp(rng.normal(0, 3.0, d)))  # strong gain changes between sessions
         xs.append(a @ x @ a.T)
         ys.append(y)
         gs.append(np.full(n, session))
     return xs, ys, gs
 
 
-@pytest.mark.parametrize("bn_metric", [None, "aim", "bw", "gbw"])
+@pytest.mark.parametrize("bn_metric", [None, "aim", "lem", "bw", "gbw"])
 def test_groups_and_adapt_to_a_new_session(bn_metric):
     xs, ys, gs = _sessions()
     x, y, g = np.concatenate(xs[:2]), np.concatenate(ys[:2]), np.concatenate(gs[:2])
@@ -181,6 +181,6 @@ def test_groups_and_adapt_to_a_new_session(bn_metric):
     assert set(est.domain_references_) == {0, 1}
     before = est.score(xs[2], ys[2])
     after = est.adapt(xs[2]).score(xs[2], ys[2])
-    assert after >= 0.9 and after >= before
+    assert before <= 0.7 and after >= 0.95  # the shift breaks the model; adapt repairs it
     with pytest.raises(ValueError, match="groups must hold one domain label per trial"):
         est.fit(x, y, groups=g[:5])

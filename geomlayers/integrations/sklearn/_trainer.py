@@ -222,8 +222,8 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
     def _keep_initial_unless_significant(self) -> bool:
         """Keep the initial network unless training beats it significantly on validation.
 
-        Significant: the mean paired per-trial validation-loss gain exceeds twice its
-        standard error (recorded in ``fine_tuning_gain_``).
+        Significant: the mean paired per-trial gain in validation accuracy of the epoch of
+        lowest validation loss exceeds twice its standard error (``fine_tuning_gain_``).
         """
         return False
 
@@ -320,8 +320,8 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
             initial_state = good_state
             module.eval()
             with torch.no_grad():
-                initial_losses = per_trial(module(inputs[val]), targets[val]).double()
-            best_losses = initial_losses
+                initial_errors = (module(inputs[val]).argmax(1) != targets[val]).double()
+            best_errors = initial_errors
         epochs = progress_bar(range(1, max_epochs + 1), desc=f"{type(self).__name__}.fit",
                               progress=self.progress, unit="epoch")
         for epoch in epochs:
@@ -352,12 +352,12 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
                 module.eval()
                 with torch.no_grad():
                     logits = module(inputs[val])
-                    losses = per_trial(logits, targets[val]).double()
-                    record["val_loss"] = float(losses.mean())
+                    errors = (logits.argmax(1) != targets[val]).double()
+                    record["val_loss"] = float(per_trial(logits, targets[val]).mean())
                     record["val_accuracy"] = float((logits.argmax(1) == targets[val]).double()
                                                    .mean())
                 if record["val_loss"] < best - 1e-4:
-                    best, stale, best_losses = record["val_loss"], 0, losses
+                    best, stale, best_errors = record["val_loss"], 0, errors
                     good_state, good_epoch = copy.deepcopy(module.state_dict()), epoch
                 else:
                     stale += 1
@@ -371,14 +371,14 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
                 break
         self.fine_tuning_gain_ = None
         if anchored and good_epoch > 0:
-            # paired per-trial validation losses, initial vs best epoch: keep the fine-tuned
-            # weights only if the mean gain exceeds twice its standard error
-            gain = initial_losses - best_losses
+            # paired per-trial validation errors, initial vs best epoch: keep the fine-tuned
+            # weights only if they classify significantly better (mean gain > 2 standard
+            # errors); a lower loss alone can be calibration, not discrimination
+            gain = initial_errors - best_errors
             mean, se = float(gain.mean()), float(gain.std() / math.sqrt(len(gain)))
             self.fine_tuning_gain_ = (mean, se)
             if not mean > 2 * se:
                 good_state, good_epoch = initial_state, 0
-                best = float(initial_losses.mean())
         module.load_state_dict(good_state)
         self.best_epoch_ = good_epoch
         self.checkpoints_ = kept.states() if kept.size > 1 and kept.states() else None

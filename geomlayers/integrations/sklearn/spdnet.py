@@ -7,7 +7,7 @@ import numbers
 
 from geomlayers.integrations.sklearn._trainer import TorchSPDTrainer
 
-_BN_METRICS = (None, "aim", "bw", "gbw")
+_BN_METRICS = (None, "aim", "lem", "bw", "gbw")
 
 
 class SPDNetClassifier(TorchSPDTrainer):
@@ -28,17 +28,18 @@ class SPDNetClassifier(TorchSPDTrainer):
     with), or with L2 logistic regression (``head_init="logistic"``: TS+LR).  Fine-tuning then
     minimises cross-entropy with the head's weight decay equal to logistic regression's
     penalty ``1/(C·n)``; the number of epochs is the one of lowest loss on the validation
-    split, kept only if its per-trial validation losses beat the initial classifier's by more
-    than twice the standard error of the paired difference (otherwise 0 epochs: the initial
-    classifier), and with ``refit`` the network is rebuilt and trained that many epochs on
-    all trials.  A reducing ``dims`` starts its BiMaps at random,
+    split, kept only if it classifies the validation trials better than the initial
+    classifier by more than twice the standard error of the paired per-trial difference
+    (otherwise 0 epochs: the initial classifier; a lower loss alone may be calibration, not
+    discrimination), and with ``refit`` the network is rebuilt and trained that many epochs
+    on all trials.  A reducing ``dims`` starts its BiMaps at random,
     and ``head_init=None`` the head too (SPDNet as in the paper).
 
     Args:
         dims: BiMap output sizes after the input size ``d``; ``None``: ``(d,)`` (square,
             started at the identity); :meth:`default_dims` gives SPDNet's halving
             reduction.
-        bn_metric: None, "aim", "bw" or "gbw".
+        bn_metric: None, "aim", "lem", "bw" or "gbw".
         head_init: "lda" (shrinkage LDA), "logistic" (logistic regression with ``C``) or
             ``None`` (random head).
         C: inverse L2 penalty of the logistic head (initialisation and fine-tuning).
@@ -65,7 +66,7 @@ class SPDNetClassifier(TorchSPDTrainer):
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (matrix size d), ``module_``,
     ``best_epoch_`` (0: the initial weights), ``fine_tuning_gain_`` (mean and standard error
-    of the validation-loss gain of epoch ``best_epoch_`` over the initial network, or
+    of the validation-accuracy gain of the lowest-loss epoch over the initial network, or
     ``None``), ``diverged_epoch_`` (``None`` unless training diverged),
     ``reference_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``,
     ``checkpoints_`` (the ensemble's state dicts, lowest validation loss first; ``None`` when

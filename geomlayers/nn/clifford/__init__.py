@@ -22,6 +22,7 @@ code forms a ``(channels, 2^n, 2^n, 2^n)`` weighted Cayley tensor and contracts 
 """
 from __future__ import annotations
 
+from geomlayers.nn._moved import moved_attribute
 from geomlayers.nn.clifford.base import SUBSPACES
 from geomlayers.nn.clifford.linear import CliffordLinear
 from geomlayers.nn.clifford.norms import CliffordLayerNorm, CliffordNormalization, CliffordSiLU
@@ -37,21 +38,6 @@ __all__ = [
 ]
 
 
-# Whole networks moved to geomlayers.models (deprecated aliases for one release): imported
-# lazily by name, on access only, so this package never imports geomlayers.models or
-# geomlayers.nn.
-_MOVED = {"O5RegressionNet": "geomlayers.models.clifford",
-          "ConvexHullNet": "geomlayers.models.clifford"}
 
 
-def __getattr__(name: str):
-    """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
-    if name in _MOVED:
-        import importlib
-        import warnings
-
-        warnings.warn(f"geomlayers.nn.clifford.{name} moved to geomlayers.models.{name}; import it "
-                      "from there (this alias goes in the next release)", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module 'geomlayers.nn.clifford' has no attribute {name!r}")
+__getattr__ = moved_attribute("geomlayers.nn.clifford", ('O5RegressionNet', 'ConvexHullNet'))

@@ -4,6 +4,7 @@ Whole networks (:class:`~geomlayers.models.GrNet`) live in :mod:`geomlayers.mode
 See ``docs/grassmann.md``.
 """
 
+from geomlayers.nn._moved import moved_attribute
 from geomlayers.nn.grassmann.layers import (
     FRMap,
     GrassmannMLR,
@@ -19,10 +20,4 @@ __all__ = ["FRMap", "GrassmannMLR", "OrthMap", "ProjMap", "ProjPooling", "ReOrth
            "reorth"]
 
 
-def __getattr__(name: str):
-    """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
-    from geomlayers import nn as _nn
-
-    if name in _nn._MOVED_TO_MODELS:
-        return _nn.__getattr__(name)
-    raise AttributeError(f"module 'geomlayers.nn.grassmann' has no attribute {name!r}")
+__getattr__ = moved_attribute("geomlayers.nn.grassmann", ('GrNet',))

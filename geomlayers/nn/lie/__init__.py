@@ -20,6 +20,7 @@ the input acts on them. Works for ``n`` = 1, 2, 3 spatial axes.
 """
 from __future__ import annotations
 
+from geomlayers.nn._moved import moved_attribute
 from geomlayers.nn.lie.conv import AffineGroupConv, AffineLifting
 from geomlayers.nn.lie.kernels import KernelNet, RBFKernel
 from geomlayers.nn.lie.pooling import GroupBatchNorm, GroupMaxProjection, GroupSpatialMaxPool
@@ -37,20 +38,6 @@ __all__ = [
 ]
 
 
-# Whole networks moved to geomlayers.models (deprecated aliases for one release): imported
-# lazily by name, on access only, so this package never imports geomlayers.models or
-# geomlayers.nn.
-_MOVED = {"AffineInvariantCNN": "geomlayers.models.affine"}
 
 
-def __getattr__(name: str):
-    """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
-    if name in _MOVED:
-        import importlib
-        import warnings
-
-        warnings.warn(f"geomlayers.nn.lie.{name} moved to geomlayers.models.{name}; import it "
-                      "from there (this alias goes in the next release)", DeprecationWarning,
-                      stacklevel=2)
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module 'geomlayers.nn.lie' has no attribute {name!r}")
+__getattr__ = moved_attribute("geomlayers.nn.lie", ('AffineInvariantCNN',))

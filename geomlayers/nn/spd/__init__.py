@@ -14,6 +14,7 @@ repeated eigenvalues); manifold-valued weights are geoopt ``ManifoldParameter``s
 * :mod:`.attention` — :class:`SPDAttention` (Pan et al., NeurIPS 2022).
 """
 
+from geomlayers.nn._moved import moved_attribute
 from geomlayers.nn.spd.attention import SPDAttention
 from geomlayers.nn.spd.batchnorm import SPDBatchNorm, adapt_batch_norm
 from geomlayers.nn.spd.head import SPDGyroMLR
@@ -44,10 +45,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """Deprecated aliases of the whole networks now in :mod:`geomlayers.models`."""
-    from geomlayers import nn as _nn
-
-    if name in _nn._MOVED_TO_MODELS:
-        return _nn.__getattr__(name)
-    raise AttributeError(f"module 'geomlayers.nn.spd' has no attribute {name!r}")
+__getattr__ = moved_attribute("geomlayers.nn.spd", ('SPDNet', 'ConvSPDNet'))
