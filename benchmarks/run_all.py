@@ -5,15 +5,16 @@
     python benchmarks/run_all.py --only layer eeg # bench_layer.py and bench_eeg.py
     python benchmarks/run_all.py --gather         # only regenerate RESULTS.md
 
-Scripts built on ``_harness.py`` take ``--quick`` / ``--full`` / ``--seed`` and write
-``results/<family>.json``; the others run without arguments and are skipped by ``--quick``
-(they have no smoke size). A quick run writes its JSON to a temporary folder, so it never
+Scripts whose command line comes from ``_harness.parser`` take ``--quick`` / ``--full`` /
+``--seed``; others get the ones they declare, and ``--quick`` skips a script without a smoke
+size. A quick run of a harness script writes its JSON to a temporary folder, so it never
 changes RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,16 @@ def benchmarks() -> list[Path]:
     return sorted(HERE.glob("bench_*.py"))
 
 
-def on_harness(script: Path) -> bool:
-    """Whether ``script`` is built on the harness (takes --quick/--full/--seed)."""
-    return "from _harness import" in script.read_text(encoding="utf-8")
+def supported_flags(script: Path) -> set[str]:
+    """Which of --quick / --full / --seed ``script`` takes.
+
+    All three when it builds its command line with the harness's ``parser``; otherwise those
+    it declares itself.
+    """
+    text = script.read_text(encoding="utf-8")
+    if re.search(r"from _harness import[^\n]*\bparser\b", text):
+        return {"--quick", "--full", "--seed"}
+    return {flag for flag in ("--quick", "--full", "--seed") if f'"{flag}"' in text}
 
 
 def gather() -> int:
@@ -56,13 +64,20 @@ def main(argv: list[str] | None = None) -> int:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.only]
     failed = []
     for script in scripts:
+        flags = supported_flags(script)
         command = [sys.executable, str(script)]
-        if on_harness(script):
-            command += ["--quick"] if args.quick else ["--full"] if args.full else []
-            command += ["--seed", str(args.seed)] if args.seed is not None else []
-        elif args.quick:
-            print(f"skip {script.name}: not on the harness yet (no --quick size)")
-            continue
+        if args.quick:
+            if "--quick" not in flags:
+                print(f"skip {script.name}: it has no --quick size yet")
+                continue
+            command.append("--quick")
+        elif args.full:
+            command += ["--full"] if "--full" in flags else []
+        if args.seed is not None:
+            if "--seed" in flags:
+                command += ["--seed", str(args.seed)]
+            else:
+                print(f"note: {script.name} takes no --seed; it runs with its own")
         print("run", " ".join(command[1:]), flush=True)
         if subprocess.run(command).returncode != 0:
             failed.append(script.name)

@@ -1,4 +1,4 @@
-"""Bures–Wasserstein and generalized Bures–Wasserstein SPD metrics (see :mod:`.spd`).
+"""Bures–Wasserstein and generalized BW SPD metrics (see :mod:`geomlayers.manifolds.spd`).
 
 References: Bhatia, Jain & Lim, Expo. Math. 2019; Álvarez-Esteban et al., J. Math. Anal. Appl.
 2016, Thm 4.2 (barycentre fixed point); Han, Mishra, Jawanpuria & Gao, arXiv 2110.10464, §3
