@@ -209,8 +209,8 @@ def test_real_diagram_layer():
 def test_real_spd_layers():
     from geomlayers.nn import BiMap, LogEig, ReEig
 
-    for layer in (LogEig(), ReEig(threshold=0.3)):
-        _declare(layer, OrthogonalGroup(4), "congruence", "congruence")
+    for layer in (LogEig(n=4), ReEig(threshold=0.3, n=4)):  # declare O(4) congruence
+        assert layer.group == OrthogonalGroup(4)
         assert assert_equivariant(layer, batch_shape=(2, 3))[0] < 1e-10
         with pytest.raises(AssertionError, match="not equivariant under GL\\+4"):
             assert_equivariant(layer, GLPlus(4), batch_shape=(2, 3))
@@ -222,11 +222,12 @@ def test_real_spd_layers():
 def test_real_grassmann_layers():
     from geomlayers.nn import ProjMap, ReOrth
 
-    projmap = _declare(ProjMap(), OrthogonalGroup(5), Subspaces(p=2), "congruence")
+    projmap = ProjMap(n=5)  # declares O(5), subspaces -> congruence
     assert assert_equivariant(projmap)[0] < 1e-10
-    # ReOrth returns a basis of the span of its input: GL(n)-equivariant on subspaces
-    reorth = _declare(ReOrth(), GLPlus(5), Subspaces(p=2), Subspaces())
-    assert assert_equivariant(reorth)[0] < 1e-8
+    # ReOrth returns a basis of the span of its input: even GL(n)-equivariant on subspaces
+    reorth = ReOrth(n=5)
+    assert assert_equivariant(reorth)[0] < 1e-10
+    assert assert_equivariant(reorth, GLPlus(5), rep_in=Subspaces(p=2))[0] < 1e-8
 
 
 def test_real_clifford_layer():
