@@ -209,8 +209,8 @@ def test_real_diagram_layer():
 def test_real_spd_layers():
     from geomlayers.nn import BiMap, LogEig, ReEig
 
-    for layer in (LogEig(n=4), ReEig(threshold=0.3, n=4)):
-        assert layer.group == OrthogonalGroup(4)  # declared by the layer itself
+    for layer in (LogEig(n=4), ReEig(threshold=0.3, n=4)):  # declare O(4) congruence
+        assert layer.group == OrthogonalGroup(4)
         assert assert_equivariant(layer, batch_shape=(2, 3))[0] < 1e-10
         with pytest.raises(AssertionError, match="not equivariant under GL\\+4"):
             assert_equivariant(layer, GLPlus(4), batch_shape=(2, 3))
@@ -222,12 +222,11 @@ def test_real_spd_layers():
 def test_real_grassmann_layers():
     from geomlayers.nn import ProjMap, ReOrth
 
-    projmap = ProjMap(n=5)
-    assert assert_equivariant(projmap, rep_in=Subspaces(p=2))[0] < 1e-10
-    # ReOrth returns a basis of the span of its input: GL(n)-equivariant on subspaces,
-    # beyond the O(n) it declares
+    projmap = ProjMap(n=5)  # declares O(5), subspaces -> congruence
+    assert assert_equivariant(projmap)[0] < 1e-10
+    # ReOrth returns a basis of the span of its input: even GL(n)-equivariant on subspaces
     reorth = ReOrth(n=5)
-    assert reorth.group == OrthogonalGroup(5)
+    assert assert_equivariant(reorth)[0] < 1e-10
     assert assert_equivariant(reorth, GLPlus(5), rep_in=Subspaces(p=2))[0] < 1e-8
 
 
