@@ -374,9 +374,9 @@ ANCHORS = [
     ("GrNet (same table)", "61.23 ± 3.56"),
     ("MAtt (same table)", "65.19 ± 3.14"),
     ("EEGNet (same table)", "53.72 ± 7.23"),
-    ("MDM, OAS 8x8, train 0-299 (research notes §5.6, measured)", "23.8 ± 7.6"),
-    ("TS+LR, OAS 8x8, train 0-299 (research notes §5.6, measured)", "26.1 ± 6.1"),
-    ("issue 5 goal for the GBW-BN network", "≥ 65"),
+    ("MDM, OAS 8x8, train 0-299 (pyRiemann 0.11, measured)", "23.8 ± 7.6"),
+    ("TS+LR, OAS 8x8, train 0-299 (pyRiemann 0.11, measured)", "26.1 ± 6.1"),
+    ("target for the GBW-BN network", "≥ 65"),
 ]
 
 
