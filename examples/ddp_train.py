@@ -13,8 +13,9 @@ after every backward), and reads its own share of the data: graphs through
 ``DistributedSizeAwareBatchSampler`` (batches of similar size, the same number of batches on
 every process), SPD matrices through ``DistributedSampler``. With equal local batch sizes
 a step equals one single-process step on the union of the processes' batches
-(``tests/test_pyg_ddp.py`` checks it). Data: ``--data mutag`` (the MUTAG s2v file of the
-data folder) or ``--data synthetic`` (random graphs / SPD matrices, no files needed).
+(``tests/integrations/pyg/test_pyg_ddp.py`` checks it). Data: ``--data mutag`` (the MUTAG
+s2v file of the data folder) or ``--data synthetic`` (random graphs / SPD matrices, no files
+needed).
 ``--save PATH`` writes the final parameters and each step's batch indices per rank.
 """
 

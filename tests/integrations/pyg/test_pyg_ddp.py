@@ -14,7 +14,7 @@ pytest.importorskip("torch_geometric")
 if not torch.distributed.is_available():
     pytest.skip("torch.distributed is not available", allow_module_level=True)
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ddp_train.py"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "ddp_train.py"
 
 
 def _example():
