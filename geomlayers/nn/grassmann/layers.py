@@ -23,10 +23,11 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from geomlayers.groups import Congruence, OrthogonalGroup, Subspaces
+from geomlayers.groups import Congruence, Subspaces
 from geomlayers.linalg import check_finite, check_symmetric
 from geomlayers.linalg import config as linalg_config
 from geomlayers.manifolds.grassmann import gyro_translate, log_identity, qr_positive
+from geomlayers.nn._declare import DeclaresOrthogonalGroup, check_matrix_size
 
 __all__ = ["FRMap", "GrassmannMLR", "OrthMap", "ProjMap", "ProjPooling", "ReOrth", "orthmap",
            "reorth"]
@@ -175,27 +176,7 @@ class FRMap(nn.Module):
         return f"{self.in_features}, {self.out_features}, channels={self.channels}"
 
 
-class _OrthogonalDeclared:
-    """``group = O(n)`` once the layer knows ``n`` (its ``n=`` argument); ``docs/grassmann.md``."""
-
-    n = None
-
-    @property
-    def group(self) -> OrthogonalGroup:
-        """``O(n)``; needs the layer's ``n``."""
-        if self.n is None:
-            raise AttributeError(f"{type(self).__name__} was built without n=; pass n to "
-                                 "declare its group O(n)")
-        return OrthogonalGroup(self.n)
-
-
-def _check_n(n):
-    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
-        raise ValueError(f"n must be None or a positive int (the ambient size), got {n!r}")
-    return n
-
-
-class ReOrth(_OrthogonalDeclared, nn.Module):
+class ReOrth(DeclaresOrthogonalGroup, nn.Module):
     """Re-orthonormalisation ``X ↦ Q`` (positive-diagonal QR) of ``(..., n, q)`` (GrNet §3.2).
 
     Equivariant under ``O(n)`` on subspaces (``span(gX) = g span(X)``): declares
@@ -207,7 +188,7 @@ class ReOrth(_OrthogonalDeclared, nn.Module):
 
     def __init__(self, *, n: int | None = None):
         super().__init__()
-        self.n = _check_n(n)
+        self.n = check_matrix_size(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, q) → (..., n, q)`` with ``QᵀQ = I``, same span."""
@@ -216,7 +197,7 @@ class ReOrth(_OrthogonalDeclared, nn.Module):
         return reorth(check_finite(x, "x"))
 
 
-class ProjMap(_OrthogonalDeclared, nn.Module):
+class ProjMap(DeclaresOrthogonalGroup, nn.Module):
     """Projection mapping ``X ↦ XXᵀ`` (GrNet §3.3): basis-independent image of the subspace.
 
     ``O(n)``-equivariant from subspaces to congruence (``(gX)(gX)ᵀ = g XXᵀ gᵀ``).
@@ -227,7 +208,7 @@ class ProjMap(_OrthogonalDeclared, nn.Module):
 
     def __init__(self, *, n: int | None = None):
         super().__init__()
-        self.n = _check_n(n)
+        self.n = check_matrix_size(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, q) → (..., n, n)``."""
@@ -274,7 +255,7 @@ class ProjPooling(nn.Module):
         return f"kernel_size={self.kernel_size}, mode={self.mode!r}"
 
 
-class OrthMap(_OrthogonalDeclared, nn.Module):
+class OrthMap(DeclaresOrthogonalGroup, nn.Module):
     """Orthonormal mapping: top-q eigenvectors of symmetric ``(..., n, n)`` (GrNet §3.5).
 
     See :func:`orthmap` for the (span-exact, gap-only) backward.  ``O(n)``-equivariant from
@@ -288,7 +269,7 @@ class OrthMap(_OrthogonalDeclared, nn.Module):
         if not isinstance(q, int) or q < 1:
             raise ValueError(f"q must be a positive integer, got {q!r}")
         self.q = q
-        self.n = _check_n(n)
+        self.n = check_matrix_size(n)
 
     @property
     def rep_out(self) -> Subspaces:

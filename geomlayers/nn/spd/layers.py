@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from geomlayers import linalg
-from geomlayers.groups import Congruence, OrthogonalGroup
+from geomlayers.groups import Congruence
 from geomlayers.linalg import sym
+from geomlayers.nn._declare import DeclaresOrthogonalGroup, check_matrix_size
 
 __all__ = ["BiMap", "ReEig", "LogEig", "ExpEig", "OrthogonalCongruence", "sym_to_vec",
            "vec_to_sym"]
@@ -64,7 +65,7 @@ def vec_to_sym(v: torch.Tensor) -> torch.Tensor:
     return out
 
 
-class OrthogonalCongruence:
+class OrthogonalCongruence(DeclaresOrthogonalGroup):
     """Declares equivariance under ``O(n)`` acting by congruence ``X ↦ Q X Qᵀ``.
 
     Spectral functions ``f(X) = U f(Λ) Uᵀ`` commute with orthogonal congruence:
@@ -76,20 +77,6 @@ class OrthogonalCongruence:
 
     rep_in = Congruence()
     rep_out = Congruence()
-
-    @property
-    def group(self) -> OrthogonalGroup:
-        """``O(n)``; needs the layer's ``n``."""
-        if self.n is None:
-            raise AttributeError(f"{type(self).__name__} was built without n=; pass n to "
-                                 "declare its group O(n)")
-        return OrthogonalGroup(self.n)
-
-
-def _check_n(n):
-    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
-        raise ValueError(f"n must be None or a positive int (the matrix size), got {n!r}")
-    return n
 
 
 class BiMap(nn.Module):
@@ -171,7 +158,7 @@ class ReEig(OrthogonalCongruence, nn.Module):
         if not threshold > 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
         self.threshold = float(threshold)
-        self.n = _check_n(n)
+        self.n = check_matrix_size(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rectify eigenvalues."""
@@ -193,7 +180,7 @@ class LogEig(OrthogonalCongruence, nn.Module):
     def __init__(self, vectorize: bool = False, *, n: int | None = None):
         super().__init__()
         self.vectorize = bool(vectorize)
-        self.n = _check_n(n)
+        self.n = check_matrix_size(n)
 
     @property
     def rep_out(self):
@@ -221,7 +208,7 @@ class ExpEig(OrthogonalCongruence, nn.Module):
 
     def __init__(self, *, n: int | None = None):
         super().__init__()
-        self.n = _check_n(n)
+        self.n = check_matrix_size(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``exp X``."""
