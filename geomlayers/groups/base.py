@@ -71,10 +71,14 @@ def act(g: torch.Tensor, x: torch.Tensor, order: int) -> torch.Tensor:
         The cost is ``k`` matrix products of size ``n`` (``g^{⊗k}`` is never formed). The same
         as ``TensorPower(order).act(g, x)``; ``Group.act`` dispatches to any representation.
 
+    Raises:
+        TypeError: ``order`` is not an integer (``bool`` and floats included), as for every
+            count in the library (``geomlayers.validation.check_int``); ``act`` raised
+            ``ValueError`` for these before December 2026. A negative ``order`` still does.
+        ValueError: ``order < 0``, or ``x`` / ``g`` have the wrong shape.
+
     """
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 0:
-        raise ValueError(f"order must be an int >= 0, got {order!r}")
-    return tensor_power_act(g, x, int(order))
+    return tensor_power_act(g, x, order)
 
 
 class Group(abc.ABC):
