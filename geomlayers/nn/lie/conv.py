@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from geomlayers.groups.affine import Affine, GLPlus, GroupSamples
-from geomlayers.nn.lie.base import _check_channels, _check_dtype, _check_group
-from geomlayers.nn.lie.kernels import KernelNet, _check_padding, _conv, _SpatialKernel
+from geomlayers.nn.lie.base import _check_conv_args, _check_dtype
+from geomlayers.nn.lie.kernels import KernelNet, _conv, _SpatialKernel
 
 __all__ = ["AffineLifting", "AffineGroupConv"]
 
@@ -41,11 +41,9 @@ class AffineLifting(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group, self.linear = _check_group(group)
-        group = self.linear
-        self.in_channels = _check_channels("in_channels", in_channels)
-        self.out_channels = _check_channels("out_channels", out_channels)
-        self.padding_mode = _check_padding(padding_mode)
+        (self.group, self.linear, self.in_channels, self.out_channels,
+         self.padding_mode) = _check_conv_args(group, in_channels, out_channels, padding_mode)
+        group, in_channels, out_channels = self.linear, self.in_channels, self.out_channels
         fan = in_channels * max(1, round(math.pi * radius**2))
         self.kernel = _SpatialKernel(group, out_channels * in_channels, radius, max_radius,
                                      hidden, fan, spatial_basis, device, dtype)
@@ -121,11 +119,9 @@ class AffineGroupConv(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group, self.linear = _check_group(group)
-        group = self.linear
-        self.in_channels = _check_channels("in_channels", in_channels)
-        self.out_channels = _check_channels("out_channels", out_channels)
-        self.padding_mode = _check_padding(padding_mode)
+        (self.group, self.linear, self.in_channels, self.out_channels,
+         self.padding_mode) = _check_conv_args(group, in_channels, out_channels, padding_mode)
+        group, in_channels, out_channels = self.linear, self.in_channels, self.out_channels
         if not group_scale > 0:
             raise ValueError(f"group_scale must be > 0, got {group_scale}")
         self.group_scale = float(group_scale)
