@@ -191,7 +191,11 @@ class Group(abc.ABC):
             raise TypeError("give exactly one of rep (a Representation, its string or an "
                             f"int order) and order=k, got rep={rep!r}, order={order!r}")
         rep = as_representation(rep if order is None else order)
-        if not isinstance(rep, self.representation_types):
+        homogeneous_only = getattr(rep, "homogeneous_only", False)  # images: groups/images.py
+        if homogeneous_only and self.space_dim == self.n:
+            raise ValueError(f"{self} acts linearly, but {rep} is moved by homogeneous elements "
+                             "[[A, t], [0, 1]]: use the affine group (e.g. Affine(GLPlus(2)))")
+        if not homogeneous_only and not isinstance(rep, self.representation_types):
             names = ", ".join(t.__name__ for t in self.representation_types)
             raise ValueError(f"{self} does not act through {rep!r}; it acts through {names}")
         if not isinstance(g, torch.Tensor) or g.dim() not in (2, 3) or \
