@@ -9,7 +9,8 @@ ignored.
     python benchmarks/make_results.py           # rewrite RESULTS.md
     python benchmarks/make_results.py --check   # exit 1 if RESULTS.md is not up to date
 
-Only the standard library is used, so the check runs anywhere.
+Only the standard library is used (cells through ``_format.py``, shared with the harness),
+so the check runs anywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from _format import cell  # sibling module, standard library only
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -53,33 +56,19 @@ def documents(folder: Path = RESULTS_DIR) -> list[dict]:
     return sorted(docs, key=lambda d: (rank.get(d["family"], len(ORDER)), d["family"]))
 
 
-def fmt(value) -> str:
-    """A cell: strings as they are, None as "—", numbers to 4 significant digits."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    if isinstance(value, float):
-        text = f"{value:.4g}"
-        return f"{float(text):,}" if abs(value) >= 10_000 else text
-    return str(value).replace("|", "\\|")
-
-
 def render_table(spec: dict) -> list[str]:
     """Lines of one table of a document (title, markdown table, note)."""
     lines = []
     if spec.get("title"):
         lines += [f"**{spec['title']}**", ""]
     columns = spec["columns"]
-    lines.append("| " + " | ".join(fmt(c) for c in columns) + " |")
+    lines.append("| " + " | ".join(cell(c) for c in columns) + " |")
     lines.append("|" + "---|" * len(columns))
     for row in spec["rows"]:
         if len(row) != len(columns):
             raise SystemExit(f"table {spec.get('title', '')!r}: row {row!r} has {len(row)} "
                              f"cells for {len(columns)} columns")
-        lines.append("| " + " | ".join(fmt(c) for c in row) + " |")
+        lines.append("| " + " | ".join(cell(c) for c in row) + " |")
     if spec.get("note"):
         lines += ["", spec["note"]]
     return lines

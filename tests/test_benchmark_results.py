@@ -134,3 +134,27 @@ def test_harness_sizes_are_exclusive(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]))
     done = _run(script, "--quick", "--full", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
+
+
+CELLS = [float("nan"), 1.5e-05, 12345678.0, 0.5, 12345, "a|b", None, True, 0.0, 123.456789]
+EXPECTED_ROW = ("| NaN | 1.500e-05 | 1.235e+07 | 0.5 | 12,345 | a\\|b | — | yes | 0 "
+                "| 123.5 |")
+
+
+def test_one_cell_formatter_for_the_harness_and_the_generator(tmp_path):
+    """_harness.table and make_results render a cell alike (benchmarks/_format.py): NaN as
+    NaN, floats outside 1e-3..1e6 in scientific notation, | escaped."""
+    columns = [f"c{i}" for i in range(len(CELLS))]
+    doc = {"schema": SCHEMA, "family": "cells", "title": "Cells", "command": "x",
+           "tables": [{"columns": columns, "rows": [CELLS]}]}
+    (tmp_path / "cells.json").write_text(json.dumps(doc))
+    done = _run(BENCH / "make_results.py", "--results-dir", tmp_path, "--out", tmp_path / "R.md")
+    assert done.returncode == 0, done.stderr
+    assert EXPECTED_ROW in (tmp_path / "R.md").read_text().splitlines()
+    code = (f"import sys, json; sys.path.insert(0, {str(BENCH)!r}); from _harness import table; "
+            f"print(table({columns!r}, [json.loads({json.dumps(json.dumps(CELLS))})]))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == EXPECTED_ROW
