@@ -158,3 +158,29 @@ def test_one_cell_formatter_for_the_harness_and_the_generator(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == EXPECTED_ROW
+
+
+def test_generator_layout_is_compact(tmp_path):
+    """The machine and versions most sections share are named once at the top; readings are
+    unwrapped paragraph by paragraph (lists kept); a table title sits right above its table."""
+    for family in ("one", "two", "three"):
+        doc = {"schema": SCHEMA, "family": family, "title": family.title(), "command": "c",
+               "date": "2026-12-07", "anchors": "a",
+               "machine": {"cpu": "Other CPU" if family == "three" else "Shared CPU",
+                           "threads": 1},
+               "versions": {"python": "3.11.7", "torch": "2.13.0+cpu"},
+               "tables": [{"title": "T", "columns": ["a"], "rows": [[1]]}]}
+        (tmp_path / f"{family}.json").write_text(json.dumps(doc))
+    (tmp_path / "one.reading.md").write_text(
+        "**Reading.** A wrapped\nparagraph.\n\n- a list item\n- another\n")
+    out = tmp_path / "R.md"
+    done = _run(BENCH / "make_results.py", "--results-dir", tmp_path, "--out", out)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    head, _, body = text.partition("\n## ")
+    assert "CPU Shared CPU, Python 3.11.7, torch 2.13.0+cpu" in head
+    assert "Shared CPU" not in body and "Python" not in body
+    assert "*Measured 2026-12-07 on Other CPU, 1 thread. Command: `c`.*" in body
+    assert "*Measured 2026-12-07, 1 thread. Command: `c`.*" in body
+    assert "**Reading.** A wrapped paragraph.\n\n- a list item\n- another\n" in body
+    assert "**T**\n| a |\n|---|\n| 1 |\n" in body
