@@ -32,7 +32,7 @@ from geomlayers.bases.elimination import (
     pivot_columns_mod_p,
     select_by_elimination,
 )
-from geomlayers.bases.standard import standard_matchings
+from geomlayers.bases.standard import is_standard, standard_matchings
 from geomlayers.diagrams.brauer import (
     BrauerGroodDiagram,
     SymplecticBrauerDiagram,
@@ -40,6 +40,7 @@ from geomlayers.diagrams.brauer import (
     brauer_grood_diagrams,
     count_brauer,
     count_brauer_grood,
+    perfect_matchings,
     symplectic_brauer_diagrams,
 )
 from geomlayers.diagrams.diagram import PartitionDiagram
@@ -213,12 +214,48 @@ def select_basis(group: Group, k: int, l: int, elements: list, *,  # noqa: E741
         if brauer_dim is not None and len(kept) != brauer_dim:
             kept = _fallback(brauer, n, r, brauer_dim, progress, group)
         twisted_dim = None if dim is None or brauer_dim is None else dim - brauer_dim
-        kept += select_independent(grood, n, r, rank=twisted_dim, progress=progress)
+        candidates = grood_candidates(grood, n, r)
+        kept += select_independent(candidates, n, r, rank=twisted_dim, progress=progress)
     elif dim is not None and len(kept) != dim:
         kept = _fallback(brauer, n, r, dim, progress, group)
     if dim is not None and len(kept) != dim:
         raise ArithmeticError(f"{group}, k={k}, l={l}: selected {len(kept)} diagrams, but "
                               f"the dimension is {dim}; please report this")
+    return kept
+
+
+def grood_candidates(grood: list, n: int, r: int) -> list:
+    """A spanning subset of the Brauer–Grood diagrams of SO(n), read off each diagram.
+
+    Keeps ``H_α = det(v_F) Π_{(u,w)} ⟨v_u, v_w⟩`` only when
+
+    1. vertex 0 is free (``0 ∈ F``). Schouten's identity (the Laplace expansion of a vanishing
+       ``(n+1) x (n+1)`` determinant) gives, for a pair ``(a, b)`` with ``a < min F``,
+       ``det(v_F) ⟨v_a, v_b⟩ = Σ_{f ∈ F} ± det(v_{F - f + a}) ⟨v_f, v_b⟩``: every other term
+       has a lexicographically smaller free set, so by induction the diagrams with
+       ``min F = 0`` span;
+    2. its matching, relabelled onto ``0..r-n-1`` in order, is a standard O(n) matching
+       (:func:`geomlayers.bases.standard.is_standard`): the Gram-determinant relations of
+       O(n) hold among the pairings of the complement of ``F`` and multiplying by
+       ``det(v_F)`` keeps them, so each matching is a combination of standard ones with the
+       same ``F``. Used only where the rule's count equals the exact O(n) dimension.
+
+    The subset still spans; the exact elimination then picks the basis among fewer columns
+    (and its rank is certified against the exact dimension).
+    """
+    size = r - n
+    standard = {pairs for pairs in perfect_matchings(tuple(range(size)))
+                if is_standard(pairs, size, "O", n)}
+    if len(standard) != equivariant_dimension(OrthogonalGroup(n), 0, size):
+        standard = set(perfect_matchings(tuple(range(size))))  # never seen; keep all
+    kept = []
+    for element in grood:
+        if not element.free or element.free[0] != 0:
+            continue
+        rest = sorted(v for pair in element.blocks for v in pair)
+        label = {v: i for i, v in enumerate(rest)}
+        if tuple(sorted((label[u], label[w]) for u, w in element.blocks)) in standard:
+            kept.append(element)
     return kept
 
 
