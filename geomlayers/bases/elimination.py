@@ -244,9 +244,9 @@ def pivot_columns_blocked(matrix: np.ndarray, p: int = BLAS_PRIME, *, chunk: int
         if len(pivots) == rows or (stop_at is not None and len(pivots) == stop_at):
             break
         block = a[:, start:start + chunk].copy()
-        if pivot_rows:
+        if pivot_rows:  # residue minus residue: one correction brings it into [0, p)
             block -= _matmul_mod(basis, block[pivot_rows], p)
-            _reduce(block, p)
+            block += p * (block < 0)
         new = np.zeros((rows, block.shape[1]))
         new_rows: list[int] = []
         # inside the block residues are reduced lazily: each step subtracts products below
@@ -274,7 +274,7 @@ def pivot_columns_blocked(matrix: np.ndarray, p: int = BLAS_PRIME, *, chunk: int
             new = _reduce(new[:, :len(new_rows)], p)
             if pivot_rows:
                 basis -= _matmul_mod(new, basis[new_rows], p)
-                _reduce(basis, p)
+                basis += p * (basis < 0)
             basis = np.concatenate([basis, new], axis=1)
             pivot_rows += new_rows
     if hasattr(starts, "close"):
