@@ -89,22 +89,26 @@ def test_so4_at_10_selects_among_fewer_diagrams(monkeypatch):
     assert len(pivot_columns_mod_p(values)) == 861  # independent (other points, other prime)
 
 
-@pytest.mark.parametrize("group, k, l", [
-    (SpecialOrthogonalGroup(2), 2, 4), (SpecialOrthogonalGroup(2), 4, 4),
-    (SpecialOrthogonalGroup(3), 2, 3), (SpecialOrthogonalGroup(3), 3, 4),
-    (SpecialOrthogonalGroup(4), 2, 4),
+@pytest.mark.parametrize("group, k, l, numeric", [
+    (SpecialOrthogonalGroup(2), 2, 4, True), (SpecialOrthogonalGroup(2), 4, 4, True),
+    (SpecialOrthogonalGroup(3), 2, 3, True),
+    pytest.param(SpecialOrthogonalGroup(3), 3, 4, True, marks=pytest.mark.slow),
+    (SpecialOrthogonalGroup(4), 3, 3, False),  # 4^6: the dense solve takes minutes
+    (SpecialOrthogonalGroup(5), 3, 4, False),
 ], ids=str)
-def test_basis_equals_the_numeric_null_space(group, k, l):  # noqa: E741
+def test_basis_equals_the_numeric_null_space(group, k, l, numeric):  # noqa: E741
     """Size, independence and span against the dense null space; equivariance in float64."""
     basis = equivariant_basis(group, k, l, use_cache=False, progress=False)
     n = group.n
-    null = numeric_basis(group, k, l, max_size=5000).dense().reshape(-1, n ** (k + l))
     dense = basis.dense(torch.float64).reshape(len(basis), -1)
-    assert len(basis) == len(null) == equivariant_dimension(group, k, l)
+    assert len(basis) == equivariant_dimension(group, k, l)
     assert torch.linalg.matrix_rank(dense).item() == len(basis)
-    # span: every element lies in the null space
-    residual = dense - (dense @ null.T) @ null
-    assert residual.abs().max().item() < 1e-10 * max(1.0, dense.abs().max().item())
+    if numeric:
+        null = numeric_basis(group, k, l, max_size=5000).dense().reshape(-1, n ** (k + l))
+        assert len(null) == len(basis)
+        # span: every element lies in the null space
+        residual = dense - (dense @ null.T) @ null
+        assert residual.abs().max().item() < 1e-10 * max(1.0, dense.abs().max().item())
     # equivariance of a random combination
     gen = torch.Generator().manual_seed(0)
     weight = (torch.randn(len(basis), generator=gen, dtype=torch.float64) @ dense).reshape(
