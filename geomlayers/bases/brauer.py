@@ -32,7 +32,11 @@ from geomlayers.bases.elimination import (
     pivot_columns_mod_p,
     select_by_elimination,
 )
-from geomlayers.bases.standard import is_standard, standard_matchings
+from geomlayers.bases.standard import (
+    is_standard,
+    is_standard_levi_civita,
+    standard_matchings,
+)
 from geomlayers.diagrams.brauer import (
     BrauerGroodDiagram,
     SymplecticBrauerDiagram,
@@ -215,7 +219,16 @@ def select_basis(group: Group, k: int, l: int, elements: list, *,  # noqa: E741
             kept = _fallback(brauer, n, r, brauer_dim, progress, group)
         twisted_dim = None if dim is None or brauer_dim is None else dim - brauer_dim
         candidates = grood_candidates(grood, n, r)
-        kept += select_independent(candidates, n, r, rank=twisted_dim, progress=progress)
+        rule = [e for e in candidates if is_standard_levi_civita(e.blocks, e.free, r, n)]
+        if twisted_dim is not None and len(rule) == twisted_dim:
+            kept += rule
+        else:
+            if twisted_dim is not None:
+                warnings.warn(
+                    f"the Levi-Civita rule for {group}, k+l={r} keeps {len(rule)} diagrams, "
+                    f"not the dimension {twisted_dim}; selecting by exact elimination instead "
+                    "(please report this)", stacklevel=2)
+            kept += select_independent(candidates, n, r, rank=twisted_dim, progress=progress)
     elif dim is not None and len(kept) != dim:
         kept = _fallback(brauer, n, r, dim, progress, group)
     if dim is not None and len(kept) != dim:
