@@ -123,3 +123,42 @@ def test_basis_equals_the_numeric_null_space(group, k, l, numeric):  # noqa: E74
 
     moved = power(g, l) @ weight @ power(g, k).T
     assert (moved - weight).abs().max().item() < 1e-10 * weight.abs().max().item()
+
+
+# -- the nested-fan rule (geomlayers.bases.standard.is_standard_levi_civita) ----------------
+RULE_CASES = [(n, r) for n in range(2, 7) for r in range(n + 2, 11, 2)
+              if not (2 * n >= r and (r - n) % 2 == 1)]
+
+
+@pytest.mark.parametrize("n, r", RULE_CASES)
+def test_levi_civita_rule_equals_the_greedy_elimination(n, r):
+    """Independent truth: the greedy selection mod 2^31 - 1 among all Brauer–Grood diagrams
+    ordered with the candidates first gives the same diagrams as the rule."""
+    from geomlayers.bases.standard import is_standard_levi_civita
+
+    grood = brauer_grood_diagrams(n, r // 2, r - r // 2)
+    candidates = grood_candidates(grood, n, r)
+    rule = [e for e in candidates if is_standard_levi_civita(e.blocks, e.free, r, n)]
+    assert len(rule) == _twisted_dim(n, r)
+    assert select_independent(candidates, n, r, rank=None) == rule
+
+
+@pytest.mark.parametrize("n, k, l", [(4, 6, 6), (6, 6, 6), (3, 5, 6), (5, 5, 6), (2, 6, 6)])
+def test_so_n_at_12_needs_no_elimination(monkeypatch, n, k, l):  # noqa: E741
+    """Issue 36 item 5 beyond SO(3): the Levi-Civita half is read off too (SO(4) at 12 was
+    refused, estimated at 1.3e12 multiply-adds)."""
+    monkeypatch.setattr(elimination, "MAX_ELIMINATION_OPS", 0)  # any elimination would raise
+    group = SpecialOrthogonalGroup(n)
+    basis = equivariant_basis(group, k, l, use_cache=False, progress=False)
+    assert len(basis) == equivariant_dimension(group, k, l)
+    assert len(set(basis)) == len(basis)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n, k, l", [(3, 5, 6), (5, 5, 6), (6, 6, 6)])
+def test_levi_civita_half_at_11_and_12_is_independent(n, k, l):  # noqa: E741
+    """Rank of the kept diagrams' evaluations at fresh random points mod 1,048,573."""
+    basis = equivariant_basis(SpecialOrthogonalGroup(n), k, l, use_cache=False, progress=False)
+    twisted = [e for e in basis if isinstance(e, BrauerGroodDiagram)]
+    values = evaluation_matrix(twisted, n, k + l, len(twisted) + 8, seed=123, prime=BLAS_PRIME)
+    assert len(pivot_columns_blocked(values)) == len(twisted) == _twisted_dim(n, k + l)
