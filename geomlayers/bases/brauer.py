@@ -11,9 +11,12 @@ When the spanning set is dependent, the basis is its greedy independent subset: 
 not in the span of the elements before them. For O(n) and Sp(n) (and the Brauer part of
 SO(n), which spans the O(n)-invariant half, independent of the Levi-Civita half) it is read off
 each diagram by the rule of :mod:`geomlayers.bases.standard`, checked against the exact
-dimension (:mod:`geomlayers.bases.dimension`); the Brauer–Grood part of SO(n) goes through the
-exact elimination of :mod:`geomlayers.bases.elimination`, whose cost is named (and refused
-above :data:`~geomlayers.bases.elimination.MAX_ELIMINATION_OPS`) before it starts.
+dimension (:mod:`geomlayers.bases.dimension`). The Brauer–Grood part of SO(n) is first cut to
+a spanning subset (:func:`grood_candidates`, proved) and then read off by the nested-fan rule
+(:func:`geomlayers.bases.standard.is_standard_levi_civita`), also checked against the exact
+dimension; a mismatch falls back to the exact elimination of
+:mod:`geomlayers.bases.elimination`, whose cost is named (and refused above
+:data:`~geomlayers.bases.elimination.MAX_ELIMINATION_OPS`) before it starts.
 """
 
 from __future__ import annotations

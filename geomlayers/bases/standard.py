@@ -17,7 +17,11 @@ term of one of them. In terms of arcs (pairs ``u < v`` of vertices, labels as in
   ends while containing no three mutually crossing arcs (the leading terms of the Gram
   determinants are exactly these configurations).
 
-Both rules are checked in the tests against the greedy elimination
+* SO(n), Levi-Civita diagrams ``det(v_F) Π ⟨v_u, v_w⟩``: :func:`is_standard_levi_civita`
+  (vertex 0 free, and the O(n) rule on the diagram with a nested fan of arcs from vertex 0 to
+  the other free vertices).
+
+The rules are checked in the tests against the greedy elimination
 (:func:`geomlayers.bases.elimination.pivot_columns_mod_p`) for every case it can reach, and
 at run time the number of kept diagrams is compared with the exact dimension
 (:func:`geomlayers.bases.dimension.equivariant_dimension`); a mismatch falls back to the
