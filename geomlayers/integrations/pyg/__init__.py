@@ -8,6 +8,8 @@
   :class:`torch_geometric.nn.MessagePassing` layer, with optional edge features.
 - :class:`SizeAwareBatchSampler` / :class:`DistributedSizeAwareBatchSampler`: batches of
   graphs of similar size for the dense models (bounded padding), reshuffled every epoch.
+- :func:`mark_batch_sizes`: marks a batch's node and edge counts for ``torch.compile``, so
+  that a compiled model of sparse layers compiles once for every batch.
 - :class:`AutomorphismLinear` / :class:`AutomorphismNetwork`: Aut(G)-equivariant layers for
   signals on one fixed graph (from :mod:`geomlayers.nn.equivariant.automorphism`).
 
@@ -20,6 +22,7 @@ from geomlayers.integrations.pyg.batching import (
     DistributedSizeAwareBatchSampler,
     SizeAwareBatchSampler,
 )
+from geomlayers.integrations.pyg.compile import mark_batch_sizes
 from geomlayers.integrations.pyg.conv import DiagramConv
 from geomlayers.models.graphs import (
     PPGN,
@@ -48,6 +51,7 @@ __all__ = [
     "dense_readout",
     "from_dense_order2",
     "ign3",
+    "mark_batch_sizes",
     "pair_mask",
     "ppgn_paper",
     "to_dense_order2",
