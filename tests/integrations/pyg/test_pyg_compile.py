@@ -19,6 +19,7 @@ from geomlayers.pyg import (
     DiagramConv,
     InvariantGraphNetwork,
     SizeAwareBatchSampler,
+    ign3,
     mark_batch_sizes,
 )
 
@@ -65,6 +66,7 @@ MODELS = {
     "ign": lambda: InvariantGraphNetwork(3, 4, 2, num_layers=2, readout="sum"),
     "ign-max-edges": lambda: InvariantGraphNetwork(3, 4, 2, num_layers=2, edge_channels=2),
     "ign-node": lambda: InvariantGraphNetwork(3, 4, 2, num_layers=2, output="node"),
+    "ign3": lambda: ign3(3, 2, 2),
     "ppgn": lambda: PPGN(3, 4, 2, num_blocks=2, edge_channels=2),
     "ppgn-node": lambda: PPGN(3, 4, 2, num_blocks=2, output="node"),
     "diagram-conv": _ConvNet,
@@ -88,7 +90,8 @@ def _compile_and_run(model, batches, train=False, backend="eager"):
     return counter.frame_count, sum(counters["graph_break"].values())
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name == "ign3"
+                                  else name for name in sorted(MODELS)])  # ign3: ~20-40 s
 def test_compiled_model_no_graph_break_one_compilation(name):
     torch.manual_seed(0)
     model = MODELS[name]()
