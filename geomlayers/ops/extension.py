@@ -65,7 +65,7 @@ def _with_cuda() -> bool:
 
 def sources() -> list[Path]:
     """The C++ (and, where CUDA builds, CUDA) source files of the extension."""
-    files = [_CSRC / "diagram_ops.cpp"]
+    files = [_CSRC / "diagram_ops.cpp", _CSRC / "fused_two_to_two.cpp"]
     if _with_cuda():
         files.append(_CSRC / "diagram_ops_cuda.cu")
     return files
@@ -273,6 +273,22 @@ def _register_python_side() -> None:
     torch.library.register_autograd(
         "geomlayers::diag_embed_add", _backward_embed_add, setup_context=_save_add_pattern
     )
+    torch.library.register_fake("geomlayers::fused22_forward")(_fake_fused22_forward)
+    torch.library.register_fake("geomlayers::fused22_backward")(_fake_fused22_backward)
+
+
+def _fake_fused22_forward(x, w_full, w_vec, scale, bias3):
+    batch, channels, n = x.shape[0], x.shape[1], x.shape[-1]
+    return (x.new_empty(batch, w_full.shape[0], n, n),
+            x.new_empty(channels, batch * (n * (n + 1) // 2)),
+            x.new_empty(channels, batch * (n * (n - 1) // 2)),
+            x.new_empty(batch * n, 5 * channels))
+
+
+def _fake_fused22_backward(grad, sym, anti, vec, w_full, w_vec, scale):
+    batch, out_channels, n = grad.shape[0], grad.shape[1], grad.shape[-1]
+    return (grad.new_empty(batch, sym.shape[0], n, n), w_full.new_empty(w_full.shape),
+            w_vec.new_empty(w_vec.shape), grad.new_empty(3 * out_channels))
 
 
 def _fake_reduce(x, labels, keep, n):
