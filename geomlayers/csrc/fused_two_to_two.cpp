@@ -264,60 +264,150 @@ at::Tensor unpack(const at::Tensor& sym, const at::Tensor& anti, const at::Tenso
   return out;
 }
 
-void check_inputs(const at::Tensor& x, const at::Tensor& w_full, const at::Tensor& w_vec) {
+// The mixing matrices from the layer's weight (E, D, C) and its 17 slots (0, 1: the identity
+// and transpose terms; 2 + 5 o + r: order-1 output o of reduction r; E marks an empty slot):
+// w_p = (W_A + W_B) / 2, w_q = (W_A - W_B) / 2 (D, C) and w_vec (3D, 5C).
+std::tuple<at::Tensor, at::Tensor, at::Tensor> mixing_weights(const at::Tensor& weight,
+                                                              at::IntArrayRef slots) {
+  TORCH_CHECK(slots.size() == 17, "fused22: slots must have 17 entries");
+  const int64_t elements = weight.size(0), out_channels = weight.size(1),
+                channels = weight.size(2);
+  at::Tensor source = weight.contiguous();
+  at::Tensor w_p = at::empty({out_channels, channels}, weight.options());
+  at::Tensor w_q = at::empty({out_channels, channels}, weight.options());
+  at::Tensor w_vec = at::empty({3 * out_channels, 5 * channels}, weight.options());
+  const int64_t block = out_channels * channels;
+  AT_DISPATCH_FLOATING_TYPES(weight.scalar_type(), "fused22_weights", [&] {
+    const scalar_t* w = source.data_ptr<scalar_t>();
+    auto at_slot = [&](int64_t slot) -> const scalar_t* {
+      return slots[slot] < elements ? w + slots[slot] * block : nullptr;
+    };
+    const scalar_t* a = at_slot(0);
+    const scalar_t* b = at_slot(1);
+    scalar_t* p = w_p.data_ptr<scalar_t>();
+    scalar_t* q = w_q.data_ptr<scalar_t>();
+    for (int64_t e = 0; e < block; ++e) {
+      const scalar_t va = a ? a[e] : scalar_t(0), vb = b ? b[e] : scalar_t(0);
+      p[e] = (va + vb) * scalar_t(0.5);
+      q[e] = (va - vb) * scalar_t(0.5);
+    }
+    scalar_t* v = w_vec.data_ptr<scalar_t>();
+    for (int64_t o = 0; o < 3; ++o)
+      for (int64_t r = 0; r < 5; ++r) {
+        const scalar_t* src = at_slot(2 + 5 * o + r);
+        for (int64_t d = 0; d < out_channels; ++d) {
+          scalar_t* dst = v + (o * out_channels + d) * 5 * channels + r * channels;
+          for (int64_t c = 0; c < channels; ++c) dst[c] = src ? src[d * channels + c] : 0;
+        }
+      }
+  });
+  return {w_p, w_q, w_vec};
+}
+
+// The adjoint of mixing_weights: (E, D, C) from the gradients of w_p, w_q and w_vec.
+at::Tensor weight_gradient(const at::Tensor& d_p, const at::Tensor& d_q, const at::Tensor& d_vec,
+                           int64_t elements, at::IntArrayRef slots) {
+  const int64_t out_channels = d_p.size(0), channels = d_p.size(1);
+  at::Tensor grad = at::zeros({elements, out_channels, channels}, d_p.options());
+  at::Tensor dp = d_p.contiguous(), dq = d_q.contiguous(), dv = d_vec.contiguous();
+  const int64_t block = out_channels * channels;
+  AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "fused22_weight_grad", [&] {
+    scalar_t* g = grad.data_ptr<scalar_t>();
+    const scalar_t* p = dp.data_ptr<scalar_t>();
+    const scalar_t* q = dq.data_ptr<scalar_t>();
+    const scalar_t* v = dv.data_ptr<scalar_t>();
+    for (int64_t which = 0; which < 2; ++which) {
+      if (slots[which] >= elements) continue;
+      scalar_t* dst = g + slots[which] * block;
+      const scalar_t sign = which == 0 ? scalar_t(1) : scalar_t(-1);
+      for (int64_t e = 0; e < block; ++e) dst[e] += (p[e] + sign * q[e]) * scalar_t(0.5);
+    }
+    for (int64_t o = 0; o < 3; ++o)
+      for (int64_t r = 0; r < 5; ++r) {
+        const int64_t slot = slots[2 + 5 * o + r];
+        if (slot >= elements) continue;
+        scalar_t* dst = g + slot * block;
+        for (int64_t d = 0; d < out_channels; ++d) {
+          const scalar_t* src = v + (o * out_channels + d) * 5 * channels + r * channels;
+          for (int64_t c = 0; c < channels; ++c) dst[d * channels + c] += src[c];
+        }
+      }
+  });
+  return grad;
+}
+
+// (3D) bias of the three order-1 outputs from the bias weight (J, D) and its 3 slots (J = none).
+at::Tensor bias_vector(const at::Tensor& bias, at::IntArrayRef bias_slots) {
+  const int64_t rows = bias.size(0), out_channels = bias.size(1);
+  std::vector<at::Tensor> parts;
+  for (int64_t slot : bias_slots)
+    parts.push_back(slot < rows ? bias.select(0, slot) : at::zeros({out_channels}, bias.options()));
+  return at::cat(parts);
+}
+
+void check_inputs(const at::Tensor& x, const at::Tensor& weight) {
   TORCH_CHECK(x.dim() == 4 && x.size(2) == x.size(3), "fused22: x must be (B, C, n, n)");
-  const int64_t channels = x.size(1);
-  TORCH_CHECK(w_full.dim() == 2 && w_full.size(1) == 2 * channels,
-              "fused22: w_full must be (D, 2C)");
-  TORCH_CHECK(w_vec.dim() == 2 && w_vec.size(0) == 3 * w_full.size(0) &&
-                  w_vec.size(1) == 5 * channels,
-              "fused22: w_vec must be (3D, 5C)");
+  TORCH_CHECK(weight.dim() == 3 && weight.size(2) == x.size(1),
+              "fused22: weight must be (E, D, C) with C = x.size(1)");
+  TORCH_CHECK(x.scalar_type() == weight.scalar_type(), "fused22: x and weight dtypes differ");
 }
 
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> fused22_forward_cpu(
-    const at::Tensor& x, const at::Tensor& w_full, const at::Tensor& w_vec,
-    const c10::optional<at::Tensor>& scale, const c10::optional<at::Tensor>& bias3) {
-  check_inputs(x, w_full, w_vec);
-  const int64_t batch = x.size(0), channels = x.size(1), n = x.size(2);
+    const at::Tensor& x, const at::Tensor& weight, at::IntArrayRef slots,
+    const c10::optional<at::Tensor>& scale, const c10::optional<at::Tensor>& bias,
+    at::IntArrayRef bias_slots) {
+  check_inputs(x, weight);
+  const int64_t batch = x.size(0), n = x.size(2);
+  auto [w_p, w_q, w_vec] = mixing_weights(weight, slots);
   auto [sym, anti, vec] = pack(x, scale, 5, 2.0);
   // (B n, 3D) = [a (row-wise), b (column-wise), d (diagonal)] per node
-  at::Tensor small = bias3.has_value() ? at::addmm(*bias3, vec, w_vec.t())
-                                       : at::mm(vec, w_vec.t());
-  at::Tensor w_a = w_full.narrow(1, 0, channels), w_b = w_full.narrow(1, channels, channels);
-  at::Tensor w_p = (w_a + w_b).mul_(0.5), w_q = (w_a - w_b).mul_(0.5);
+  at::Tensor small = bias.has_value() ? at::addmm(bias_vector(*bias, bias_slots), vec, w_vec.t())
+                                      : at::mm(vec, w_vec.t());
   at::Tensor out = unpack(at::mm(w_p, sym), at::mm(w_q, anti), small, c10::nullopt, 3, batch, n,
                           1.0);
   return {out, sym, anti, vec};
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> fused22_backward_cpu(
+std::tuple<at::Tensor, at::Tensor, at::Tensor> fused22_backward_cpu(
     const at::Tensor& grad, const at::Tensor& sym, const at::Tensor& anti,
-    const at::Tensor& vec, const at::Tensor& w_full, const at::Tensor& w_vec,
-    const c10::optional<at::Tensor>& scale) {
+    const at::Tensor& vec, const at::Tensor& weight, at::IntArrayRef slots,
+    const c10::optional<at::Tensor>& scale, int64_t bias_rows, at::IntArrayRef bias_slots,
+    bool input_grad) {
   const int64_t batch = grad.size(0), n = grad.size(2);
-  const int64_t channels = sym.size(0);
+  auto [w_p, w_q, w_vec] = mixing_weights(weight, slots);
   // (B n, 3D): the adjoint of the three embeddings, node axis first
   auto [g_sym, g_anti, small] = pack(grad, c10::nullopt, 3, 1.0);
-  at::Tensor grad_w_vec = at::mm(small.t(), vec);
-  at::Tensor grad_bias3 = small.sum(0);
-  at::Tensor d_p = at::mm(g_sym, sym.t()), d_q = at::mm(g_anti, anti.t());
-  at::Tensor grad_w_full = at::cat({d_p + d_q, d_p - d_q}, 1).mul_(0.5);
-  at::Tensor w_a = w_full.narrow(1, 0, channels), w_b = w_full.narrow(1, channels, channels);
-  at::Tensor w_p = (w_a + w_b).mul_(0.5), w_q = (w_a - w_b).mul_(0.5);
-  at::Tensor grad_x = unpack(at::mm(w_p.t(), g_sym), at::mm(w_q.t(), g_anti),
-                             at::mm(small, w_vec), scale, 5, batch, n, 2.0);
-  return {grad_x, grad_w_full, grad_w_vec, grad_bias3};
+  at::Tensor grad_weight = weight_gradient(at::mm(g_sym, sym.t()), at::mm(g_anti, anti.t()),
+                                           at::mm(small.t(), vec), weight.size(0), slots);
+  at::Tensor grad_bias;
+  if (bias_rows > 0) {
+    at::Tensor per_slot = small.sum(0).reshape({3, -1});
+    grad_bias = at::zeros({bias_rows, per_slot.size(1)}, grad.options());
+    for (int64_t s = 0; s < 3; ++s)
+      if (bias_slots[s] < bias_rows) grad_bias.select(0, bias_slots[s]).add_(per_slot.select(0, s));
+  } else {
+    grad_bias = at::empty({0}, grad.options());
+  }
+  at::Tensor grad_x;
+  if (input_grad) {
+    grad_x = unpack(at::mm(w_p.t(), g_sym), at::mm(w_q.t(), g_anti), at::mm(small, w_vec), scale,
+                    5, batch, n, 2.0);
+  } else {
+    grad_x = at::empty({0}, grad.options());
+  }
+  return {grad_x, grad_weight, grad_bias};
 }
 
 }  // namespace geomlayers
 
 TORCH_LIBRARY_FRAGMENT(geomlayers, m) {
-  m.def("fused22_forward(Tensor x, Tensor w_full, Tensor w_vec, Tensor? scale, Tensor? bias3) "
-        "-> (Tensor, Tensor, Tensor, Tensor)");
-  m.def("fused22_backward(Tensor grad, Tensor sym, Tensor anti, Tensor vec, Tensor w_full, "
-        "Tensor w_vec, Tensor? scale) -> (Tensor, Tensor, Tensor, Tensor)");
+  m.def("fused22_forward(Tensor x, Tensor weight, int[] slots, Tensor? scale, Tensor? bias, "
+        "int[] bias_slots) -> (Tensor, Tensor, Tensor, Tensor)");
+  m.def("fused22_backward(Tensor grad, Tensor sym, Tensor anti, Tensor vec, Tensor weight, "
+        "int[] slots, Tensor? scale, int bias_rows, int[] bias_slots, bool input_grad) "
+        "-> (Tensor, Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(geomlayers, CPU, m) {

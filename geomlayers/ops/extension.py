@@ -277,18 +277,20 @@ def _register_python_side() -> None:
     torch.library.register_fake("geomlayers::fused22_backward")(_fake_fused22_backward)
 
 
-def _fake_fused22_forward(x, w_full, w_vec, scale, bias3):
+def _fake_fused22_forward(x, weight, slots, scale, bias, bias_slots):
     batch, channels, n = x.shape[0], x.shape[1], x.shape[-1]
-    return (x.new_empty(batch, w_full.shape[0], n, n),
+    return (x.new_empty(batch, weight.shape[1], n, n),
             x.new_empty(channels, batch * (n * (n + 1) // 2)),
             x.new_empty(channels, batch * (n * (n - 1) // 2)),
             x.new_empty(batch * n, 5 * channels))
 
 
-def _fake_fused22_backward(grad, sym, anti, vec, w_full, w_vec, scale):
-    batch, out_channels, n = grad.shape[0], grad.shape[1], grad.shape[-1]
-    return (grad.new_empty(batch, sym.shape[0], n, n), w_full.new_empty(w_full.shape),
-            w_vec.new_empty(w_vec.shape), grad.new_empty(3 * out_channels))
+def _fake_fused22_backward(grad, sym, anti, vec, weight, slots, scale, bias_rows, bias_slots,
+                           input_grad):
+    batch, n = grad.shape[0], grad.shape[-1]
+    grad_x = grad.new_empty(batch, sym.shape[0], n, n) if input_grad else grad.new_empty(0)
+    grad_bias = grad.new_empty(bias_rows, grad.shape[1]) if bias_rows else grad.new_empty(0)
+    return grad_x, weight.new_empty(weight.shape), grad_bias
 
 
 def _fake_reduce(x, labels, keep, n):

@@ -116,14 +116,9 @@ def _inputs(x: torch.Tensor, scale) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _forward_kernel(x, weight, bias, scale, full, vector, bias_index):
     """:func:`_forward` through the C++ ``geomlayers::fused22_forward`` op."""
-    out_channels = weight.shape[1]
-    w_full, w_vec = _weights(weight, full, vector)
-    bias3 = None
-    if bias is not None:
-        padded = torch.cat([bias, bias.new_zeros(1, out_channels)])
-        bias3 = padded[list(bias_index)].reshape(3 * out_channels)
-    out, sym, anti, vec = torch.ops.geomlayers.fused22_forward(x, w_full, w_vec, scale, bias3)
-    return out, (w_full, w_vec, sym, anti, vec)
+    out, sym, anti, vec = torch.ops.geomlayers.fused22_forward(
+        x, weight, full + vector, scale, bias, () if bias_index is None else bias_index)
+    return out, (sym, anti, vec)
 
 
 def _forward(x, weight, bias, scale, full, vector, bias_index):
@@ -169,17 +164,14 @@ class _TwoToTwo(torch.autograd.Function):
         grad = grad.contiguous()
         grad_x = grad_weight = grad_bias = None
         if ctx.kernel and not torch.is_grad_enabled():
-            w_full, w_vec, sym, anti, vec = reuse
-            grad_x, d_full, d_vec, d_bias = torch.ops.geomlayers.fused22_backward(
-                grad, sym, anti, vec, w_full, w_vec, scale)
-            if not ctx.needs_input_grad[0]:
-                grad_x = None
-            if ctx.needs_input_grad[1]:
-                grad_weight = _weight_grad(d_full, d_vec, inverse, channels, out_channels)
-            if ctx.has_bias and ctx.needs_input_grad[2]:
-                per_slot = d_bias.reshape(3, out_channels)
-                grad_bias = per_slot[[bias_index.index(j) for j in range(ctx.bias_rows)]]
-            return grad_x, grad_weight, grad_bias, None, None, None, None, None, None
+            sym, anti, vec = reuse
+            grad_x, grad_weight, grad_bias = torch.ops.geomlayers.fused22_backward(
+                grad, sym, anti, vec, weight, full + vector, scale, ctx.bias_rows,
+                () if bias_index is None else bias_index, ctx.needs_input_grad[0])
+            return (grad_x if ctx.needs_input_grad[0] else None,
+                    grad_weight if ctx.needs_input_grad[1] else None,
+                    grad_bias if ctx.has_bias and ctx.needs_input_grad[2] else None,
+                    None, None, None, None, None, None)
         if ctx.kernel or torch.is_grad_enabled():
             # double backward (or a kernel forward): rebuild the reused tensors on the graph
             w_full, w_vec = _weights(weight, full, vector)
