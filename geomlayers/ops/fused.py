@@ -14,6 +14,13 @@ Forward and backward are each a handful of batched ops; the backward is the adjo
 out (reductions of the output gradient, the transposed matmuls, the embeddings), instead of
 autograd recording every small op of the general path in :mod:`geomlayers.ops.layer`.
 The result equals that path's to rounding; the dense ``n² × n²`` matrix is never formed.
+
+With ``kernel=True`` (the ``cpp`` backend on CPU) forward and backward are the C++ ops
+``geomlayers::fused22_forward`` / ``fused22_backward`` (``geomlayers/csrc/fused_two_to_two.cpp``):
+the full-size terms are computed on the symmetric and antisymmetric parts,
+``P = ½(W_A + W_B)(X + Xᵀ)`` and ``Q = ½(W_A − W_B)(X − Xᵀ)``, of which only the upper
+triangles are multiplied (one channel matmul's flops), with ``Y[i, j] = P + Q`` and
+``Y[j, i] = P − Q``; see ``docs/backends.md``. Double backward uses the PyTorch formulas.
 """
 
 from __future__ import annotations
