@@ -1,7 +1,8 @@
-"""S_n layer forward+backward: dense, IGN layout, our torch and C++ paths, and a lower bound.
+"""S_n layer forward+backward: dense, IGN layout, our torch and C++ paths, and matmul baselines.
 
-Run: .venv/bin/python benchmarks/bench_layer.py [--quick]
-  -> benchmarks/results/layer.md and benchmarks/results/layer.json
+Run: .venv/bin/python benchmarks/bench_layer.py [--quick] [--clock cpu]
+  --quick: n = 10, 20, 40 -> benchmarks/results/layer_speed.json (about 30 s)
+  otherwise: n up to 80 and k = l = 3, 4 -> benchmarks/results/layer.md and layer.json
 
 Per case (S_n, float32, CPU, batch B, channels C → D), one training step's forward and
 backward (gradients for the input and the weights):
@@ -12,8 +13,10 @@ backward (gradients for the input and the weights):
     ``(B, C, 15, n, n)`` tensor, then mixed by one einsum with ``(C, D, 15)`` coefficients
     (written here from that description);
 (c) ``EquivariantLinear(backend="torch")``; (d) ``EquivariantLinear(backend="cpp")``;
-(e) the lower bound for k = l = 2: the two ``(B·n², C) × (C, D)`` matmuls that the identity
-    and transpose diagrams need, every other diagram acting on order ≤ 1 tensors;
+(e) two separate channel matmuls for k = l = 2: the identity and transpose diagrams computed
+    directly, ``(B·n², C) × (C, D)`` each (every other diagram acts on order ≤ 1 tensors); the
+    C++ kernel computes the pair with one matmul's flops (symmetric and antisymmetric
+    triangles, ``docs/backends.md``), so this is no longer a lower bound;
 (f) one matmul of the same size: ``(B·n², C) × (C, D)``.
 
 Each is timed forward only and forward + backward; the JSON has both and the ratios.
@@ -96,7 +99,7 @@ class IGNLayout(torch.nn.Module):
 
 
 class LowerBound(torch.nn.Module):
-    """(e): identity and transpose terms, the two unavoidable (B·n², C)×(C, D) matmuls."""
+    """(e): identity and transpose terms as two separate (B·n², C)×(C, D) matmuls."""
 
     def __init__(self, channels: int, out_channels: int):
         super().__init__()
@@ -276,8 +279,8 @@ def main() -> None:
     print(f"load average: {load}", flush=True)
     rows = order_two_rows([10, 20, 40] if args.quick else [10, 20, 40, 80], batch, channels)
     high = [] if args.quick else higher_order_rows([(20, 3), (20, 4)], 2, 4)
-    write_speed_results(rows, batch, channels, load, args.clock)
-    if args.quick:  # the markdown table keeps the full run
+    if args.quick:  # layer_speed.json; the full run writes layer.md and layer.json
+        write_speed_results(rows, batch, channels, load, args.clock)
         return
     lines = [
         "## S_n layers: forward + backward (float32, CPU)",
@@ -288,9 +291,10 @@ def main() -> None:
         "",
         f"k = l = 2, batch {batch}, channels {channels} → {channels}. (a) dense basis matmul, "
         "W rebuilt from Λ each step; (b) IGN layout (15 ops stacked, one einsum); (c) ours, "
-        "torch path; (d) ours, C++ path; (e) lower bound (two channel matmuls at n²).",
+        "torch path; (d) ours, C++ path; (e) identity + transpose as two channel matmuls at n²; "
+        "(f) one channel matmul at n².",
         "",
-        "| n | (a) dense | (b) IGN layout | (c) ours torch | (d) ours C++ | (e) lower bound "
+        "| n | (a) dense | (b) IGN layout | (c) ours torch | (d) ours C++ | (e) two matmuls "
         "| (f) one matmul | (b)/best(c,d) | best/(f) | forward: (b)/best | forward: best/(f) "
         "| max abs diff (c)-(d) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -318,6 +322,51 @@ def main() -> None:
     out = Path(__file__).parent / "results" / "layer.md"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    from _harness import write_results
+
+    write_results(layer_document(rows, high, batch, channels, load, args.clock),
+                  Path(__file__).parent / "results" / "layer.json")
+
+
+def layer_document(rows, high, batch, channels, load: str = "", clock: str = "wall") -> dict:
+    """The full run (k = l = 2 up to n = 80, higher orders) as the ``layer`` family document."""
+    from _harness import results_document
+
+    def ms(value):
+        return None if value is None else value * 1e3
+
+    main_rows = [[r["n"], ms(r.get("dense")), ms(r["ign"]), ms(r["torch"]), ms(r["cpp"]),
+                  ms(r["bound"]), ms(r["matmul"]), round(r["ign_over_ours"], 2),
+                  round(r["ours_over_matmul"], 2), round(r["ign_over_ours_fwd"], 2),
+                  round(r["ours_over_matmul_fwd"], 2), r["diff"]] for r in rows]
+    high_rows = [[r["n"], r["k"], r["basis"], ms(r["torch"]), ms(r["cpp"]),
+                  round(r["saved_mb"], 1), round(r["dense_gb"])] for r in high]
+    clock_name = "thread CPU time" if clock == "cpu" else "wall clock"
+    return results_document(
+        "layer", "S_n layers: forward + backward (float32, CPU)",
+        tables=[
+            {"title": f"k = l = 2, batch {batch}, channels {channels} → {channels}; medians of "
+                      f"{ROUNDS} interleaved rounds ({clock_name}; dense: best of 3 steps), "
+                      f"ms; load average at the start: {load}",
+             "columns": ["n", "(a) dense", "(b) IGN layout", "(c) ours torch", "(d) ours C++",
+                         "(e) two matmuls", "(f) one matmul", "(b)/ours", "ours/(f)",
+                         "forward: (b)/ours", "forward: ours/(f)", "max abs diff (c)-(d)"],
+             "rows": main_rows},
+            {"title": "Higher orders, n = 20, batch 2, channels 4 → 4 (the dense weight cannot "
+                      "be built); best of 2 steps",
+             "columns": ["n", "k = l", "basis", "ours torch (ms)", "ours C++ (ms)",
+                         "saved for backward (MB)", "dense W would need (GB)"],
+             "rows": high_rows},
+        ],
+        command="python benchmarks/bench_layer.py" + (" --clock cpu" if clock == "cpu" else ""),
+        setup="One forward and backward step of EquivariantLinear over S_n, 1 thread. (a) dense "
+              "basis matmul, W rebuilt from Λ each step; (b) IGN layout (the 15 operations "
+              "stacked, one einsum); (c) ours, torch backend; (d) ours, C++ backend (the "
+              "fused 2 → 2 kernel); (e) the identity and transpose terms as two channel "
+              "matmuls at n²; (f) one channel matmul at n². ours = the faster of (c), (d).",
+        anchors="the IGN layout of Maron et al. (ICLR 2019) and the dense basis matmul, both "
+                "run here; one and two channel matmuls of the same size.",
+        details="benchmarks/results/layer.md", raw={"order_two": rows, "higher": high})
 
 
 if __name__ == "__main__":

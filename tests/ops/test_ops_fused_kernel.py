@@ -182,3 +182,22 @@ def test_kernel_compiles_dynamic_fullgraph():
         (grad,) = torch.autograd.grad(out.sum(), x)
         (want,) = torch.autograd.grad(expected.sum(), x)
         torch.testing.assert_close(grad, want, rtol=1e-10, atol=1e-10)
+
+
+def test_kernel_with_two_threads_equals_one():
+    """The packing passes split the (sample, channel) blocks over threads: same result."""
+    torch.manual_seed(5)
+    layout, _ = _layout(9, 8, 6)
+    x = torch.randn(6, 8, 9, 9, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(len(layout[2]), 6, 8, dtype=torch.float64, requires_grad=True)
+    results = []
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            out = fused_two_to_two(x, weight, layout, 1 / 9, kernel=True)
+            results.append((out, *torch.autograd.grad(out.square().sum(), [x, weight])))
+    finally:
+        torch.set_num_threads(threads)
+    for one, two in zip(*results, strict=True):
+        torch.testing.assert_close(one, two, rtol=1e-12, atol=1e-12)
