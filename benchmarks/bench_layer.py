@@ -285,9 +285,11 @@ def main() -> None:
     lines = [
         "## S_n layers: forward + backward (float32, CPU)",
         "",
-        provenance(".venv/bin/python benchmarks/bench_layer.py")
-        + f" {THREADS} thread; times are medians of {ROUNDS} interleaved "
-        "rounds (dense: best of 3 steps), in ms.",
+        provenance(".venv/bin/python benchmarks/bench_layer.py"
+                   + (" --clock cpu" if args.clock == "cpu" else ""))
+        + f" {THREADS} thread; times are medians of {ROUNDS} interleaved rounds ("
+        + ("thread CPU time; " if args.clock == "cpu" else "")
+        + f"dense: best of 3 steps, wall clock), in ms; load average {load} at the start.",
         "",
         f"k = l = 2, batch {batch}, channels {channels} → {channels}. (a) dense basis matmul, "
         "W rebuilt from Λ each step; (b) IGN layout (15 ops stacked, one einsum); (c) ours, "
@@ -309,8 +311,8 @@ def main() -> None:
         )
     lines += [
         "",
-        "Higher orders, n = 20, batch 2, channels 4 → 4 (dense cannot run: its weight alone "
-        "would need the size shown):",
+        "Higher orders, n = 20, batch 2, channels 4 → 4, best of 2 steps by wall clock (dense "
+        "cannot run: its weight alone would need the size shown):",
         "",
         "| n | k = l | basis | ours torch (ms) | ours C++ (ms) | saved for backward (MB) "
         "| dense W would need (GB) |",
