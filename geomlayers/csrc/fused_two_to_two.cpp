@@ -272,6 +272,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> mixing_weights(const at::Tensor& 
   TORCH_CHECK(slots.size() == 17, "fused22: slots must have 17 entries");
   const int64_t elements = weight.size(0), out_channels = weight.size(1),
                 channels = weight.size(2);
+  for (int64_t slot : slots)
+    TORCH_CHECK(slot >= 0 && slot <= elements, "fused22: slot out of range");
   at::Tensor source = weight.contiguous();
   at::Tensor w_p = at::empty({out_channels, channels}, weight.options());
   at::Tensor w_q = at::empty({out_channels, channels}, weight.options());
@@ -338,6 +340,8 @@ at::Tensor weight_gradient(const at::Tensor& d_p, const at::Tensor& d_q, const a
 
 // (3D) bias of the three order-1 outputs from the bias weight (J, D) and its 3 slots (J = none).
 at::Tensor bias_vector(const at::Tensor& bias, at::IntArrayRef bias_slots) {
+  TORCH_CHECK(bias.dim() == 2 && bias_slots.size() == 3,
+              "fused22: bias must be (J, D) with 3 bias slots");
   const int64_t rows = bias.size(0), out_channels = bias.size(1);
   std::vector<at::Tensor> parts;
   for (int64_t slot : bias_slots)
@@ -382,6 +386,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> fused22_backward_cpu(
   at::Tensor grad_weight = weight_gradient(at::mm(g_sym, sym.t()), at::mm(g_anti, anti.t()),
                                            at::mm(small.t(), vec), weight.size(0), slots);
   at::Tensor grad_bias;
+  TORCH_CHECK(bias_rows == 0 || bias_slots.size() == 3, "fused22: 3 bias slots expected");
   if (bias_rows > 0) {
     at::Tensor per_slot = small.sum(0).reshape({3, -1});
     grad_bias = at::zeros({bias_rows, per_slot.size(1)}, grad.options());

@@ -201,3 +201,14 @@ def test_kernel_with_two_threads_equals_one():
         torch.set_num_threads(threads)
     for one, two in zip(*results, strict=True):
         torch.testing.assert_close(one, two, rtol=1e-12, atol=1e-12)
+
+
+def test_kernel_op_refuses_bad_slot_tables():
+    x = torch.randn(1, 2, 3, 3)
+    weight = torch.randn(15, 2, 2)
+    with pytest.raises(RuntimeError, match="slot out of range"):
+        torch.ops.geomlayers.fused22_forward(x, weight, [-1] + [0] * 16, None, None, [])
+    with pytest.raises(RuntimeError, match="17 entries"):
+        torch.ops.geomlayers.fused22_forward(x, weight, [0] * 16, None, None, [])
+    with pytest.raises(RuntimeError, match="3 bias slots"):
+        torch.ops.geomlayers.fused22_forward(x, weight, [0] * 17, None, torch.randn(2, 2), [0])
