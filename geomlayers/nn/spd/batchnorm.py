@@ -285,7 +285,7 @@ class SPDBatchNorm(nn.Module):
         """
         if self.metric in ("aim", "lem"):
             return self.eps
-        return self.eps * torch.diagonal(g.detach(), dim1=-2, dim2=-1).mean(-1)
+        return self.eps * torch.diagonal(g, dim1=-2, dim2=-1).mean(-1)
 
     @torch.no_grad()
     def _step_stats(self, mean, var, g, v, eta):
