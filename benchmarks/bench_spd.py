@@ -153,6 +153,30 @@ def run_setting(name, splits, dims, classes, seeds, epochs, lr, log):
     return rows, {k: [float(v) for v in vals] for k, vals in acc.items()}
 
 
+def combined_table(settings: list[dict]) -> dict:
+    """One table, a column per setting (``accuracy ± std``), and fit time relative to AIM."""
+    short = {"large": "synthetic, signal in large σ", "small": "synthetic, signal in small σ"}
+    names = []
+    for t in settings:
+        key = next((v for k, v in short.items() if f"the {k} eigenvalues" in t["title"]), None)
+        names.append(key or t["title"].split(" (")[0].replace(" filter-bank covariances", ""))
+    methods = [r[0] for r in settings[0]["rows"]]
+    rows = []
+    for i, method in enumerate(methods):
+        cells = [f"{t['rows'][i][1]:.1f} ± {t['rows'][i][2]:.1f}" for t in settings]
+        ratios = [t["rows"][i][4] for t in settings if t["rows"][i][4] is not None]
+        rows.append([method, *cells,
+                     " / ".join(f"{r:.2f}" for r in ratios) if ratios else "—"])
+    kappas = "; ".join(f"{n}: {t['title'].split('median κ = ')[1].split(';')[0]}"
+                       for n, t in zip(names, settings, strict=True))
+    return {"title": "Test accuracy % (mean ± std over seeds) and fit time ÷ AIM batch norm, "
+                     "per column",
+            "columns": ["method", *[f"{n} (%)" for n in names], "fit ÷ AIM"],
+            "rows": rows,
+            "note": f"median condition numbers — {kappas}. " + " ".join(
+                f"{n}: {t['note']}" for n, t in zip(names, settings, strict=True))}
+
+
 # -- main -------------------------------------------------------------------------------------
 
 def main():
@@ -225,7 +249,7 @@ def main():
     })
     doc = results_document(
         "spd", "SPDNet batch norms (none / AIM / LEM / BW / GBW) on ill-conditioned SPD data",
-        args=args, tables=tables,
+        args=args, tables=[combined_table(tables)], settings=tables,
         setup=(f"SPDNet float64, RiemannianAdam lr {args.lr}, batch 30, equal epochs for "
                "every metric (in each table's note), default SPDBatchNorm settings, test "
                "accuracy at the best "
