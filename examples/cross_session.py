@@ -2,6 +2,7 @@
 
     python examples/cross_session.py          # smoke run: 3 subjects × 25 trials, seconds
     python examples/cross_session.py --full   # 11 subjects × 100 trials, held-out U001..U004
+    python examples/cross_session.py --eegmmidb   # EEGMMIDB S001 executed → imagined runs
 
 Leave-one-subject-out: train on the other ten subjects' trials, test on the held-out one.
 Different people differ far more than sessions of one recording (head size, electrode
@@ -16,6 +17,9 @@ frequencies × 8 channels, OAS):
   re-centred at its own mean, the held-out subject at the mean of its (unlabelled) trials;
 * pyRiemann MDM and TS+LR (comparison only), on the raw covariances and on covariances
   re-centred per subject in the same way.
+
+``--eegmmidb`` runs the same comparison with EEGMMIDB S001's executed runs as the training
+domain and its imagined runs (same movements) as the new one.
 
 ``adapt`` is transductive: it reads all of the new subject's trials (never their labels).
 ``docs/eeg.md`` ("Cross-session transfer") has the measured table.
@@ -104,6 +108,25 @@ def transfer(x, y, groups, test_subject, *, max_epochs=3, seed=0) -> dict:
     return out
 
 
+def executed_to_imagined(task: str, *, max_epochs=3, seed=0) -> dict:
+    """EEGMMIDB S001: train on the executed runs, test on the imagined runs of ``task``.
+
+    ``task`` is ``"left_right"`` (runs 3, 7, 11 → 4, 8, 12) or ``"hands_feet"`` (5, 9, 13 →
+    6, 10, 14); 22 motor channels, 8–30 Hz, OAS covariances in µV². The two run types are the
+    two domains: the same movements, executed or only imagined.
+    """
+    from geomlayers.data.eeg import MOTOR_CHANNELS, load_eegmmidb_epochs
+
+    xs, ys = [], []
+    for kind in ("executed", "imagery"):
+        x, y = load_eegmmidb_epochs(1, f"{kind}_{task}", channels=MOTOR_CHANNELS)
+        xs.append(covariances(x * 1e6, "oas"))
+        ys.append(y)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    groups = np.repeat([0, 1], [len(ys[0]), len(ys[1])])
+    return transfer(x, y, groups, 1, max_epochs=max_epochs, seed=seed)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true",
@@ -115,7 +138,15 @@ def main(argv=None):
     parser.add_argument("--trials", type=int, default=None, help="first trials per subject")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eegmmidb", action="store_true",
+                        help="instead: EEGMMIDB S001, executed runs → imagined runs")
     args = parser.parse_args(argv)
+    if args.eegmmidb:
+        for task in ("left_right", "hands_feet"):
+            r = executed_to_imagined(task, max_epochs=args.max_epochs or 3, seed=args.seed)
+            print(f"{task}, executed → imagined: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
+        return None
     full = {"subjects": list(range(1, 12)), "test_subjects": [1, 2, 3, 4], "trials": 100,
             "max_epochs": 3}
     smoke = {"subjects": [1, 2, 3], "test_subjects": [1], "trials": 25, "max_epochs": 1}
