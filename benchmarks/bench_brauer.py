@@ -15,11 +15,11 @@ numerically solved basis of `V**k >> V**k` (its size checked against ours) and t
 jaxlib==0.10.2 six`), one subprocess per case (benchmarks/_emlp_brauer_case.py) with a
 wall-clock timeout and a 16 GB address-space cap, as in bench_basis_vs_emlp.py.
 Table 3: one symplectic Brauer / Brauer–Grood element, `apply_element` vs `matrix(n) @ x`.
-Table 4: small-n bases, where the spanning set is dependent: `equivariant_basis(..., use_cache=
-False)` at k + l = 10..12 (the selection rules of geomlayers.bases.standard, the SO(n) Levi-Civita half
-included), size against
-the exact dimension (geomlayers.bases.dimension); wall and CPU time (the CPU time is the
-figure to compare on a shared machine). `--small-n` runs this table alone.
+Table 4: small-n bases, where the spanning set is dependent: `equivariant_basis(...,
+use_cache=False)` at k + l = 11..12 (the selection rules of geomlayers.bases.standard, the
+SO(n) Levi-Civita half included), size against the exact dimension
+(geomlayers.bases.dimension); wall and CPU time (the CPU time is the figure to compare on a
+shared machine). `--small-n` runs this table alone.
 
 EMLP columns: when `.venv-emlp` is absent the EMLP figures of the last run that had it (kept
 in the JSON under ``emlp_recorded``, with its date) are reused and the table note says so;

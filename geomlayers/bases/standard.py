@@ -122,9 +122,7 @@ def is_standard_levi_civita(pairs: Pairs, free: tuple[int, ...], r: int, n: int)
     """
     if not free or free[0] != 0:
         return False
-    shift = len(free) - 2
-    if shift < 0:
-        return is_standard(pairs, r, "O", n)
+    shift = len(free) - 2  # -1 for SO(1): no fan, vertex 0 simply removed
     fan = tuple((i, f + shift) for i, f in enumerate(sorted(free[1:], reverse=True)))
     arcs = tuple(sorted(fan + tuple((u + shift, w + shift) for u, w in pairs)))
     return is_standard(arcs, r + shift, "O", n)
