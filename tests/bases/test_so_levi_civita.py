@@ -77,8 +77,9 @@ def test_candidates_drop_non_standard_matchings_for_small_n():
 
 
 def test_so4_at_10_selects_among_fewer_diagrams(monkeypatch):
-    """SO(4), k+l = 10: the elimination over all 3,150 Brauer–Grood diagrams was estimated at
-    2.4e9 multiply-adds; among the 1,260 candidates it is 9.4e8."""
+    """SO(4), k+l = 10 under a cost bound that the former elimination over all 3,150
+    Brauer–Grood diagrams (estimated 2.4e9 multiply-adds) exceeds; the elimination among the
+    1,260 candidates (9.4e8) and the rule (none) pass."""
     monkeypatch.setattr(elimination, "MAX_ELIMINATION_OPS", 1_500_000_000)
     group = SpecialOrthogonalGroup(4)
     basis = equivariant_basis(group, 5, 5, use_cache=False, progress=False)
