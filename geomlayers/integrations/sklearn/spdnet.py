@@ -242,17 +242,18 @@ def _select_head(features, codes, n_classes: int, c: float, seed: int):
 
 
 def _shrinkage_lda(features, codes, n_classes: int):
-    """Shrinkage LDA ``(coef, intercept)`` as scikit-learn's ``LinearDiscriminantAnalysis(
-    solver="lsqr", shrinkage="auto")`` computes it, with a Cholesky solve.
+    """Shrinkage LDA ``(coef, intercept)``: scikit-learn's LDA(lsqr, auto) by Cholesky.
 
-    Pooled covariance ``Σ_k π_k Σ_k``, each class covariance Ledoit-Wolf-shrunk on standardised
+    The numbers of ``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")``: pooled
+    covariance ``Σ_k π_k Σ_k``, each class covariance Ledoit-Wolf-shrunk on standardised
     features and scaled back; ``coef = μ_k Σ⁻¹``, ``intercept = −½ μ_k Σ⁻¹ μ_kᵀ + log π_k``
     (two classes: the difference of the two rows, ``(1, p)``).  Σ is positive definite after
     shrinkage, so a Cholesky solve replaces scikit-learn's least-squares (SVD) solve: the same
-    numbers ~10× faster for the ``p = d(d+1)/2 ≈ 2000`` tangent features of 64 channels.
+    numbers ~10× faster for the ``p = d(d+1)/2 ≈ 2000`` tangent features of 64 channels
+    (a singular Σ, e.g. one trial per class, falls back to the least-squares solve).
     """
     import numpy as np
-    from scipy.linalg import cho_factor, cho_solve
+    from scipy.linalg import cho_factor, cho_solve, lstsq
     from sklearn.covariance import ledoit_wolf
 
     priors = np.bincount(codes, minlength=n_classes) / len(codes)
@@ -264,7 +265,10 @@ def _shrinkage_lda(features, codes, n_classes: int):
         scale[scale < 10 * np.finfo(scale.dtype).eps] = 1.0  # as StandardScaler
         shrunk = ledoit_wolf((members - members.mean(0)) / scale)[0]
         cov += priors[k] * (scale[:, None] * shrunk * scale[None, :])
-    coef = cho_solve(cho_factor(cov), means.T).T
+    try:
+        coef = cho_solve(cho_factor(cov), means.T).T
+    except np.linalg.LinAlgError:  # singular (e.g. one trial per class): scikit-learn's solve
+        coef = lstsq(cov, means.T)[0].T
     intercept = -0.5 * np.einsum("kp,kp->k", means, coef) + np.log(priors)
     if n_classes == 2:
         return coef[1:] - coef[:1], intercept[1:] - intercept[:1]
