@@ -25,14 +25,21 @@ class SPDNetClassifier(TorchSPDTrainer):
     Riemannian-based kernel for BCI applications", Neurocomputing 2013); the linear head is
     initialised with shrinkage LDA on them (Ledoit-Wolf; the small-sample BCI default of Lotte
     et al., J. Neural Eng. 2018 — the same discriminant space that pyRiemann's FgMDM filters
-    with), or with L2 logistic regression (``head_init="logistic"``: TS+LR).  Fine-tuning then
-    minimises cross-entropy with the head's weight decay equal to logistic regression's
-    penalty ``1/(C·n)``; the number of epochs is the one of lowest loss on the validation
+    with), or with L2 logistic regression (``head_init="logistic"``: TS+LR, the maximum
+    likelihood of the network's own softmax head), or with whichever of the two makes fewer
+    errors in repeated stratified 5-fold cross-validation on the training trials
+    (``head_init="auto"``; not the default: on the repo's benchmarks it loses to LDA on three
+    sets for one it wins, ``docs/eeg.md``).  Fine-tuning then minimises cross-entropy with
+    the head's weight decay equal to logistic regression's penalty ``1/(C·n)``; the number of
+    epochs is the one of lowest loss on the validation
     split, kept only if it classifies the validation trials better than the initial
     classifier by more than twice the standard error of the paired per-trial difference
     (otherwise 0 epochs: the initial classifier; a lower loss alone may be calibration, not
     discrimination), and with ``refit`` the network is rebuilt and trained that many epochs
-    on all trials.  A reducing ``dims`` starts its BiMaps at random,
+    on all trials.  Fine-tuning stops after ``patience`` epochs in which no epoch classified
+    the validation trials better than the initial network (the rule above could not keep
+    it), which makes the default cheap where the tangent-space classifier is already best.
+    A reducing ``dims`` starts its BiMaps at random,
     and ``head_init=None`` the head too (SPDNet as in the paper).
 
     Args:
@@ -40,15 +47,17 @@ class SPDNetClassifier(TorchSPDTrainer):
             started at the identity); :meth:`default_dims` gives SPDNet's halving
             reduction.
         bn_metric: None, "aim", "lem", "bw" or "gbw".
-        head_init: "lda" (shrinkage LDA), "logistic" (logistic regression with ``C``) or
-            ``None`` (random head).
+        head_init: "lda" (shrinkage LDA), "logistic" (logistic regression with ``C``),
+            "auto" (the one of fewer inner cross-validation errors, ties: "lda") or ``None``
+            (random head).
         C: inverse L2 penalty of the logistic head (initialisation and fine-tuning).
         refit: after choosing the epoch count on the validation split, retrain on all
             trials (no effect without a validation split).
         lr: RiemannianAdam learning rate.
         max_epochs: epoch cap.
         batch_size: mini-batch size (>= 2; the batch norm needs two matrices).
-        patience: early-stopping patience in epochs.
+        patience: early-stopping patience in epochs (validation loss; with an initialised
+            head also: no validation-accuracy gain over the initial network).
         validation_fraction: share of the training trials held out for early stopping
             (0 disables it).
         weight_decay: of the optimiser.
@@ -65,9 +74,11 @@ class SPDNetClassifier(TorchSPDTrainer):
             and notebooks): train loss, validation loss and accuracy.
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (matrix size d), ``module_``,
-    ``best_epoch_`` (0: the initial weights), ``fine_tuning_gain_`` (mean and standard error
-    of the validation-accuracy gain of the lowest-loss epoch over the initial network, or
-    ``None``), ``diverged_epoch_`` (``None`` unless training diverged),
+    ``head_`` (the head's initialisation, "lda" or "logistic" after "auto"),
+    ``head_cv_errors_`` (``{"lda": n, "logistic": n}`` inner-CV errors with "auto", else
+    ``None``), ``best_epoch_`` (0: the initial weights), ``fine_tuning_gain_`` (mean and
+    standard error of the validation-accuracy gain of the lowest-loss epoch over the initial
+    network, or ``None``), ``diverged_epoch_`` (``None`` unless training diverged),
     ``reference_``, ``history_``, ``n_epochs_``, ``best_val_loss_``, ``fit_time_``,
     ``checkpoints_`` (the ensemble's state dicts, lowest validation loss first; ``None`` when
     ``checkpoint_ensemble`` is 1).
