@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from _format import cell, fmt  # noqa: F401 (fmt is part of this module's API); sibling module
 from _machine import machine_info, versions  # sibling module of this file
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -269,29 +270,8 @@ def train(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
 
 # -- tables and results documents ---------------------------------------------------------
 
-def fmt(value, digits: int = 4) -> str:
-    """One table cell: None -> "—", floats to ``digits`` significant digits, ints with commas."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    if isinstance(value, float):
-        if value != value:
-            return "NaN"
-        if value == 0 or 1e-3 <= abs(value) < 1e6:
-            text = f"{value:.{digits}g}"
-            return f"{float(text):,}" if abs(value) >= 10_000 else text
-        return f"{value:.{digits - 1}e}"
-    return str(value)
-
-
 def table(columns: list[str], rows: list[list]) -> str:
-    """A markdown table; cells go through :func:`fmt` (``|`` inside a cell is escaped)."""
-    def cell(value) -> str:
-        return fmt(value).replace("|", "\\|")
-
+    """A markdown table; cells go through :func:`_format.fmt` (``|`` inside a cell escaped)."""
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |",
              "|" + "---|" * len(columns)]
     for row in rows:

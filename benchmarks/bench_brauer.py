@@ -1,6 +1,9 @@
 """O(n) EquivariantLinear (Brauer diagrams, factored) vs dense matmul; Sp/SO element products.
 
-Run: .venv/bin/python benchmarks/bench_brauer.py   -> benchmarks/results/brauer.md
+Run: python benchmarks/bench_brauer.py [--quick | --full] [--seed S] [--out PATH]
+-> benchmarks/results/brauer.json (the harness document RESULTS.md is built from) and
+benchmarks/results/brauer.md (every column). ``--quick`` (n <= 10, Sp(4)/O(2) small-n rows,
+seconds) writes to a temporary file unless ``--out`` is given.
 Table 1: `EquivariantLinear(OrthogonalGroup(n), k, k, C, C)` — every Brauer diagram is a
 PartitionDiagram, so the layer's shared-reduction path runs — against the strongest dense
 route: W = Σ_i Λ_i ⊗ n^{-s_i} E_i materialised once as a (C·n^l, C·n^k) matrix (build time
@@ -14,19 +17,22 @@ wall-clock timeout and a 16 GB address-space cap, as in bench_basis_vs_emlp.py.
 Table 3: one symplectic Brauer / Brauer–Grood element, `apply_element` vs `matrix(n) @ x`.
 Table 4: small-n bases, where the spanning set is dependent: `equivariant_basis(..., use_cache=
 False)` at k + l = 12 (the selection rule of geomlayers.bases.standard), size against the
-exact dimension (geomlayers.bases.dimension). `--small-n` runs this table alone and records it
-in benchmarks/results/brauer.json.
+exact dimension (geomlayers.bases.dimension). `--small-n` runs this table alone.
+
+EMLP columns: when `.venv-emlp` is absent the EMLP figures of the last run that had it (kept
+in the JSON under ``emlp_recorded``, with its date) are reused and the table note says so;
+everything else is measured in this run.
 """
 
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
-from _machine import best_of, provenance  # sibling module of this script
+from _harness import parser, results_document, setup, table, write_results  # sibling module
+from _machine import best_of  # sibling module of this script
 
 from geomlayers.bases import equivariant_basis
 from geomlayers.bases.dimension import equivariant_dimension
@@ -60,9 +66,12 @@ def dense_weight(layer):
     return w.reshape(layer.out_channels * n**l, layer.in_channels * n**k)
 
 
-def layer_rows():
+QUICK_CASES = [case for case in CASES if case[0] <= 10 and case[1] == 2]
+
+
+def layer_rows(cases=CASES):
     rows = []
-    for n, k, batch, channels in CASES:
+    for n, k, batch, channels in cases:
         layer = EquivariantLinear(OrthogonalGroup(n), k, k, channels, channels, bias=False)
         x = torch.randn(batch, channels, *[n] * k)
         with torch.no_grad():
@@ -102,15 +111,21 @@ def emlp_case(n, k, batch, channels):
     return result
 
 
-def emlp_rows(rows):
-    """EMLP's basis route for the O(n) cases of `rows` (from `layer_rows`)."""
+def emlp_rows(rows, recorded=None):
+    """EMLP's basis route for the O(n) cases of `rows` (from `layer_rows`).
+
+    ``recorded`` (``"n,k"`` -> result): reuse an earlier run's EMLP figures instead of
+    running EMLP (it is not installed).
+    """
     out = []
     for n, k, batch, channels, size, ours, *_ in rows:
         start = time.perf_counter()
         ours_size = len(equivariant_basis(OrthogonalGroup(n), k, k, use_cache=False))
         ours_basis = time.perf_counter() - start
         assert ours_size == size
-        if not EMLP_PYTHON.exists():
+        if recorded is not None:
+            theirs = dict(recorded.get(f"{n},{k}", {"failed": "not run: .venv-emlp absent"}))
+        elif not EMLP_PYTHON.exists():
             theirs = {"failed": "not run: .venv-emlp absent"}
         else:
             theirs = emlp_case(n, k, batch, channels)
@@ -127,57 +142,6 @@ def emlp_versions():
     return subprocess.run(
         [str(EMLP_PYTHON), "-c", "import emlp, jax; print(emlp.__version__, jax.__version__)"],
         capture_output=True, text=True, env=EMLP_ENV).stdout.strip()
-
-
-def field(result, key, scale):
-    return f"{result[key] * scale:.2f}" if key in result else "—"
-
-
-def emlp_lines(rows):
-    lines = [
-        "## The same O(n) layers through EMLP's basis route (float32, forward, CPU)",
-        "",
-        f"EMLP, jax: {emlp_versions()} (CPU, own venv `.venv-emlp`), one subprocess per case "
-        f"({EMLP_TIMEOUT_S} s timeout, 16 GB address-space cap). EMLP solves the basis of "
-        "`(V**k >> V**k)(O(n))` numerically (dense SVD of the constraint matrix up to 3·10^7 "
-        "entries, its iterative Krylov solver above); its size is checked against ours "
-        "(`len(equivariant_basis(OrthogonalGroup(n), k, k))`) by the script. `EMLP forward` is "
-        "`emlp.nn.Linear(C*V**k, C*V**k)`'s `__call__` under `jax.jit` (it projects the "
-        "weight with its lazy P = QQᵀ on every call, then one matmul); `EMLP matmul` is the "
-        "matmul alone with the projected dense weight precomputed. `ours` is the factored "
-        "forward of the first table (same batch and channels); our basis is the Brauer "
-        "diagrams, generated without solving anything.",
-        "",
-        "| n | k = l | batch | C | basis (ours = EMLP) | ours: basis (ms) | EMLP: solve basis (s) "
-        "| EMLP: build Linear (s) | ours: forward (ms) | EMLP forward (ms) "
-        "| EMLP matmul (ms) | EMLP peak RSS (MB) | status |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for n, k, batch, ch, size, ours_basis, ours, theirs in rows:
-        dim = theirs.get("dim")
-        size_text = f"{size} = {dim}" if dim is not None else f"{size} (EMLP: —)"
-
-        peak = f"{theirs['peak_mb']:.0f}" if "peak_mb" in theirs else "—"
-        status = theirs.get("failed", "finished").replace("|", "/")
-        lines.append(f"| {n} | {k} | {batch} | {ch} | {size_text} | {ours_basis * 1e3:.2f} | "
-                     f"{field(theirs, 'basis_seconds', 1)} | {field(theirs, 'layer_seconds', 1)} | "
-                     f"{ms(ours)} | {field(theirs, 'forward_seconds', 1e3)} | "
-                     f"{field(theirs, 'matmul_seconds', 1e3)} | {peak} | "
-                     f"{status} |")
-    lines += [
-        "",
-        "`status` is the last line of EMLP's own error where it failed. EMLP needs the "
-        "dense basis Q of shape (n^(2k), r) and a constraint matrix with n^(2k) rows per "
-        "generator (the reflection and the n(n−1)/2 Lie-algebra generators): its Krylov "
-        "solver refuses when that row count times 2r exceeds 2·10^9 (r = 5 at the start),"
-        " and at n = 50, k = 3 it fails allocating an int64 array of length n^(2k). "
-        "EMLP's Krylov progress bar (tqdm) is switched off (`TQDM_DISABLE=1`) because its"
-        " formatting raises a TypeError with this jax/numpy; `objax.Jit` fails with jax "
-        "0.10.2, so the layer's `__call__` is jitted with its variables passed in (same "
-        "arithmetic). EMLP's times include JAX compilation in the basis solve, not in the"
-        " forward (best of 5 after a warm-up call).",
-    ]
-    return lines
 
 
 def element_rows():
@@ -210,85 +174,145 @@ def element_rows():
 
 SMALL_N = [(SpecialOrthogonalGroup(3), 6, 6), (OrthogonalGroup(3), 6, 6),
            (SymplecticGroup(4), 6, 6), (OrthogonalGroup(2), 6, 6), (SymplecticGroup(6), 6, 6)]
-SMALL_N_TITLE = "Small-n bases at k + l = 12 (dependent spanning sets), generation time"
+QUICK_SMALL_N = [(OrthogonalGroup(2), 3, 3), (SymplecticGroup(4), 3, 3)]
+SMALL_N_TITLE = "Small-n bases (dependent spanning sets), generation time"
 SMALL_N_COLUMNS = ["group", "k", "l", "spanning set", "basis", "exact dimension",
                    "time (s, best of 3)"]
 
 
-def small_n_rows():
+def small_n_rows(cases=SMALL_N):
     rows = []
-    for group, k, l in SMALL_N:  # noqa: E741
+    for group, k, l in cases:  # noqa: E741
         times = []
         for _ in range(3):
             start = time.perf_counter()
             basis = equivariant_basis(group, k, l, use_cache=False, progress=False)
             times.append(time.perf_counter() - start)
         spanning = equivariant_basis(group, k, l, spanning=True, use_cache=False)
-        rows.append([str(group), str(k), str(l), f"{len(spanning):,}", f"{len(basis):,}",
-                     f"{equivariant_dimension(group, k, l):,}", f"{min(times):.2f}"])
+        exact = equivariant_dimension(group, k, l)
+        if len(basis) != exact:
+            raise SystemExit(f"{group}, {k} -> {l}: basis {len(basis)} != dimension {exact}")
+        rows.append([str(group), k, l, len(spanning), len(basis), exact, min(times)])
         print(rows[-1], flush=True)
     return rows
-
-
-def record_small_n(rows):
-    """Put Table 4 into benchmarks/results/brauer.json (replacing an older copy)."""
-    path = Path(__file__).parent / "results" / "brauer.json"
-    doc = json.loads(path.read_text())
-    doc["tables"] = [t for t in doc["tables"] if t.get("title") != SMALL_N_TITLE]
-    doc["tables"].append({"title": SMALL_N_TITLE, "columns": SMALL_N_COLUMNS, "rows": rows})
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
 
 
 def ms(value):
     return "—" if value is None else f"{value * 1e3:.2f}"
 
 
+def _recorded_emlp(path: Path) -> dict:
+    """The EMLP figures of the last run that had EMLP, from the recorded JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("emlp_recorded", {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def summary_tables(rows, emlp, elements, small, emlp_note):
+    layer_table = {
+        "title": "O(n) `EquivariantLinear`, factored product vs dense matmul and EMLP's basis "
+                 "route",
+        "columns": ["n", "k = l", "basis", "ours (ms)", "dense matmul (ms)",
+                    "speed-up vs matmul", "EMLP forward (ms)", "EMLP: solve basis (s)", "EMLP"],
+        "rows": [], "note": emlp_note}
+    for (n, k, _b, ch, size, ours, dense, _build, _err), (*_, theirs) in zip(rows, emlp,
+                                                                            strict=True):
+        dense_cell = (f"not built ({(ch * n**k) ** 2:.1e} entries)" if dense is None
+                      else 1e3 * dense)
+        speed = None if dense is None else f"{dense / ours:.2g}x"
+        forward = theirs.get("forward_seconds")
+        basis_s = theirs.get("basis_seconds")
+        layer_table["rows"].append([n, k, size, 1e3 * ours, dense_cell, speed,
+                                    None if forward is None else 1e3 * forward, basis_s,
+                                    theirs.get("failed", "finished")])
+    element_table = {
+        "title": "One Sp(n) / SO(n) element: `apply_element` vs dense `matrix(n) @ x`",
+        "columns": ["group", "element", "k", "l", "batch", "apply_element (ms)",
+                    "dense matmul (ms)", "building matrix (ms)"],
+        "rows": [[f"{fam}({n})", f"`{name}`", k, l, batch, 1e3 * fast,
+                  None if dense is None else 1e3 * dense, None if build is None else 1e3 * build]
+                 for fam, name, n, k, l, batch, fast, dense, build, _ in elements]}
+    small_table = {"title": SMALL_N_TITLE, "columns": SMALL_N_COLUMNS, "rows": small}
+    return [layer_table, element_table, small_table]
+
+
+def details_markdown(rows, emlp, elements, small, emlp_note) -> str:
+    """Every column, for benchmarks/results/brauer.md."""
+    layer = [[n, k, b, ch, size, 1e3 * ours, None if dense is None else 1e3 * dense,
+              None if build is None else 1e3 * build,
+              None if dense is None else f"{dense / ours:.2g}x", err]
+             for n, k, b, ch, size, ours, dense, build, err in rows]
+    their = [[n, k, b, ch, size, 1e3 * ours_basis, t.get("basis_seconds"),
+              t.get("layer_seconds"), 1e3 * ours,
+              None if "forward_seconds" not in t else 1e3 * t["forward_seconds"],
+              None if "matmul_seconds" not in t else 1e3 * t["matmul_seconds"],
+              t.get("peak_mb"), t.get("failed", "finished")]
+             for n, k, b, ch, size, ours_basis, ours, t in emlp]
+    element = [[f"{fam}({n})", f"`{name}`", n, k, l, batch, 1e3 * fast,
+                None if dense is None else 1e3 * dense, None if build is None else 1e3 * build,
+                err] for fam, name, n, k, l, batch, fast, dense, build, err in elements]
+    parts = [
+        "## O(n) EquivariantLinear (Brauer basis) vs dense matmul (float32, forward, CPU)", "",
+        table(["n", "k = l", "batch", "C", "basis", "factored (ms)", "dense matmul (ms)",
+               "building dense W (ms)", "speed-up vs matmul", "max abs diff"], layer), "",
+        "## The same O(n) layers through EMLP's basis route", "", emlp_note, "",
+        table(["n", "k = l", "batch", "C", "basis", "ours: basis (ms)",
+               "EMLP: solve basis (s)", "EMLP: build Linear (s)", "ours: forward (ms)",
+               "EMLP forward (ms)", "EMLP matmul (ms)", "EMLP peak RSS (MB)", "status"], their),
+        "", "## One Sp(n) / SO(n) element: `apply_element` vs dense `matrix(n) @ x`", "",
+        table(["group", "element", "n", "k", "l", "batch", "apply_element (ms)",
+               "dense matmul (ms)", "building matrix (ms)", "max abs diff"], element), "",
+        f"## {SMALL_N_TITLE}", "", table(SMALL_N_COLUMNS, small), ""]
+    return "\n".join(parts)
+
+
 def main():
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    if "--small-n" in sys.argv[1:]:
-        record_small_n(small_n_rows())
+    p = parser("O(n), SO(n), Sp(n) layers and elements (Brauer diagrams)", family="brauer")
+    p.add_argument("--small-n", action="store_true",
+                   help="only the small-n basis table (replaces it in the recorded JSON)")
+    args = setup(p.parse_args())
+    recorded_path = Path(__file__).parent / "results" / "brauer.json"
+    if args.small_n:
+        doc = json.loads(recorded_path.read_text(encoding="utf-8"))
+        doc["tables"] = [t for t in doc["tables"] if t.get("title") != SMALL_N_TITLE]
+        doc["tables"].append({"title": SMALL_N_TITLE, "columns": SMALL_N_COLUMNS,
+                              "rows": small_n_rows(args.pick(quick=QUICK_SMALL_N,
+                                                             default=SMALL_N))})
+        write_results(doc, args.out if args.size == "quick" else recorded_path)
         return
-    rows = layer_rows()
-    emlp = emlp_rows(rows)
+    load = os.getloadavg()[0]
+    rows = layer_rows(args.pick(quick=QUICK_CASES, default=CASES))
+    recorded = _recorded_emlp(recorded_path)
+    if EMLP_PYTHON.exists():
+        emlp = emlp_rows(rows)
+        emlp_note = (f"EMLP, jax {emlp_versions()} run in this run (own venv `.venv-emlp`, "
+                     f"one subprocess per case, {EMLP_TIMEOUT_S} s timeout, 16 GB cap).")
+        recorded = {"date": time.strftime("%Y-%m-%d"), "versions": emlp_versions(),
+                    "cases": {f"{n},{k}": t for n, k, *_, t in emlp}}
+    else:
+        emlp = emlp_rows(rows, recorded.get("cases", {}))
+        emlp_note = (f"EMLP is not installed here (`.venv-emlp`): its columns are the run of "
+                     f"{recorded.get('date', '?')} (emlp, jax {recorded.get('versions', '?')}); "
+                     "the other columns are this run's.")
     elements = element_rows()
-    lines = [
-        "## O(n) EquivariantLinear (Brauer basis) vs dense matmul (float32, forward, CPU)",
-        "",
-        provenance(".venv/bin/python benchmarks/bench_brauer.py")
-        + " One thread; times: best of 5.",
-        "",
-        "| n | k = l | batch | C_in = C_out | basis | factored (ms) | dense matmul (ms) "
-        "| building dense W (ms) | speed-up vs matmul | max abs diff |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for n, k, batch, ch, size, ours, dense, build, error in rows:
-        if dense is None:
-            lines.append(f"| {n} | {k} | {batch} | {ch} | {size} | {ms(ours)} | dense W has "
-                         f"{(ch * n**k) ** 2:.1e} entries: not built | — | — | — |")
-        else:
-            lines.append(f"| {n} | {k} | {batch} | {ch} | {size} | {ms(ours)} | {ms(dense)} | "
-                         f"{ms(build)} | {dense / ours:.1f}x | {error:.1e} |")
-    lines += ["", *emlp_lines(emlp)]
-    lines += [
-        "",
-        "## One Sp(n) / SO(n) element: `apply_element` vs dense `matrix(n) @ x` (float32, forward)",
-        "",
-        "| group | element | n | k | l | batch | apply_element (ms) | dense matmul (ms) "
-        "| building matrix (ms) | max abs diff |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for family, name, n, k, l, batch, fast, dense, build, error in elements:
-        diff = "—" if error is None else f"{error:.1e}"
-        lines.append(f"| {family}({n}) | `{name}` | {n} | {k} | {l} | {batch} | {ms(fast)} | "
-                     f"{ms(dense)} | {ms(build)} | {diff} |")
-    small = small_n_rows()
-    lines += ["", f"## {SMALL_N_TITLE}", "", "| " + " | ".join(SMALL_N_COLUMNS) + " |",
-              "|" + "---|" * len(SMALL_N_COLUMNS)]
-    lines += ["| " + " | ".join(row) + " |" for row in small]
-    out = Path(__file__).parent / "results" / "brauer.md"
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    small = small_n_rows(args.pick(quick=QUICK_SMALL_N, default=SMALL_N))
+    details = Path(args.out).with_suffix(".md")
+    details.write_text(details_markdown(rows, emlp, elements, small, emlp_note),
+                       encoding="utf-8")
+    doc = results_document(
+        "brauer", "O(n), SO(n), Sp(n) layers (Brauer diagrams): forward, float32, CPU",
+        args=args, tables=summary_tables(rows, emlp, elements, small, emlp_note),
+        setup="One thread; times: best of 5 after a warm-up call. Batch and channels per row "
+              "as in the full table (batch 32 → 2 as n grows, 16 or 8 channels). EMLP's "
+              "forward is `emlp.nn.Linear` under `jax.jit` (it projects its weight on every "
+              "call); its basis is solved numerically, ours is generated without solving "
+              "anything; the basis sizes agree (checked by the script). Load average "
+              f"{load:.1f} on {os.cpu_count()} cores at the start of the run.",
+        anchors="a dense matmul with the layer's n^k × n^k weight; EMLP 1.0.3 (Finzi et al., "
+                "ICML 2021) in its own venv.",
+        details=f"benchmarks/results/{details.name}", emlp_recorded=recorded)
+    print(write_results(doc, args.out))
 
 
 if __name__ == "__main__":

@@ -9,15 +9,20 @@ ignored.
     python benchmarks/make_results.py           # rewrite RESULTS.md
     python benchmarks/make_results.py --check   # exit 1 if RESULTS.md is not up to date
 
-Only the standard library is used, so the check runs anywhere.
+Only the standard library is used (cells through ``_format.py``, shared with the harness),
+so the check runs anywhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections import Counter
 from pathlib import Path
+
+from _format import cell  # sibling module, standard library only
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -53,52 +58,69 @@ def documents(folder: Path = RESULTS_DIR) -> list[dict]:
     return sorted(docs, key=lambda d: (rank.get(d["family"], len(ORDER)), d["family"]))
 
 
-def fmt(value) -> str:
-    """A cell: strings as they are, None as "—", numbers to 4 significant digits."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    if isinstance(value, float):
-        text = f"{value:.4g}"
-        return f"{float(text):,}" if abs(value) >= 10_000 else text
-    return str(value).replace("|", "\\|")
-
-
 def render_table(spec: dict) -> list[str]:
     """Lines of one table of a document (title, markdown table, note)."""
     lines = []
-    if spec.get("title"):
-        lines += [f"**{spec['title']}**", ""]
+    if spec.get("title"):  # no blank line: GitHub's Markdown starts a table below a paragraph
+        lines.append(f"**{spec['title']}**")
     columns = spec["columns"]
-    lines.append("| " + " | ".join(fmt(c) for c in columns) + " |")
+    lines.append("| " + " | ".join(cell(c) for c in columns) + " |")
     lines.append("|" + "---|" * len(columns))
     for row in spec["rows"]:
         if len(row) != len(columns):
             raise SystemExit(f"table {spec.get('title', '')!r}: row {row!r} has {len(row)} "
                              f"cells for {len(columns)} columns")
-        lines.append("| " + " | ".join(fmt(c) for c in row) + " |")
+        lines.append("| " + " | ".join(cell(c) for c in row) + " |")
     if spec.get("note"):
         lines += ["", spec["note"]]
     return lines
 
 
-def provenance(doc: dict) -> str:
-    """``Measured <date> on <machine>; <versions>; command(s) `…`.``"""
+#: machine and version entries stated once in the header when most sections share them
+SHARED_KEYS = (("machine", "cpu"), ("versions", "python"), ("versions", "torch"))
+
+
+def shared_setting(docs: list[dict]) -> dict:
+    """``{(section, key): value}`` for the CPU, Python and torch shared by most documents.
+
+    A value is shared when at least two documents and more than half of them carry it; the
+    header names it once and a section names it only where it differs.
+    """
+    shared = {}
+    for section, key in SHARED_KEYS:
+        values = [doc.get(section, {}).get(key) for doc in docs]
+        counts = Counter(v for v in values if v)
+        if counts:
+            value, count = counts.most_common(1)[0]
+            if count >= 2 and 2 * count > len(docs):
+                shared[(section, key)] = value
+    return shared
+
+
+def provenance(doc: dict, shared: dict | None = None) -> str:
+    """``Measured <date>[ on <machine>], <threads>[; <versions>]. Command(s): `…`.``
+
+    Entries equal to ``shared`` (:func:`shared_setting`, stated in the header) are left out.
+    """
+    shared = shared or {}
     machine = doc.get("machine", {})
-    where = machine.get("cpu", "unknown CPU")
+    where = [] if machine.get("cpu") == shared.get(("machine", "cpu")) else [
+        machine.get("cpu", "unknown CPU")]
     threads = machine.get("threads")
     if threads:
-        where += f", {threads} thread{'s' if threads != 1 else ''}"
+        where.append(f"{threads} thread{'s' if threads != 1 else ''}")
     if machine.get("gpu"):
-        where += f", {machine['gpu']}"
+        where.append(machine["gpu"])
     versions = ", ".join(f"{NAMES.get(name, name)} {value}"
-                         for name, value in doc.get("versions", {}).items())
+                         for name, value in doc.get("versions", {}).items()
+                         if shared.get(("versions", name)) != value)
     commands = doc.get("command") or []
     commands = [commands] if isinstance(commands, str) else commands
-    text = f"*Measured {doc.get('date', '?')} on {where}; {versions}."
+    text = f"*Measured {doc.get('date', '?')}"
+    if where:
+        text += (" on " if machine.get("cpu") != shared.get(("machine", "cpu")) else ", ") + \
+            ", ".join(where)
+    text += (f"; {versions}." if versions else ".")
     if commands:
         text += " Command" + ("s" if len(commands) > 1 else "") + ": " + "; ".join(
             f"`{c}`" for c in commands) + "."
@@ -107,29 +129,56 @@ def provenance(doc: dict) -> str:
     return text + "*"
 
 
-def render_section(doc: dict, folder: Path = RESULTS_DIR) -> list[str]:
+def reading_text(text: str) -> str:
+    """A reading with each paragraph on one line (lists, tables and headings kept as written).
+
+    Markdown renders a wrapped paragraph and a one-line one alike; RESULTS.md's length limit
+    counts lines, so paragraphs are unwrapped.
+    """
+    blocks = []
+    for block in text.strip().split("\n\n"):
+        rows = block.splitlines()
+        structured = any(re.match(r"\s*([-*+]\s|\d+[.)]\s|\||#|>|```)", row) for row in rows)
+        blocks.append(block if structured else " ".join(row.strip() for row in rows))
+    return "\n\n".join(blocks)
+
+
+def render_section(doc: dict, folder: Path = RESULTS_DIR, shared: dict | None = None
+                   ) -> list[str]:
     """The lines of one family's section: one paragraph (protocol, anchors, provenance), the
     tables, the reading."""
     intro = [doc.get("setup", "").strip()]
     if doc.get("anchors"):
         anchors = doc["anchors"].strip()
         intro.append(f"Anchors: {anchors}" + ("" if anchors.endswith(".") else "."))
-    intro.append(provenance(doc))
+    intro.append(provenance(doc, shared))
     lines = [f"## {doc['title']}", "", " ".join(part for part in intro if part), ""]
     for spec in doc["tables"]:
         lines += render_table(spec) + [""]
     reading = folder / f"{doc['family']}.reading.md"
     if reading.exists():
-        lines += [reading.read_text(encoding="utf-8").strip(), ""]
+        lines += [reading_text(reading.read_text(encoding="utf-8")), ""]
     return lines
+
+
+def header(shared: dict) -> str:
+    """The title paragraph, naming the machine and versions most sections share."""
+    text = HEADER
+    if shared:
+        names = {("machine", "cpu"): "CPU {}", ("versions", "python"): "Python {}",
+                 ("versions", "torch"): "torch {}"}
+        text += ("\nUnless a section names others: " + ", ".join(
+            names[key].format(value) for key, value in shared.items()) + ".")
+    return text
 
 
 def render(folder: Path = RESULTS_DIR) -> str:
     """The whole RESULTS.md text."""
     docs = documents(folder)
-    lines = [HEADER, ""]
+    shared = shared_setting(docs)
+    lines = [header(shared), ""]
     for doc in docs:
-        lines += render_section(doc, folder)
+        lines += render_section(doc, folder, shared)
     return "\n".join(lines).rstrip() + "\n"
 
 

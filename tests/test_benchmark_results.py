@@ -134,3 +134,53 @@ def test_harness_sizes_are_exclusive(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]))
     done = _run(script, "--quick", "--full", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
+
+
+CELLS = [float("nan"), 1.5e-05, 12345678.0, 0.5, 12345, "a|b", None, True, 0.0, 123.456789]
+EXPECTED_ROW = ("| NaN | 1.500e-05 | 1.235e+07 | 0.5 | 12,345 | a\\|b | — | yes | 0 "
+                "| 123.5 |")
+
+
+def test_one_cell_formatter_for_the_harness_and_the_generator(tmp_path):
+    """_harness.table and make_results render a cell alike (benchmarks/_format.py): NaN as
+    NaN, floats outside 1e-3..1e6 in scientific notation, | escaped."""
+    columns = [f"c{i}" for i in range(len(CELLS))]
+    doc = {"schema": SCHEMA, "family": "cells", "title": "Cells", "command": "x",
+           "tables": [{"columns": columns, "rows": [CELLS]}]}
+    (tmp_path / "cells.json").write_text(json.dumps(doc))
+    done = _run(BENCH / "make_results.py", "--results-dir", tmp_path, "--out", tmp_path / "R.md")
+    assert done.returncode == 0, done.stderr
+    assert EXPECTED_ROW in (tmp_path / "R.md").read_text().splitlines()
+    code = (f"import sys, json; sys.path.insert(0, {str(BENCH)!r}); from _harness import table; "
+            f"print(table({columns!r}, [json.loads({json.dumps(json.dumps(CELLS))})]))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == EXPECTED_ROW
+
+
+def test_generator_layout_is_compact(tmp_path):
+    """The machine and versions most sections share are named once at the top; readings are
+    unwrapped paragraph by paragraph (lists kept); a table title sits right above its table."""
+    for family in ("one", "two", "three"):
+        doc = {"schema": SCHEMA, "family": family, "title": family.title(), "command": "c",
+               "date": "2026-12-07", "anchors": "a",
+               "machine": {"cpu": "Other CPU" if family == "three" else "Shared CPU",
+                           "threads": 1},
+               "versions": {"python": "3.11.7", "torch": "2.13.0+cpu"},
+               "tables": [{"title": "T", "columns": ["a"], "rows": [[1]]}]}
+        (tmp_path / f"{family}.json").write_text(json.dumps(doc))
+    (tmp_path / "one.reading.md").write_text(
+        "**Reading.** A wrapped\nparagraph.\n\n- a list item\n- another\n")
+    out = tmp_path / "R.md"
+    done = _run(BENCH / "make_results.py", "--results-dir", tmp_path, "--out", out)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    head, _, body = text.partition("\n## ")
+    assert "CPU Shared CPU, Python 3.11.7, torch 2.13.0+cpu" in head
+    assert "Shared CPU" not in body and "Python" not in body
+    assert "*Measured 2026-12-07 on Other CPU, 1 thread. Command: `c`.*" in body
+    assert "*Measured 2026-12-07, 1 thread. Command: `c`.*" in body
+    assert "**Reading.** A wrapped paragraph.\n\n- a list item\n- another\n" in body
+    assert "**T**\n| a |\n|---|\n| 1 |\n" in body

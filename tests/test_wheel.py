@@ -70,7 +70,8 @@ def _run_installed(target: Path, extension_dir: Path) -> str:
 def test_wheel_contains_the_cpp_sources(installed):
     wheel, _ = installed
     names = zipfile.ZipFile(wheel).namelist()
-    for name in ("geomlayers/csrc/diagram_ops.cpp", "geomlayers/csrc/diagram_ops_cuda.cu"):
+    for name in ("geomlayers/csrc/diagram_ops.cpp", "geomlayers/csrc/diagram_ops_cuda.cu",
+                 "geomlayers/csrc/fused_two_to_two.cpp"):
         assert name in names, sorted(n for n in names if "csrc" in n)
 
 

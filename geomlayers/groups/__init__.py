@@ -10,6 +10,7 @@ from geomlayers.groups.affine import SL, Affine, GLPlus, GroupSamples
 from geomlayers.groups.base import Group, act
 from geomlayers.groups.euclidean import EuclideanGroup, SpecialEuclideanGroup, TranslationGroup
 from geomlayers.groups.graph import AutomorphismGroup
+from geomlayers.groups.images import Images, LiftedImages
 from geomlayers.groups.orthogonal import OrthogonalGroup, SpecialOrthogonalGroup
 from geomlayers.groups.parse import parse_group, register_family
 from geomlayers.groups.permutation import (
@@ -68,6 +69,8 @@ __all__ = [
     "Congruence",
     "Subspaces",
     "Multivectors",
+    "Images",
+    "LiftedImages",
     "parse_representation",
     "parse_representations",
     "as_representation",

@@ -71,10 +71,14 @@ def act(g: torch.Tensor, x: torch.Tensor, order: int) -> torch.Tensor:
         The cost is ``k`` matrix products of size ``n`` (``g^{⊗k}`` is never formed). The same
         as ``TensorPower(order).act(g, x)``; ``Group.act`` dispatches to any representation.
 
+    Raises:
+        TypeError: ``order`` is not an integer (``bool`` and floats included), as for every
+            count in the library (``geomlayers.validation.check_int``); ``act`` raised
+            ``ValueError`` for these before December 2026. A negative ``order`` still does.
+        ValueError: ``order < 0``, or ``x`` / ``g`` have the wrong shape.
+
     """
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 0:
-        raise ValueError(f"order must be an int >= 0, got {order!r}")
-    return tensor_power_act(g, x, int(order))
+    return tensor_power_act(g, x, order)
 
 
 class Group(abc.ABC):
@@ -187,7 +191,11 @@ class Group(abc.ABC):
             raise TypeError("give exactly one of rep (a Representation, its string or an "
                             f"int order) and order=k, got rep={rep!r}, order={order!r}")
         rep = as_representation(rep if order is None else order)
-        if not isinstance(rep, self.representation_types):
+        homogeneous_only = getattr(rep, "homogeneous_only", False)  # images: groups/images.py
+        if homogeneous_only and self.space_dim == self.n:
+            raise ValueError(f"{self} acts linearly, but {rep} is moved by homogeneous elements "
+                             "[[A, t], [0, 1]]: use the affine group (e.g. Affine(GLPlus(2)))")
+        if not homogeneous_only and not isinstance(rep, self.representation_types):
             names = ", ".join(t.__name__ for t in self.representation_types)
             raise ValueError(f"{self} does not act through {rep!r}; it acts through {names}")
         if not isinstance(g, torch.Tensor) or g.dim() not in (2, 3) or \

@@ -414,16 +414,30 @@ _WORDS = {
 }
 _PATTERN = re.compile(
     r"(?:(?P<channels>\d+)\s*x\s*)?"
-    r"(?:T(?P<order>\d+)|(?P<word>[a-z]+)(?:\((?P<arg>\d+)\))?)"
+    r"(?:T(?P<order>\d+)|(?P<word>[a-z]+)(?:\((?P<arg>\d+(?:\s*,\s*\d+)*)\))?)"
 )
+#: words of representations defined in other modules of this package (``groups/images.py``):
+#: word -> ``factory(args: tuple[int, ...], channels)``; filled by :func:`_register_word`
+_REGISTERED: dict = {}
+
+
+def _register_word(word: str, factory) -> None:
+    """Let :func:`parse_representation` read ``word`` and ``word(a, b)``.
+
+    Used by ``geomlayers.groups.images``, which imports this module (so this module cannot
+    import it).
+    """
+    _REGISTERED[word] = factory
 
 
 def parse_representation(spec: str | Representation) -> Representation:
     """Read the short string of a representation (``str(rep)``) back to an equal value.
 
     ``T<k>``, ``trivial``, ``vectors``, ``points``, ``congruence``, ``subspaces``,
-    ``subspaces(<p>)``, ``projectors``, ``multivectors``, each optionally prefixed by
-    ``<c>x`` for ``c`` channels. A :class:`Representation` is returned unchanged.
+    ``subspaces(<p>)``, ``projectors``, ``multivectors``, and the image types of
+    ``geomlayers.groups.images`` (``images``, ``images(<size>)``, ``lifted(<orbit>)``,
+    ``lifted(<orbit>,<size>)``), each optionally prefixed by ``<c>x`` for ``c`` channels.
+    A :class:`Representation` is returned unchanged.
 
     >>> parse_representation("3xsubspaces(2)")
     Subspaces(form='basis', p=2, channels=3)
@@ -435,15 +449,22 @@ def parse_representation(spec: str | Representation) -> Representation:
                         f"{type(spec).__name__}")
     match = _PATTERN.fullmatch(spec.strip())
     word = match.group("word") if match else None
-    known = word is None or word in _WORDS or word in ("subspaces", "projectors")
-    if not match or not known or (match.group("arg") and word not in ("subspaces",
-                                                                       "projectors")):
+    known = (word is None or word in _WORDS or word in _REGISTERED
+             or word in ("subspaces", "projectors"))
+    arg = match.group("arg") if match else None
+    takes_arg = word in _REGISTERED or (word in ("subspaces", "projectors")
+                                        and "," not in (arg or ""))
+    if not match or not known or (arg and not takes_arg):
         raise ValueError(
             f"unknown representation {spec!r}: use T<k>, trivial, vectors, points, "
-            "congruence, subspaces, projectors or multivectors, optionally prefixed by "
-            "<channels>x (e.g. '4xT2')"
+            "congruence, subspaces, projectors, multivectors, "
+            f"{', '.join(f'{w}(...)' for w in sorted(_REGISTERED))}, optionally prefixed "
+            "by <channels>x (e.g. '4xT2')"
         )
     channels = int(match.group("channels")) if match.group("channels") else None
+    if word in _REGISTERED:
+        args = tuple(int(a) for a in arg.split(",")) if arg else ()
+        return _REGISTERED[word](args, channels)
     if match.group("order") is not None:
         return TensorPower(int(match.group("order")), channels=channels)
     if word in ("subspaces", "projectors"):

@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from geomlayers.groups.affine import Affine, GLPlus
+from geomlayers.groups.images import Images
+from geomlayers.groups.representations import Trivial
 from geomlayers.nn.lie import (
     AffineGroupConv,
     AffineLifting,
@@ -38,6 +40,14 @@ class AffineInvariantCNN(nn.Module):
     merges classes that differ by a rotation (6 and 9).
 
     Shapes: ``(B, in_channels, *spatial)`` → ``(B, num_classes)``.
+
+    Declares ``group`` (``Rⁿ ⋊ G``), ``rep_in = Images(channels=in_channels)`` and, without
+    ``max_angle``, ``rep_out = Trivial()``: in eval mode the logits are exactly invariant (to
+    rounding) to the grid's lattice rotations (rot90) and, with circular padding, to cyclic
+    shifts by multiples of ``2^(len(channels) - 1)`` (the pooling), which
+    ``assert_equivariant(model, elements=...)`` checks; other affine maps only approximately
+    (``docs/lie.md``). With ``max_angle`` no ``rep_out`` is declared (invariant to those
+    shifts only, by design).
     """
 
     def __init__(
@@ -65,6 +75,8 @@ class AffineInvariantCNN(nn.Module):
     ) -> None:
         super().__init__()
         self.group, self.linear = _check_group(group)
+        self.rep_in = Images(channels=in_channels)
+        self.rep_out = Trivial() if max_angle is None else None
         if len(channels) < 1:
             raise ValueError("channels must list at least one width")
         kw = {"device": device, "dtype": dtype}

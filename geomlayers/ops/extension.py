@@ -65,7 +65,7 @@ def _with_cuda() -> bool:
 
 def sources() -> list[Path]:
     """The C++ (and, where CUDA builds, CUDA) source files of the extension."""
-    files = [_CSRC / "diagram_ops.cpp"]
+    files = [_CSRC / "diagram_ops.cpp", _CSRC / "fused_two_to_two.cpp"]
     if _with_cuda():
         files.append(_CSRC / "diagram_ops_cuda.cu")
     return files
@@ -273,6 +273,24 @@ def _register_python_side() -> None:
     torch.library.register_autograd(
         "geomlayers::diag_embed_add", _backward_embed_add, setup_context=_save_add_pattern
     )
+    torch.library.register_fake("geomlayers::fused22_forward")(_fake_fused22_forward)
+    torch.library.register_fake("geomlayers::fused22_backward")(_fake_fused22_backward)
+
+
+def _fake_fused22_forward(x, weight, slots, scale, bias, bias_slots):
+    batch, channels, n = x.shape[0], x.shape[1], x.shape[-1]
+    return (x.new_empty(batch, weight.shape[1], n, n),
+            x.new_empty(channels, batch * (n * (n + 1) // 2)),
+            x.new_empty(channels, batch * (n * (n - 1) // 2)),
+            x.new_empty(batch * n, 5 * channels))
+
+
+def _fake_fused22_backward(grad, sym, anti, vec, weight, slots, scale, bias_rows, bias_slots,
+                           input_grad):
+    batch, n = grad.shape[0], grad.shape[-1]
+    grad_x = grad.new_empty(batch, sym.shape[0], n, n) if input_grad else grad.new_empty(0)
+    grad_bias = grad.new_empty(bias_rows, grad.shape[1]) if bias_rows else grad.new_empty(0)
+    return grad_x, weight.new_empty(weight.shape), grad_bias
 
 
 def _fake_reduce(x, labels, keep, n):

@@ -14,6 +14,13 @@ Forward and backward are each a handful of batched ops; the backward is the adjo
 out (reductions of the output gradient, the transposed matmuls, the embeddings), instead of
 autograd recording every small op of the general path in :mod:`geomlayers.ops.layer`.
 The result equals that path's to rounding; the dense ``n² × n²`` matrix is never formed.
+
+With ``kernel=True`` (the ``cpp`` backend on CPU) forward and backward are the C++ ops
+``geomlayers::fused22_forward`` / ``fused22_backward`` (``geomlayers/csrc/fused_two_to_two.cpp``):
+the full-size terms are computed on the symmetric and antisymmetric parts,
+``P = ½(W_A + W_B)(X + Xᵀ)`` and ``Q = ½(W_A − W_B)(X − Xᵀ)``, of which only the upper
+triangles are multiplied (one channel matmul's flops), with ``Y[i, j] = P + Q`` and
+``Y[j, i] = P − Q``; see ``docs/backends.md``. Double backward uses the PyTorch formulas.
 """
 
 from __future__ import annotations
@@ -114,6 +121,13 @@ def _inputs(x: torch.Tensor, scale) -> tuple[torch.Tensor, torch.Tensor]:
     return stacked, vec
 
 
+def _forward_kernel(x, weight, bias, scale, full, vector, bias_index):
+    """:func:`_forward` through the C++ ``geomlayers::fused22_forward`` op."""
+    out, sym, anti, vec = torch.ops.geomlayers.fused22_forward(
+        x, weight, full + vector, scale, bias, () if bias_index is None else bias_index)
+    return out, (sym, anti, vec)
+
+
 def _forward(x, weight, bias, scale, full, vector, bias_index):
     """The layer's output and the ``(w_full, w_vec, stacked, vec)`` its backward reuses."""
     batch, n = x.shape[0], x.shape[-1]
@@ -136,30 +150,46 @@ class _TwoToTwo(torch.autograd.Function):
     """One autograd node for the whole ``2 → 2`` layer (see the module docstring)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, scale, full, vector, inverse, bias_index):
+    def forward(ctx, x, weight, bias, scale, full, vector, inverse, bias_index, kernel):
         ctx.layout = (full, vector, inverse, bias_index)
         ctx.has_bias = bias is not None
         ctx.bias_rows = 0 if bias is None else bias.shape[0]
-        out, reuse = _forward(x, weight, bias, scale, full, vector, bias_index)
+        ctx.kernel = kernel
+        if kernel:
+            out, reuse = _forward_kernel(x, weight, bias, scale, full, vector, bias_index)
+        else:
+            out, reuse = _forward(x, weight, bias, scale, full, vector, bias_index)
         ctx.save_for_backward(x, weight, scale, *reuse)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, scale, w_full, w_vec, stacked, vec = ctx.saved_tensors
+        x, weight, scale, *reuse = ctx.saved_tensors
         full, vector, inverse, bias_index = ctx.layout
         batch, channels, n = x.shape[0], x.shape[1], x.shape[-1]
         out_channels = weight.shape[1]
-        if torch.is_grad_enabled():  # double backward: rebuild the reused tensors on the graph
+        grad = grad.contiguous()
+        grad_x = grad_weight = grad_bias = None
+        if ctx.kernel and not torch.is_grad_enabled():
+            sym, anti, vec = reuse
+            grad_x, grad_weight, grad_bias = torch.ops.geomlayers.fused22_backward(
+                grad, sym, anti, vec, weight, full + vector, scale, ctx.bias_rows,
+                () if bias_index is None else bias_index, ctx.needs_input_grad[0])
+            return (grad_x if ctx.needs_input_grad[0] else None,
+                    grad_weight if ctx.needs_input_grad[1] else None,
+                    grad_bias if ctx.has_bias and ctx.needs_input_grad[2] else None,
+                    None, None, None, None, None, None)
+        if ctx.kernel or torch.is_grad_enabled():
+            # double backward (or a kernel forward): rebuild the reused tensors on the graph
             w_full, w_vec = _weights(weight, full, vector)
             stacked, vec = _inputs(x, scale)
-        grad = grad.contiguous()
+        else:
+            w_full, w_vec, stacked, vec = reuse
         flat = grad.reshape(batch, out_channels, n * n)
         # (B·n, 3D): the adjoint of the three embeddings, node axis first
         small = torch.cat([grad.sum(-1).transpose(1, 2), grad.sum(-2).transpose(1, 2),
                            grad.diagonal(dim1=-2, dim2=-1).transpose(1, 2)], dim=-1)
         small = small.reshape(batch * n, 3 * out_channels)
-        grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
             parts = torch.bmm(w_full.t().expand(batch, 2 * channels, out_channels), flat)
             parts = parts.reshape(batch, 2, channels, n, n)
@@ -177,16 +207,21 @@ class _TwoToTwo(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             d_full = torch.bmm(flat, stacked.transpose(1, 2)).sum(0)  # (D, 2C)
             d_vec = small.t() @ vec.reshape(batch * n, 5 * channels)  # (3D, 5C)
-            blocks = torch.cat([
-                d_full.reshape(out_channels, 2, channels).permute(1, 0, 2),
-                d_vec.reshape(3, out_channels, 5, channels).permute(0, 2, 1, 3).reshape(
-                    15, out_channels, channels),
-            ])
-            grad_weight = blocks[list(inverse)]
+            grad_weight = _weight_grad(d_full, d_vec, inverse, channels, out_channels)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             per_slot = small.sum(0).reshape(3, out_channels)
             grad_bias = per_slot[[bias_index.index(j) for j in range(ctx.bias_rows)]]
-        return grad_x, grad_weight, grad_bias, None, None, None, None, None
+        return grad_x, grad_weight, grad_bias, None, None, None, None, None, None
+
+
+def _weight_grad(d_full, d_vec, inverse, channels, out_channels):
+    """``(E, D, C)`` weight gradient from the ``(D, 2C)`` and ``(3D, 5C)`` mixing gradients."""
+    blocks = torch.cat([
+        d_full.reshape(out_channels, 2, channels).permute(1, 0, 2),
+        d_vec.reshape(3, out_channels, 5, channels).permute(0, 2, 1, 3).reshape(
+            15, out_channels, channels),
+    ])
+    return blocks[list(inverse)]
 
 
 def fused_two_to_two(
@@ -195,6 +230,7 @@ def fused_two_to_two(
     layout: tuple,
     scale: torch.Tensor | float | None = None,
     bias: torch.Tensor | None = None,
+    kernel: bool = False,
 ) -> torch.Tensor:
     """``Y = Σ_i weight[i] · s_i · D_i X`` for the ``2 → 2`` plan described by ``layout``.
 
@@ -207,6 +243,10 @@ def fused_two_to_two(
             means over summed blocks, or ``None`` for sums.
         bias: optional ``(J, C_out)`` weights of the bias plan's constant and diagonal
             constant (its element order).
+        kernel: run forward and backward through the C++ ops ``geomlayers::fused22_forward``
+            / ``fused22_backward`` (the extension must be loaded; CPU float32 / float64
+            only, other inputs take the PyTorch path). Double backward always takes the
+            PyTorch formulas.
 
     Returns:
         ``(B, C_out, n, n)``, on the autograd graph through one node.
@@ -217,5 +257,6 @@ def fused_two_to_two(
         raise ValueError("bias given but the layout was built without a bias plan")
     if isinstance(scale, float):
         scale = x.new_full((1, 1, 1), scale)
+    kernel = kernel and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
     return _TwoToTwo.apply(x.contiguous(), weight, bias, scale, full, vector, inverse,
-                           bias_index)
+                           bias_index, kernel)

@@ -178,7 +178,7 @@ def diagram_layer(
         x = torch.where(_node_mask(mask, k), x, x.new_zeros(())) if k else x
         counts = mask.sum(dim=1).clamp(min=1).to(x.dtype)
     if fused and k == 2 and l == 2:
-        out = _fused(x, weight, plan, n, mask, counts, normalize, bias)
+        out = _fused(x, weight, plan, n, mask, counts, normalize, bias, backend)
         if out is not None:
             return out
     reduced = []
@@ -214,7 +214,8 @@ def diagram_layer(
     return out
 
 
-def _fused(x, weight, plan, n, mask, counts, normalize, bias) -> torch.Tensor | None:
+def _fused(x, weight, plan, n, mask, counts, normalize, bias,
+           backend) -> torch.Tensor | None:
     """The ``2 → 2`` layer through the fused op, or ``None`` when its layout does not apply."""
     from geomlayers.ops import fused as fused_op
 
@@ -225,7 +226,8 @@ def _fused(x, weight, plan, n, mask, counts, normalize, bias) -> torch.Tensor | 
     if normalize:
         scale = (1.0 / n) if counts is None else counts.reciprocal().reshape(-1, 1, 1)
     out = fused_op.fused_two_to_two(x, weight, layout, scale,
-                                    None if bias is None else bias[0][..., 0])
+                                    None if bias is None else bias[0][..., 0],
+                                    kernel=backend == "cpp")
     if mask is not None:
         out = torch.where(_node_mask(mask, 2), out, out.new_zeros(()))
     return out

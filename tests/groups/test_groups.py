@@ -186,6 +186,24 @@ def test_act_errors():
         act(g, torch.zeros(5, 3), 1)
 
 
+def test_act_checks_order_once_like_every_count():
+    """``act`` and ``tensor_power_act`` share one check (``geomlayers.validation.check_int``):
+    a bool or float order is a TypeError, a negative one a ValueError, a NumPy int accepted."""
+    import numpy as np
+
+    from geomlayers.groups.actions import tensor_power_act
+
+    g = SymmetricGroup(3).sample(1)[0]
+    x = torch.randn(3, 3)
+    for fn in (act, tensor_power_act):
+        for bad in (True, 2.0):
+            with pytest.raises(TypeError, match="order must be an int"):
+                fn(g, x, bad)
+        with pytest.raises(ValueError, match="order must be an int >= 0, got -1"):
+            fn(g, x, -1)
+        assert torch.equal(fn(g, x, np.int64(2)), fn(g, x, 2))
+
+
 def test_parse_group(tmp_path):
     assert parse_group("S5") == SymmetricGroup(5)
     assert parse_group("A(4)") == AlternatingGroup(4)

@@ -21,6 +21,25 @@ def _check_channels(name: str, value: object) -> int:
     return check_int(name, value, minimum=1)
 
 
+def _check_padding(mode: object) -> str:
+    if mode not in ("zeros", "circular"):
+        raise ValueError(f"padding_mode must be 'zeros' or 'circular', got {mode!r}")
+    return mode  # type: ignore[return-value]
+
+
+def _check_conv_args(
+    group: object, in_channels: object, out_channels: object, padding_mode: object
+) -> tuple[Affine, GLPlus, int, int, str]:
+    """The checks shared by :class:`AffineLifting` and :class:`AffineGroupConv`.
+
+    Returns ``(Rⁿ ⋊ G, G, in_channels, out_channels, padding_mode)``, each checked
+    (channels are ints >= 1, NumPy integers accepted; padding ``'zeros'`` or ``'circular'``).
+    """
+    affine, linear = _check_group(group)
+    return (affine, linear, _check_channels("in_channels", in_channels),
+            _check_channels("out_channels", out_channels), _check_padding(padding_mode))
+
+
 def _check_dtype(module, x) -> None:
     """``x`` has the dtype of ``module``'s parameters (a ``TypeError`` naming both if not)."""
     param = next(module.parameters(), None)

@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from geomlayers.groups.affine import Affine, GLPlus, GroupSamples
-from geomlayers.nn.lie.base import _check_channels, _check_dtype, _check_group
-from geomlayers.nn.lie.kernels import KernelNet, _check_padding, _conv, _SpatialKernel
+from geomlayers.groups.images import Images, LiftedImages
+from geomlayers.nn.lie.base import _check_conv_args, _check_dtype
+from geomlayers.nn.lie.kernels import KernelNet, _conv, _SpatialKernel
 
 __all__ = ["AffineLifting", "AffineGroupConv"]
 
@@ -23,6 +24,15 @@ class AffineLifting(nn.Module):
 
     Shapes: ``(B, C_in, *spatial)`` → ``(B, C_out, N, *spatial)`` ("same" padding, zero or
     circular: with circular padding, cyclic shifts are exact symmetries).
+
+    Declares ``group`` (``Rⁿ ⋊ G``), ``rep_in = Images(channels=C_in)`` and ``rep_out =
+    LiftedImages(channels=C_out)`` (``geomlayers.groups.images``). On a grid of
+    ``sample_grid(m, orbit=k)`` samples the layer is exactly equivariant (to rounding) to
+    the rotations of the orbit that map the pixel lattice to itself (rot90 for ``k``
+    divisible by 4; the cube rotations in 3-D) and, with circular padding, to integer
+    translations: ``assert_equivariant`` checks these with ``LiftedImages(orbit=k)``. Other
+    elements of ``G`` are matched only approximately (interpolation, Monte Carlo grid), see
+    ``docs/lie.md``.
     """
 
     def __init__(
@@ -41,11 +51,11 @@ class AffineLifting(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group, self.linear = _check_group(group)
-        group = self.linear
-        self.in_channels = _check_channels("in_channels", in_channels)
-        self.out_channels = _check_channels("out_channels", out_channels)
-        self.padding_mode = _check_padding(padding_mode)
+        (self.group, self.linear, self.in_channels, self.out_channels,
+         self.padding_mode) = _check_conv_args(group, in_channels, out_channels, padding_mode)
+        group, in_channels, out_channels = self.linear, self.in_channels, self.out_channels
+        self.rep_in, self.rep_out = Images(channels=in_channels), LiftedImages(
+            channels=out_channels)
         fan = in_channels * max(1, round(math.pi * radius**2))
         self.kernel = _SpatialKernel(group, out_channels * in_channels, radius, max_radius,
                                      hidden, fan, spatial_basis, device, dtype)
@@ -101,6 +111,9 @@ class AffineGroupConv(nn.Module):
     sampler scale): the Gaussian decay must beat ``1/q``.
 
     Shapes: ``(B, C_in, N, *spatial)`` → ``(B, C_out, M, *spatial)`` (``M = N`` by default).
+
+    Declares ``group``, ``rep_in = LiftedImages(channels=C_in)`` and ``rep_out =
+    LiftedImages(channels=C_out)``; exact for the same elements as :class:`AffineLifting`.
     """
 
     def __init__(
@@ -121,11 +134,11 @@ class AffineGroupConv(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        self.group, self.linear = _check_group(group)
-        group = self.linear
-        self.in_channels = _check_channels("in_channels", in_channels)
-        self.out_channels = _check_channels("out_channels", out_channels)
-        self.padding_mode = _check_padding(padding_mode)
+        (self.group, self.linear, self.in_channels, self.out_channels,
+         self.padding_mode) = _check_conv_args(group, in_channels, out_channels, padding_mode)
+        group, in_channels, out_channels = self.linear, self.in_channels, self.out_channels
+        self.rep_in = LiftedImages(channels=in_channels)
+        self.rep_out = LiftedImages(channels=out_channels)
         if not group_scale > 0:
             raise ValueError(f"group_scale must be > 0, got {group_scale}")
         self.group_scale = float(group_scale)

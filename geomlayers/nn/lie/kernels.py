@@ -120,12 +120,6 @@ def _conv(x: torch.Tensor, w: torch.Tensor, r: int, mode: str, groups: int = 1) 
     return conv(x, w, padding=r, groups=groups)
 
 
-def _check_padding(mode: object) -> str:
-    if mode not in ("zeros", "circular"):
-        raise ValueError(f"padding_mode must be 'zeros' or 'circular', got {mode!r}")
-    return mode  # type: ignore[return-value]
-
-
 class _SpatialKernel(nn.Module):
     """``ψ(h_a⁻¹ d / ρ)·window / |det h_a|`` on integer offsets ``d``: shared by both layers."""
 

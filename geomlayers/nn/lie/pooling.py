@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from geomlayers.groups.affine import GroupSamples, rotation_angle
+from geomlayers.groups.images import LiftedImages
+from geomlayers.groups.representations import Trivial
 from geomlayers.nn.lie.base import _check_channels
 
 __all__ = ["GroupBatchNorm", "GroupSpatialMaxPool", "GroupMaxProjection"]
@@ -22,7 +24,12 @@ class GroupBatchNorm(nn.Module):
     affine map, hence exactly equivariant, and independent of the canvas size.
 
     Shapes: ``(B, C, N, *spatial)`` → same.
+
+    Declares ``rep_in = rep_out = LiftedImages(channels=C)`` and ``group = None`` (it works
+    for any grid and group): in eval mode it commutes with every action of ``LiftedImages``.
     """
+
+    group = None
 
     def __init__(
         self, channels: int, *, eps: float = 1e-5, momentum: float = 0.1, device=None,
@@ -31,6 +38,7 @@ class GroupBatchNorm(nn.Module):
         super().__init__()
         self.norm = nn.BatchNorm1d(_check_channels("channels", channels), eps=eps,
                                    momentum=momentum, device=device, dtype=dtype)
+        self.rep_in = self.rep_out = LiftedImages(channels=self.norm.num_features)
 
     def reset_parameters(self) -> None:
         """Unit scale, zero shift, fresh running statistics."""
@@ -44,9 +52,14 @@ class GroupBatchNorm(nn.Module):
 class GroupSpatialMaxPool(nn.Module):
     """Spatial max pooling (kernel = stride = ``size``) per channel and group sample.
 
-    Equivariant for transforms mapping pooling cells to pooling cells (e.g. rot90 of an
-    image with side divisible by ``size``, translations by multiples of ``size``).
+    Equivariant for transforms mapping pooling cells to pooling cells: rot90 of an image
+    with side divisible by ``size`` exactly (declared: ``rep_in = rep_out = LiftedImages()``,
+    ``group = None``). A translation by ``size·t`` becomes one by ``t``, a different element,
+    so translations are not an equivariance in the declared sense.
     """
+
+    group = None
+    rep_in = rep_out = LiftedImages()
 
     def __init__(self, size: int = 2) -> None:
         super().__init__()
@@ -74,7 +87,14 @@ class GroupMaxProjection(nn.Module):
     ``R_b`` is within that angle of the identity: a local sup over ``{exp(X)·R : ∠R ≤ max_angle}``,
     invariant to rotations only approximately and only up to about ``max_angle``, so that
     orientation still tells classes apart (a 6 from a 9). ``None``: the full max.
+
+    Declares ``rep_in = LiftedImages()``, ``group = None`` and ``rep_out = Trivial()`` for
+    the full max; with ``max_angle`` it declares no ``rep_out``: the output is invariant to
+    translations only (check it with ``TranslationGroup(d)`` and ``rep_out="trivial"``).
     """
+
+    group = None
+    rep_in = LiftedImages()
 
     def __init__(self, max_angle: float | None = None) -> None:
         super().__init__()
@@ -82,6 +102,7 @@ class GroupMaxProjection(nn.Module):
                                           and 0 < max_angle <= math.pi):
             raise ValueError(f"max_angle must be None or in (0, π] radians, got {max_angle!r}")
         self.max_angle = max_angle
+        self.rep_out = Trivial() if max_angle is None else None
 
     def forward(self, f: torch.Tensor, samples: GroupSamples | None = None) -> torch.Tensor:
         """``f`` ``(B, C, N, *spatial)`` → ``(B, C)``; ``samples`` needed with ``max_angle``."""
