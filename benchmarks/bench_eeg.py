@@ -497,7 +497,8 @@ def main():
     p.add_argument("--methods", nargs="*", default=None,
                    help="methods by table name (default: all; --quick: MDM, FgMDM, TS+LR, default)")
     p.add_argument("--seeds", type=int, nargs="*", default=None,
-                   help="random_state of the networks (default 0 1 2; --quick: 0)")
+                   help="random_state of the networks (default 0 1 2, or --seed when it "
+                   "is given; --quick: --seed)")
     p.add_argument("--render", action="store_true",
                    help="only rebuild eeg.json and eeg.md from the log")
     p.add_argument("--legacy", action="store_true",
@@ -514,7 +515,8 @@ def main():
         unknown = set(names) - set(cov_methods())
         if unknown:
             raise SystemExit(f"unknown methods {sorted(unknown)}; known: {list(cov_methods())}")
-        seeds = args.seeds if args.seeds is not None else ([0] if quick else [0, 1, 2])
+        seeds = (args.seeds if args.seeds is not None
+                 else [args.seed] if quick or args.seed != 0 else [0, 1, 2])
         run_covariances(sets, names, seeds, log)
     render(args, log)
 
