@@ -28,7 +28,7 @@ class SPDNetClassifier(TorchSPDTrainer):
     with), or with L2 logistic regression (``head_init="logistic"``: TS+LR, the maximum
     likelihood of the network's own softmax head), or with whichever of the two makes fewer
     errors in repeated stratified 5-fold cross-validation on the training trials
-    (``head_init="auto"``; not the default: on the repo's benchmarks it loses to LDA on three
+    (``head_init="auto"``; not the default: on the repo's benchmarks it loses to LDA on four
     sets for one it wins, ``docs/eeg.md``).  Fine-tuning then minimises cross-entropy with
     the head's weight decay equal to logistic regression's penalty ``1/(C·n)``; the number of
     epochs is the one of lowest loss on the validation
