@@ -31,10 +31,10 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GINConv, global_add_pool
 
 from geomlayers.data.graphs import load_exp, load_graph8c, load_s2v, s2v_splits
+from geomlayers.integrations.pyg.crossval import TrainingRecipe, cross_validate
 from geomlayers.pyg import (
     PPGN,
     InvariantGraphNetwork,
-    SizeAwareBatchSampler,
     ign3,
     ppgn_paper,
 )
@@ -99,117 +99,24 @@ def make_model(name, in_channels, classes, hidden, gin_hidden=None, dtype=torch.
     raise ValueError(name)
 
 
-def training_batches(name, indices, sizes, args, generator):
-    """One epoch's batches of ``indices``.
-
-    With ``args.iters_per_epoch`` = K: K batches, each a fresh uniform sample of
-    ``args.batch_size`` graphs (Xu et al.'s GIN code, whose epoch is 50 such batches).
-    Otherwise one pass over ``indices``: uniformly random batches for GIN (a sparse model has
-    no padding to save), batches of similar size for the dense models: size-sorted with a
-    jitter (``--batching jitter``, the recorded rows) or ``SizeAwareBatchSampler``'s
-    (``--batching size-aware``, bounded padding).
-    """
-    if args.iters_per_epoch:
-        return [indices[torch.randperm(len(indices), generator=generator)[:args.batch_size]]
-                for _ in range(args.iters_per_epoch)]
+def power(name):
+    """The exponent of a model's cost in the node count (None: a sparse model, no padding)."""
     if name == "GIN":
-        return list(torch.split(indices[torch.randperm(len(indices), generator=generator)],
-                                args.batch_size))
-    if getattr(args, "batching", "jitter") == "size-aware":
-        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        power = 3 if name.startswith("PPGN") or name == "IGN-3" else 2
-        sampler = SizeAwareBatchSampler(sizes[indices], args.batch_size, power=power,
-                                        seed=seed)
-        return [indices[torch.tensor(batch)] for batch in sampler]
-    return bucketed_batches(indices, sizes, args.batch_size, generator)
+        return None
+    return 3 if name.startswith("PPGN") or name == "IGN-3" else 2
 
 
-def bucketed_batches(indices, sizes, batch_size, generator):
-    """Batches of graphs of similar size (less padding; the models ignore padding anyway),
-    in random order; sizes are jittered so the batches change between epochs."""
-    jitter = torch.rand(len(indices), generator=generator) * 4.0
-    order = indices[torch.argsort(sizes[indices].float() + jitter)]
-    batches = list(torch.split(order, batch_size))
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
+def recipe(args):
+    """The :class:`TrainingRecipe` of the command line."""
+    return TrainingRecipe(lr=args.lr, batch_size=args.batch_size, lr_step=args.lr_step,
+                          lr_gamma=args.lr_gamma, iters_per_epoch=args.iters_per_epoch,
+                          batching=args.batching, device=args.device)
 
 
-def run_fold(name, graphs, sizes, train, test, args, seed, epochs, progress=None,
-             checkpoint=None, stop_epoch=None):
-    """One fold's training: the test accuracy (%) after each epoch and the mean training
-    seconds per epoch; ``progress(accuracies, epoch_s)`` is called after every epoch.
-    ``stop_epoch`` (with ``checkpoint``) stops after that epoch of the ``epochs``-epoch
-    schedule, for a later run to resume; the curve and time are then those of its first
-    ``stop_epoch`` epochs, even when the checkpoint had gone further.
-
-    With ``checkpoint`` (a path), the whole training state is saved there after every epoch
-    and a run finding it resumes from it: a fold stopped and restarted gives the same curve as
-    one run straight through (same device and versions), so long folds can span several runs.
-    """
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    classes = int(max(int(g.y) for g in graphs)) + 1
-    model = make_model(name, graphs[0].x.shape[1], classes, args.hidden, args.gin_hidden)
-    model = model.to(args.device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.StepLR(optimiser, step_size=lr_step(args, epochs),
-                                               gamma=args.lr_gamma)
-    state = {"model": model, "optimiser": optimiser, "schedule": schedule,
-             "generator": generator, "accuracies": [], "epoch_times": []}
-    if checkpoint is not None and checkpoint.exists():
-        load_training_state(checkpoint, state, args.device)
-    accuracies, epoch_times = state["accuracies"], state["epoch_times"]
-    test_batches = [Batch.from_data_list([graphs[i] for i in b]).to(args.device)
-                    for b in torch.split(test[torch.argsort(sizes[test])], 64)]
-    last = min(epochs, stop_epoch or epochs)
-    while len(accuracies) < last:
-        model.train()
-        start = time.perf_counter()
-        for chunk in training_batches(name, train, sizes, args, generator):
-            batch = Batch.from_data_list([graphs[i] for i in chunk]).to(args.device)
-            loss = nn.functional.cross_entropy(model(batch), batch.y)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        schedule.step()
-        if torch.device(args.device).type == "cuda":  # time the epoch's kernels, not launches
-            torch.cuda.synchronize(args.device)
-        epoch_times.append(time.perf_counter() - start)
-        model.eval()
-        with torch.no_grad():
-            correct = sum(int((model(b).argmax(1) == b.y).sum()) for b in test_batches)
-        accuracies.append(100.0 * correct / len(test))
-        if checkpoint is not None:
-            save_training_state(checkpoint, state, args.device)
-        if progress is not None:
-            progress(accuracies, statistics.mean(epoch_times))
-    return accuracies[:last], statistics.mean(epoch_times[:last])
-
-
-def save_training_state(path, state, device):
-    """Write ``state`` (model, optimiser, schedule, batch-order generator, curve so far) and
-    the global RNG states to ``path``, atomically (a stop mid-write keeps the previous one)."""
-    saved = {key: value.state_dict() if hasattr(value, "state_dict") else value
-             for key, value in state.items() if key != "generator"}
-    saved["generator"] = state["generator"].get_state()
-    saved["torch_rng"] = torch.get_rng_state()
-    if torch.device(device).type == "cuda":
-        saved["cuda_rng"] = torch.cuda.get_rng_state(device)
-    scratch = path.with_suffix(".tmp")
-    torch.save(saved, scratch)
-    scratch.replace(path)
-
-
-def load_training_state(path, state, device):
-    """Restore into ``state`` what :func:`save_training_state` wrote to ``path``."""
-    saved = torch.load(path, map_location=device, weights_only=False)
-    for key in ("model", "optimiser", "schedule"):
-        state[key].load_state_dict(saved[key])
-    state["generator"].set_state(saved["generator"])
-    state["accuracies"].extend(saved["accuracies"])
-    state["epoch_times"].extend(saved["epoch_times"])
-    torch.set_rng_state(saved["torch_rng"])
-    if "cuda_rng" in saved:
-        torch.cuda.set_rng_state(saved["cuda_rng"], device)
+def model_factory(name, args):
+    """``(in_channels, classes) -> model`` for :func:`train_fold`."""
+    return lambda in_channels, classes: make_model(name, in_channels, classes, args.hidden,
+                                                   args.gin_hidden)
 
 
 def classify(spec, args, log):
@@ -218,33 +125,21 @@ def classify(spec, args, log):
     folds = int(rest[0]) if rest else args.folds
     epochs = int(rest[1]) if len(rest) > 1 else args.epochs
     graphs = load_s2v(dataset)
-    sizes = torch.tensor([g.num_nodes for g in graphs])
     splits = s2v_splits(dataset)[:folds]
     row_epochs = min(epochs, args.until_epoch or epochs)
     row = {"dataset": dataset, "graphs": len(graphs), "folds": len(splits),
            "epochs": row_epochs, "models": {}}
     for name in args.models:
-        curves, times = [], []
-        for fold, (train, test) in enumerate(splits):
-            cached = fold_cache_path(args, dataset, name, fold, len(splits), epochs)
-            if cached is not None and cached.exists():
-                saved = json.loads(cached.read_text())
-                accuracies, epoch_time = saved["accuracies"], saved["epoch_s"]
-            elif args.only_folds and fold + 1 not in args.only_folds:
-                continue
-            else:
-                checkpoint = None if cached is None else cached.with_suffix(".ckpt")
-                accuracies, epoch_time = run_fold(name, graphs, sizes, train, test, args,
-                                                  fold + 100 * args.seed, epochs,
-                                                  partial_saver(cached), checkpoint,
-                                                  stop_epoch=row_epochs)
-                if cached is not None and len(accuracies) == epochs:
-                    store_finished_fold(cached, accuracies, epoch_time)
-            accuracies = accuracies[:row_epochs]
-            curves.append(accuracies)
-            times.append(epoch_time)
-            log(f"{dataset} {name} fold {fold + 1}: final {accuracies[-1]:.1f}% "
-                f"({epoch_time:.2f} s/epoch)")
+        cache = None
+        if args.fold_cache is not None:
+            cache = [fold_cache_path(args, dataset, name, fold, len(splits), epochs)
+                     for fold in range(len(splits))]
+        folds = cross_validate(model_factory(name, args), graphs, splits, recipe(args), epochs,
+                               power=power(name), seed=args.seed, cache=cache,
+                               until_epoch=args.until_epoch, only_folds=args.only_folds,
+                               log=lambda message, name=name: log(f"{dataset} {name} {message}"))
+        done = [fold for fold in folds if fold is not None]
+        curves, times = [c for c, _ in done], [t for _, t in done]
         if len(curves) < len(splits):
             log(f"{dataset} {name}: {len(curves)} of {len(splits)} folds done; the row is "
                 "written once a run finds every fold in --fold-cache")
@@ -267,33 +162,6 @@ def classify(spec, args, log):
     return row
 
 
-def partial_saver(cached):
-    """With ``--fold-cache``: a callback keeping the curve so far beside the fold's cache file
-    (``*.partial``), so a run stopped early still shows how far it got."""
-    if cached is None:
-        return None
-    partial = cached.with_suffix(".partial")
-    return lambda accuracies, epoch_s: write_curve(partial, accuracies, epoch_s)
-
-
-def store_finished_fold(cached, accuracies, epoch_s):
-    """Keep a finished fold's curve in ``cached`` and drop its training state and running
-    curve (``*.ckpt``, ``*.partial``), which only served to resume it."""
-    write_curve(cached, accuracies, epoch_s)
-    for suffix in (".ckpt", ".partial"):
-        cached.with_suffix(suffix).unlink(missing_ok=True)
-
-
-def write_curve(path, accuracies, epoch_s):
-    """One fold's accuracy curve and seconds per epoch, as the fold cache keeps them."""
-    path.write_text(json.dumps({"accuracies": accuracies, "epoch_s": epoch_s}))
-
-
-def lr_step(args, epochs):
-    """Epochs between learning-rate decays: ``--lr-step``, or half of the epochs."""
-    return args.lr_step or max(1, epochs // 2)
-
-
 def hidden_channels(args, name):
     """The width ``name`` trains at: ``--gin-hidden`` for GIN, IGN-paper's own, ``--hidden``
     for the others."""
@@ -310,7 +178,7 @@ def fold_cache_path(args, dataset, name, fold, folds, epochs):
     key = (f"{dataset}-{name}-fold{fold + 1}of{folds}-epochs{epochs}-seed{args.seed}-"
            f"lr{args.lr:g}-hidden{hidden_channels(args, name)}-batch{args.batch_size}")
     if args.lr_step is not None or args.lr_gamma != 0.5:  # older caches: the default schedule
-        key += f"-step{lr_step(args, epochs)}-gamma{args.lr_gamma:g}"
+        key += f"-step{recipe(args).step_size(epochs)}-gamma{args.lr_gamma:g}"
     if args.iters_per_epoch:
         key += f"-iters{args.iters_per_epoch}"
     if args.device != "cpu":

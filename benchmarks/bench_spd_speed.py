@@ -1,6 +1,6 @@
 """Forward+backward time of SPD matrix functions and BN layers: ours vs autograd through eigh.
 
-Run: .venv/bin/python benchmarks/bench_spd_speed.py   -> benchmarks/results/spd_speed.md
+Run: python benchmarks/bench_spd_speed.py [--quick]   -> benchmarks/results/spd_speed.json
 
 Baseline ("eigh autograd"): the same mathematics with every spectral function written as
 ``U f(σ) Uᵀ`` from ``torch.linalg.eigh`` and differentiated by PyTorch's own eigh backward
@@ -12,12 +12,13 @@ those plain versions, so the layer code is identical. Batch B of n x n SPD matri
 
 import math
 from contextlib import contextmanager
-from pathlib import Path
 
 import torch
-from _machine import best_of, provenance  # sibling module of this script
+from _harness import parser, results_document, setup, time_call, write_results
 
 from geomlayers import linalg
+from geomlayers.linalg import kernels as _kernels
+from geomlayers.linalg import spectral as _spectral
 from geomlayers.nn.spd import SPDBatchNorm
 
 SIZES = [8, 22, 32, 64]
@@ -26,12 +27,14 @@ BATCH = 128
 
 def _naive_spectral(x, theta, kind, floor, name):
     sigma, u = torch.linalg.eigh(x)
+    if floor == "relative":  # the same relative floor as geomlayers.linalg
+        floor = linalg.config.floor_for(sigma)
     c = sigma if floor is None else sigma.clamp_min(floor)
-    f = linalg._SPECTRAL[kind][0](c, theta)
+    f = _spectral._SPECTRAL[kind][0](c, theta)
     return (u * f.unsqueeze(-2)) @ u.transpose(-1, -2)
 
 
-def _naive_kernel(p, w, kernel):
+def _naive_kernel(p, w, kernel, positive=False, name="p"):
     sigma, u = torch.linalg.eigh(p)
     k = kernel.k(sigma.unsqueeze(-1), sigma.unsqueeze(-2))
     return u @ (k * (u.transpose(-1, -2) @ w @ u)) @ u.transpose(-1, -2)
@@ -39,12 +42,12 @@ def _naive_kernel(p, w, kernel):
 
 @contextmanager
 def naive():
-    spectral, kernel = linalg._Spectral.apply, linalg._KernelOp.apply
-    linalg._Spectral.apply, linalg._KernelOp.apply = _naive_spectral, _naive_kernel
+    spectral, kernel = _spectral._Spectral.apply, _kernels._KernelOp.apply
+    _spectral._Spectral.apply, _kernels._KernelOp.apply = _naive_spectral, _naive_kernel
     try:
         yield
     finally:
-        linalg._Spectral.apply, linalg._KernelOp.apply = spectral, kernel
+        _spectral._Spectral.apply, _kernels._KernelOp.apply = spectral, kernel
 
 
 def spd_batch(n, dtype):
@@ -67,7 +70,7 @@ def case(make_fn, x):
         out.sum().backward()
         return xi.grad, [p.grad for p in params]
 
-    seconds = best_of(step, repeats=3)
+    seconds = time_call(step, warmup=1, repeats=3).median_s
     gx, gps = step()
     finite = bool(torch.isfinite(gx).all()) and all(g is None or bool(torch.isfinite(g).all())
                                                    for g in gps)
@@ -75,58 +78,55 @@ def case(make_fn, x):
 
 
 def main():
-    torch.set_num_threads(1)
-    rows = []
+    args = setup(parser("SPD matrix functions and batch norms: ours vs eigh autograd",
+                        family="spd_speed").parse_args())
+    sizes = args.pick(quick=[8], default=SIZES)
     ops = {
         "logm": lambda: (linalg.logm, []),
         "sqrtm": lambda: (linalg.sqrtm, []),
         "powm(0.5)": lambda: ((lambda a: linalg.powm(a, 0.5)), []),
     }
+    for metric in ("aim", "bw", "gbw"):
+        def make(metric=metric, n=None, dtype=None):
+            bn = SPDBatchNorm(n, metric, scale=True, theta=0.5 if metric == "gbw" else 1.0,
+                              dtype=dtype)
+            return bn, list(bn.parameters())
+        ops[f"SPDBatchNorm({metric})"] = make
+    ratio, raw = {}, []
     for dtype in (torch.float32, torch.float64):
-        for n in SIZES:
+        for n in sizes:
             x = spd_batch(n, dtype)
             for name, make in ops.items():
-                ours = case(make, x)
+                maker = make if not name.startswith("SPDBatchNorm") else (
+                    lambda make=make, n=n, dtype=dtype: make(n=n, dtype=dtype))
+                ours = case(maker, x)
                 with naive():
-                    base = case(make, x)
-                rows.append((name, str(dtype)[6:], n, ours, base))
-                print(rows[-1], flush=True)
-            for metric in ("aim", "bw", "gbw"):
-                def make(metric=metric, n=n, dtype=dtype):
-                    bn = SPDBatchNorm(n, metric, scale=True, theta=0.5 if metric == "gbw"
-                                      else 1.0, dtype=dtype)
-                    return bn, list(bn.parameters())
-                ours = case(make, x)
-                with naive():
-                    base = case(make, x)
-                rows.append((f"SPDBatchNorm({metric})", str(dtype)[6:], n, ours, base))
-                print(rows[-1], flush=True)
-    lines = [
-        "## SPD matrix functions and batch norms: forward+backward time, ours vs eigh autograd",
-        "",
-        provenance(".venv/bin/python benchmarks/bench_spd_speed.py")
-        + f" Batch {BATCH}, best of 3, CPU.",
-        "",
-        "| op | dtype | n | ours (ms) | eigh autograd (ms) | ratio | ours finite | "
-        "baseline finite |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for name, dt, n, (t1, f1), (t2, f2) in rows:
-        lines.append(f"| {name} | {dt} | {n} | {t1 * 1e3:.1f} | {t2 * 1e3:.1f} | "
-                     f"{t2 / t1:.2f}x | {'yes' if f1 else 'NO'} | {'yes' if f2 else 'NO (NaN)'} |")
-    lines += [
-        "",
-        "ratio = eigh-autograd time / ours (> 1: ours faster); the machine is shared, so "
-        "differences within about ±20 % are noise. "
-        "'finite' = every gradient (input and parameters) finite. The BN layers start with "
-        "bias = I (and M = I), i.e. exactly repeated eigenvalues: autograd through eigh gives "
-        "NaN gradients there, the Daleckii–Krein backward does not.",
-        "No GPU was available to this task; GPU rows are missing.",
-        "",
-    ]
-    out = Path(__file__).parent / "results" / "spd_speed.md"
-    out.write_text("\n".join(lines))
-    print("\n".join(lines))
+                    base = case(maker, x)
+                dt = str(dtype)[6:]
+                ratio.setdefault((name, dt), {})[n] = (base[0] / ours[0], base[1])
+                raw.append({"op": name, "dtype": dt, "n": n, "ours_ms": 1e3 * ours[0],
+                            "eigh_autograd_ms": 1e3 * base[0], "ours_finite": ours[1],
+                            "eigh_autograd_finite": base[1]})
+                print(raw[-1], flush=True)
+    rows = []
+    for (name, dt), by_n in ratio.items():
+        finite = all(f for _, f in by_n.values())
+        rows.append([name, dt, *[f"{by_n[n][0]:.2f}x" for n in sizes],
+                     "finite" if finite else "NaN gradients"])
+    doc = results_document(
+        "spd_speed", "SPD matrix functions and batch norms: ours vs eigh autograd", args=args,
+        tables=[{"title": "Time ratio eigh-autograd / ours, forward + backward (> 1: ours "
+                          "faster)",
+                 "columns": ["op", "dtype", *[f"n = {n}" for n in sizes],
+                             "eigh autograd gradient"],
+                 "rows": rows}],
+        setup=(f"Forward + backward of a batch of {BATCH} SPD matrices (condition number up "
+               "to 1e3), median of 3 after one warm-up, 1 thread, CPU; batch norms at their "
+               "initial parameters (bias = I, M = I: repeated eigenvalues). The machine is "
+               "shared, so differences within about ±20 % are noise."),
+        anchors="the same functions through `torch.linalg.eigh` and autograd.", raw=raw)
+    write_results(doc, args.out)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

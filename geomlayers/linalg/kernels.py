@@ -17,6 +17,21 @@ from geomlayers.linalg.checks import _check_matrix, _skip_checks, config, sym
 class Kernel:
     """A symmetric kernel ``k(x, y) = k(y, x)`` of two eigenvalues and its ``∂k/∂x``."""
 
+    def _num(self, name: str) -> float:
+        """The float field ``name`` as a constant that ``torch.compile`` does not lift.
+
+        Under ``torch.compile(dynamic=True)`` Dynamo turns a float attribute read inside an
+        ``autograd.Function`` into a symbolic input and caches it by source; a second
+        ``Function`` reading the same kernel's attribute then reuses a value that belongs to the
+        first one's subgraph and Dynamo fails (``lift_tracked_freevar_to_input should not be
+        called on root SubgraphTracer``).  The exact ``repr`` of each float is kept as a string
+        field, and ``float`` of a constant string folds to a constant while tracing.
+        """
+        return float(self._reprs[name])
+
+    def _keep_reprs(self, *names: str) -> None:
+        object.__setattr__(self, "_reprs", {n: repr(float(getattr(self, n))) for n in names})
+
     def k(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Kernel values (broadcast)."""
         raise NotImplementedError
@@ -37,13 +52,17 @@ class SumPowerKernel(Kernel):
     coef: float
     power: float
 
+    def __post_init__(self):
+        self._keep_reprs("coef", "power")
+
     def k(self, x, y):
         """``coef (x+y)^power``."""
-        return self.coef * (x + y).pow(self.power)
+        return self._num("coef") * (x + y).pow(self._num("power"))
 
     def d1(self, x, y):
         """``coef · power · (x+y)^(power-1)``."""
-        return self.coef * self.power * (x + y).pow(self.power - 1)
+        coef, power = self._num("coef"), self._num("power")
+        return coef * power * (x + y).pow(power - 1)
 
 
 @dataclass(frozen=True)
@@ -60,8 +79,11 @@ class LoewnerKernel(Kernel):
     theta: float = 1.0
     inverse: bool = False
 
+    def __post_init__(self):
+        self._keep_reprs("theta")
+
     def _derivs(self, x):
-        t = self.theta
+        t = self._num("theta")
         if self.kind == "log":
             return x.log(), 1 / x, -1 / x**2
         if self.kind == "exp":

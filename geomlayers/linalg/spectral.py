@@ -74,10 +74,13 @@ class _Spectral(torch.autograd.Function):
         sigma, u = torch.linalg.eigh(x)
         if _SPECTRAL[kind][3]:
             _check_eigs(sigma, name)
+        ctx.mean_floor = floor == "mean"
         if floor == "relative":
             floor = config.floor_for(sigma)
             if kind != "clamp":
                 _warn_floor(sigma, floor, name)
+        elif ctx.mean_floor:  # θ · mean eigenvalue = θ · tr(X)/n per matrix (clamp only)
+            floor = (theta * sigma.mean(-1, keepdim=True)).clamp_min(torch.finfo(sigma.dtype).tiny)
         c = sigma if floor is None else sigma.clamp_min(floor)
         fc = _SPECTRAL[kind][0](c, theta)
         ctx.kind = kind
@@ -95,6 +98,11 @@ class _Spectral(torch.autograd.Function):
         gh = u.transpose(-1, -2) @ sym(grad) @ u
         lw = _loewner(sigma, fc, kind, theta, floor, config.tie(sigma.dtype))
         gx = u @ (lw * gh) @ u.transpose(-1, -2)
+        if ctx.mean_floor:  # clamped eigenvalues equal θ tr(X)/n, whose gradient is (θ/n) I
+            n = sigma.shape[-1]
+            held = (sigma < floor) & (floor > torch.finfo(sigma.dtype).tiny)
+            pull = (torch.diagonal(gh, dim1=-2, dim2=-1) * held).sum(-1) * (theta / n)
+            gx = gx + pull[..., None, None] * torch.eye(n, dtype=gx.dtype, device=gx.device)
         gtheta = None
         if ctx.needs_input_grad[1]:
             c = sigma if floor is None else sigma.clamp_min(floor)
@@ -116,7 +124,8 @@ def spectral_apply(x: torch.Tensor, kind: str, *, theta=None, floor=None,
         theta: exponent for ``pow`` (float or 0-d tensor, may require grad).
         floor: absolute eigenvalue clamp floor; ``None`` uses the relative floor of
             :data:`config` (``config.floor · n · max|σ|`` per matrix) for functions that need
-            positive eigenvalues and no clamp for ``exp``.
+            positive eigenvalues and no clamp for ``exp``; ``"mean"`` (``clamp`` only) floors
+            at ``theta · tr(X)/n`` per matrix, with the floor's own gradient in the backward.
         name: argument name used in error messages.
 
     Returns:
@@ -128,9 +137,11 @@ def spectral_apply(x: torch.Tensor, kind: str, *, theta=None, floor=None,
     x = _check_matrix(x, name)
     if floor is None and _SPECTRAL[kind][3]:
         floor = "relative"
-    if kind == "pow":
+    if floor == "mean" and kind != "clamp":
+        raise ValueError(f"floor='mean' is for kind='clamp', got kind={kind!r}")
+    if kind == "pow" or floor == "mean":
         if theta is None:
-            raise ValueError("theta is required for kind='pow'")
+            raise ValueError(f"theta is required for kind={kind!r}, floor={floor!r}")
         theta = torch.as_tensor(theta, dtype=x.dtype, device=x.device)
         if theta.numel() != 1:
             raise ValueError(f"theta must be a scalar, got shape {tuple(theta.shape)}")
@@ -165,10 +176,18 @@ def powm(x: torch.Tensor, theta) -> torch.Tensor:
     return spectral_apply(x, "pow", theta=theta)
 
 
-def clampm(x: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Eigenvalue rectification ``U max(σ, threshold) Uᵀ`` (SPDNet's ReEig), ``(..., n, n)``."""
+def clampm(x: torch.Tensor, threshold: float, *, relative: bool = False) -> torch.Tensor:
+    """Eigenvalue rectification ``U max(σ, τ) Uᵀ`` (SPDNet's ReEig), ``(..., n, n)``.
+
+    ``τ = threshold`` (absolute, as in Huang & Van Gool, AAAI 2017, §3.2), or with
+    ``relative=True`` ``τ = threshold · tr(X)/n`` per matrix (the mean eigenvalue), so that
+    ``clampm(c·X) = c·clampm(X)`` for every ``c > 0``; the backward then includes the floor's
+    own dependence on ``X``.
+    """
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
+    if relative:
+        return spectral_apply(x, "clamp", floor="mean", theta=float(threshold))
     return spectral_apply(x, "clamp", floor=float(threshold))
 
 

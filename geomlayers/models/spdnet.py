@@ -29,7 +29,8 @@ class SPDNet(nn.Module):
         dims: ``[d_0, d_1, ..., d_k]``, non-increasing, ``d_0`` the input size.
         num_classes: outputs of the linear layer.
         bn_metric: ``None`` (plain SPDNet), ``"aim"``, ``"bw"`` or ``"gbw"``.
-        reeig_threshold: ReEig floor.
+        reeig_threshold: ReEig floor, relative to each matrix's mean eigenvalue
+            (:class:`~geomlayers.nn.spd.ReEig`).
         bn_kwargs: extra keyword arguments for :class:`SPDBatchNorm`.
         head: ``"linear"`` (LogEig → vector → Linear) or ``"gyro-aim"`` / ``"gyro-lem"``
             (:class:`SPDGyroMLR` on the last SPD matrices).
@@ -161,7 +162,8 @@ class ConvSPDNet(nn.Module):
         attention_dim: with ``segments > 1``, put :class:`SPDAttention`
             (``cov_channels → attention_dim``) between the window covariances and the SPDNet
             (which then starts at ``attention_dim``), as MAtt does; ``None``: no attention.
-        reeig_threshold: ReEig floor.
+        reeig_threshold: ReEig floor, relative to each matrix's mean eigenvalue
+            (:class:`~geomlayers.nn.spd.ReEig`).
         bn_kwargs: extra :class:`SPDBatchNorm` arguments.
         spd_dtype: dtype of the SPD part (``None``: the module's dtype).
 

@@ -8,6 +8,10 @@
   :class:`torch_geometric.nn.MessagePassing` layer, with optional edge features.
 - :class:`SizeAwareBatchSampler` / :class:`DistributedSizeAwareBatchSampler`: batches of
   graphs of similar size for the dense models (bounded padding), reshuffled every epoch.
+- :func:`cross_validate` / :func:`train_fold` with a :class:`TrainingRecipe`: the TU
+  benchmarks' cross-validation, with folds that stop and resume exactly from a checkpoint.
+- :func:`mark_batch_sizes`: marks a batch's node and edge counts for ``torch.compile``, so
+  that a compiled model of sparse layers compiles once for every batch.
 - :class:`AutomorphismLinear` / :class:`AutomorphismNetwork`: Aut(G)-equivariant layers for
   signals on one fixed graph (from :mod:`geomlayers.nn.equivariant.automorphism`).
 
@@ -20,7 +24,9 @@ from geomlayers.integrations.pyg.batching import (
     DistributedSizeAwareBatchSampler,
     SizeAwareBatchSampler,
 )
+from geomlayers.integrations.pyg.compile import mark_batch_sizes
 from geomlayers.integrations.pyg.conv import DiagramConv
+from geomlayers.integrations.pyg.crossval import TrainingRecipe, cross_validate, train_fold
 from geomlayers.models.graphs import (
     PPGN,
     DenseGraphBatch,
@@ -44,11 +50,15 @@ __all__ = [
     "InvariantGraphNetwork",
     "PPGN",
     "SizeAwareBatchSampler",
+    "TrainingRecipe",
+    "cross_validate",
     "dense_graph_batch",
     "dense_readout",
     "from_dense_order2",
     "ign3",
+    "mark_batch_sizes",
     "pair_mask",
     "ppgn_paper",
     "to_dense_order2",
+    "train_fold",
 ]

@@ -8,6 +8,8 @@ numbers (every layer takes the node mask, means use each graph's own node count)
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 
 import torch
@@ -181,6 +183,55 @@ def forward_by_size(forward, dense: torch.Tensor, mask: torch.Tensor,
     return torch.cat(outputs)[inverse]
 
 
+# -- torch.compile ----------------------------------------------------------------------------
+#: the padded node axis is at least this long (one-node batches get a padded node), so that
+#: under torch.compile the node count is never 1 and keeps one symbolic size
+_MIN_PADDED_NODES = 2
+
+
+@functools.cache
+def unbacked_marker():
+    """``torch._dynamo``'s ``mark_unbacked``, or None where it lacks ``shape_id`` and ``min``.
+
+    Both arguments exist in recent torch releases (2.13 has them).
+    """
+    try:
+        from torch._dynamo.decorators import mark_unbacked
+    except ImportError:  # pragma: no cover - older torch
+        return None
+    parameters = inspect.signature(mark_unbacked).parameters
+    return mark_unbacked if {"shape_id", "min"} <= parameters.keys() else None
+
+
+def mark_compile_sizes(batch: DenseGraphBatch) -> None:
+    """Tell ``torch.compile`` which sizes of a :class:`DenseGraphBatch` vary, and how.
+
+    The channel axis is static (fixed by the model). The graph count ``B``, the padded node
+    count ``n`` (``>= 2``) and the input node count ``N`` are marked *unbacked*: dynamo
+    treats them as sizes it may not read, so it installs no guard on their values. With
+    backed dynamic sizes (what ``dynamic=True`` alone gives), every comparison of a size with
+    a constant becomes a guard and a batch on its other side recompiles: dynamo specialises
+    sizes of 0 and 1 (a one-graph batch), and inductor's CPU code generator guards float32
+    sum reductions on their length against 4096 (``n² <= 4096``: batches whose largest graph
+    has more or fewer than 64 nodes compiled apart). Unbacked sizes give one compilation for
+    every batch. ``n`` and ``B`` keep a lower bound (2 and 1, checked at run time), so that
+    checks such as ``n == 0`` in the layers still decide without a guard. In eager mode the
+    marks are attributes of the tensors and cost nothing. No-op where ``torch._dynamo`` lacks
+    ``mark_unbacked(..., shape_id, min)``: sizes are then backed dynamic.
+    """
+    dense, mask, graph, slot = batch
+    torch._dynamo.mark_static(dense, 1)
+    mark = unbacked_marker()
+    if mark is None:
+        return
+    for tensor, axis, size, low in ((dense, 0, "graphs", 1), (mask, 0, "graphs", 1),
+                                    (dense, 2, "nodes", _MIN_PADDED_NODES),
+                                    (dense, 3, "nodes", _MIN_PADDED_NODES),
+                                    (mask, 1, "nodes", _MIN_PADDED_NODES),
+                                    (graph, 0, "inputs", 0), (slot, 0, "inputs", 0)):
+        mark(tensor, axis, shape_id=f"geomlayers.{size}", min=low)
+
+
 # -- the shared entry points ------------------------------------------------------------------
 def _node_features(data) -> torch.Tensor:
     if not hasattr(data, "edge_index") or not hasattr(data, "x"):
@@ -232,9 +283,11 @@ class DenseGraphModel(nn.Module):
         num_graphs = getattr(data, "num_graphs", None) if batch is not None else 1
         edge_attr = getattr(data, "edge_attr", None) if self.edge_channels else None
         out = dense_graph_batch(x, data.edge_index, batch, edge_attr, num_graphs=num_graphs)
-        # the channel count is fixed by the model: keep it out of torch.compile's symbolic
-        # sizes, so that a batch whose graph count or size equals it is not specialised
-        torch._dynamo.mark_static(out.dense, 1)
+        if out.dense.shape[-1] < _MIN_PADDED_NODES:  # one-node graphs only: pad (see below)
+            extra = _MIN_PADDED_NODES - out.dense.shape[-1]
+            out = DenseGraphBatch(nn.functional.pad(out.dense, (0, extra, 0, extra)),
+                                  nn.functional.pad(out.mask, (0, extra)), out.graph, out.slot)
+        mark_compile_sizes(out)
         return out
 
     def forward(self, data) -> torch.Tensor:

@@ -223,7 +223,9 @@ class EquivariantLinear(nn.Module):
             raise ValueError(f"x has node axes of size n=0 (shape {tuple(x.shape)}); a layer "
                              "needs at least one node")
         check_input_dtype(x, self.weight.dtype, type(self).__name__)
-        if n != self.group.n and not self.variable_n:
+        # the fixed-n test first: under torch.compile, comparing a symbolic n with group.n
+        # would specialise (recompile at) n == group.n for layers that take any n
+        if not self.variable_n and n != self.group.n:
             raise ValueError(
                 f"this layer is fixed to n={self.group.n} ({self.group}); got n={n}. Only "
                 "S_n layers (A_n when n > k + l) run on other sizes"
@@ -233,7 +235,8 @@ class EquivariantLinear(nn.Module):
                 raise ValueError(f"mask needs an S_n / A_n layer of partition diagrams; "
                                  f"{self.group} with k={k}, l={self.l} has other elements")
             check_mask(mask, x.shape[0], n)
-        if self.variable_n and not self.any_n and n > self.group.n:
+        if (self.variable_n and not self.any_n and not torch.compiler.is_compiling()
+                and n > self.group.n):
             self._check_basis_size(n)
         return n
 

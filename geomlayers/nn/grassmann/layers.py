@@ -97,8 +97,10 @@ class _OrthMap(torch.autograd.Function):
         q = ctx.q
         top, rest = u[..., -q:].flip(-1), u[..., :-q]
         gap = sigma[..., -q:].flip(-1).unsqueeze(-2) - sigma[..., :-q].unsqueeze(-1)
-        scale = sigma.abs().amax(-1, keepdim=True).unsqueeze(-1).clamp_min(1.0)
-        gap = gap.clamp_min(linalg_config.tie(sigma.dtype) * scale)
+        # relative to the matrix's own scale (an absolute floor of 1 made the gradient of a
+        # matrix at scale c ≪ 1 wrong: ∇L(cS) must be ∇L(S)/c)
+        scale = sigma.abs().amax(-1, keepdim=True).unsqueeze(-1)
+        gap = gap.clamp_min(linalg_config.tie(sigma.dtype) * scale + torch.finfo(sigma.dtype).tiny)
         grad = rest @ ((_t(rest) @ grad_u) / gap) @ _t(top)
         return 0.5 * (grad + _t(grad)), None
 
@@ -112,7 +114,7 @@ def orthmap(s: torch.Tensor, q: int) -> torch.Tensor:
     the exact gradient of every loss that depends on the output only through its span (what GrNet
     computes downstream: FRMap → ReOrth → ProjMap), and it needs no gap *inside* the kept or the
     discarded block, so repeated eigenvalues there do not produce inf/NaN. Gaps between the blocks
-    below ``config.tie(dtype) · max(max|σ|, 1)`` (:data:`geomlayers.linalg.config`) are clamped.
+    below ``config.tie(dtype) · max|σ|`` (:data:`geomlayers.linalg.config`) are clamped.
     """
     s = check_symmetric(s, "s")
     n = s.shape[-1]

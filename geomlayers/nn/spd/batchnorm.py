@@ -103,7 +103,8 @@ class SPDBatchNorm(nn.Module):
         num_features: matrix size ``n``.
         metric: ``"aim" | "lem" | "bw" | "gbw"``.
         momentum: running-statistics step (``None``: cumulative average).
-        eps: added to the variance.
+        eps: added to the variance (BW/GBW: times the mean's ``tr(G)/n``, so the layer is
+            invariant under ``X ↦ c·X``; AIM and LEM variances are scale-free already).
         n_iter: Karcher / fixed-point steps for the batch mean (early stop at ``tol``).
         theta: power deformation (GBW only; BW and AIM use 1).
         learn_theta: make ``θ`` a parameter (GBW).
@@ -267,12 +268,24 @@ class SPDBatchNorm(nn.Module):
         else:
             v = stats[1].to(x.dtype)
         if self.use_scale:
-            w = w * (self.scale.to(x.dtype) / (v + self.eps).sqrt())
+            w = w * (self.scale.to(x.dtype) / (v + self._eps_for(g)).sqrt())
         bias = self._eye(x) if self.bias is None else man.chart(self.bias.to(x.dtype))
         y = man.chart_inv(base.from_identity(bias, w))  # Exp_B Γ_{I→B} W
         if self.spd_floor and not base.complete:  # Exp of an incomplete metric may be singular
             y = linalg.floorm(y)
         return y, out
+
+    def _eps_for(self, g):
+        """``ε`` in the variance's units (a scalar, or ``(B, 1, 1)`` per mean).
+
+        AIM and LEM distances are invariant under ``X ↦ c·X``; BW and GBW squared distances
+        scale with the matrices (``d²(cX, cG) = c·d²(X, G)``, ``c^θ`` in GBW's chart), so there
+        ``ε`` is taken relative to the mean's mean eigenvalue ``tr(G)/n`` (chart coordinates):
+        the same ``ε`` for inputs of unit scale, and ``BN(c·X) = BN(X)`` for every ``c > 0``.
+        """
+        if self.metric in ("aim", "lem"):
+            return self.eps
+        return self.eps * torch.diagonal(g, dim1=-2, dim2=-1).mean(-1)
 
     @torch.no_grad()
     def _step_stats(self, mean, var, g, v, eta):

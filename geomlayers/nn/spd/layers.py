@@ -147,26 +147,40 @@ class BiMap(nn.Module):
 
 
 class ReEig(OrthogonalCongruence, nn.Module):
-    """Eigenvalue rectification ``U max(σ, threshold) Uᵀ`` (SPDNet §3.2), ``(..., n, n)``.
+    """Eigenvalue rectification ``U max(σ, τ) Uᵀ`` (SPDNet §3.2), ``(..., n, n)``.
 
-    The threshold is absolute (as in SPDNet); ``O(n)``-congruence equivariant
+    Huang & Van Gool ("A Riemannian network for SPD matrix learning", AAAI 2017, §3.2) use an
+    absolute ``τ = ε``.  Here, by default (``relative=True``), ``τ = threshold · tr(X)/n`` per
+    matrix (``threshold`` times the mean eigenvalue), so ``ReEig(c·X) = c·ReEig(X)`` for every
+    ``c > 0``: EEG covariances in V² (eigenvalues near 1e-12) are rectified exactly as the same
+    covariances in µV².  For matrices scaled to trace ``n`` (mean eigenvalue 1) this is the
+    absolute floor ``threshold``; ``relative=False`` restores the absolute one.  The backward
+    includes the floor's gradient ``(threshold/n)·I`` for the clamped eigenvalues
+    (:func:`geomlayers.linalg.clampm`).  ``O(n)``-congruence equivariant
     (:class:`OrthogonalCongruence`, with ``n=``).
+
+    Args:
+        threshold: ``ε > 0``; relative to the mean eigenvalue, or absolute.
+        relative: scale the floor with each matrix's mean eigenvalue (default).
+        n: matrix size, to declare the ``O(n)`` symmetry.
+
     """
 
-    def __init__(self, threshold: float = 1e-4, *, n: int | None = None):
+    def __init__(self, threshold: float = 1e-4, *, relative: bool = True, n: int | None = None):
         super().__init__()
         if not threshold > 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
         self.threshold = float(threshold)
+        self.relative = bool(relative)
         self.n = check_matrix_size(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rectify eigenvalues."""
-        return linalg.clampm(x, self.threshold)
+        return linalg.clampm(x, self.threshold, relative=self.relative)
 
     def extra_repr(self) -> str:
-        """Threshold."""
-        return f"threshold={self.threshold}"
+        """Threshold and whether it is relative."""
+        return f"threshold={self.threshold}, relative={self.relative}"
 
 
 class LogEig(OrthogonalCongruence, nn.Module):
