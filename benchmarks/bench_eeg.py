@@ -1,31 +1,37 @@
-"""EEG classification: SPDNetClassifier (BN None / AIM / BW / GBW), Grassmann nets, pyRiemann.
+"""EEG classification: every covariance data set, pyRiemann against our networks, one table.
 
-Run: .venv/bin/python benchmarks/bench_eeg.py [--subjects 1 2 ...] -> benchmarks/results/eeg.md
-(one thread; per-fit records are appended to benchmarks/results/eeg.jsonl as they finish, and
-``--render`` rebuilds the table from that file).
+Run (one thread; resumable: each fit is appended to ``benchmarks/results/eeg.jsonl`` as it
+finishes, and a fit already in that log is not repeated)::
 
-A. MAMEM SSVEP II, 11 subjects (geomlayers.data.eeg.load_mamem). Every method is fitted on trials
-   0-399 (the standard train + validation blocks; our estimators hold out a stratified 20 % of
-   them for early stopping, pyRiemann's need none) and scored on trials 400-499 (the standard
-   test block). Features: OAS covariances of the 8 channels, plain (8x8) and time-delay embedded
-   (order 4, lag 3 samples -> 32x32; geomlayers.data.eeg.covariances(order=4, lag=3)).
-   Methods, all with their default hyper-parameters and random_state=0:
-   MDM and TS+LR (pyRiemann) on both feature sets; SPDNetClassifier with bn_metric None, "aim",
-   "bw", "gbw" and GrassmannClassifier (q=4 principal subspace; GrNet head "linear" = GrNet
-   baseline, "gyro" = gyro MLR head) on the 32x32 features.
-B. EEGMMIDB S001 imagery (left vs right fist, runs 4/8/12, 45 trials; and both fists vs both feet,
-   runs 6/10/14), 22 sensorimotor channels, 8-30 Hz, 0.5-2.5 s, OAS; stratified 5-fold CV
-   (shuffled, seed 0), the same methods on the 22x22 covariances.
+    python benchmarks/bench_eeg.py                    # all sets, all methods, seeds 0 1 2
+    python benchmarks/bench_eeg.py --quick            # lr22, key methods, seed 0 (smoke test)
+    python benchmarks/bench_eeg.py --sets lr22 ff22 --methods MDM TS+LR --seeds 0
+    python benchmarks/bench_eeg.py --render           # rebuild eeg.json / eeg.md from the log
+
+Writes ``benchmarks/results/eeg.json`` (the harness's results document, read by
+``make_results.py``) and ``benchmarks/results/eeg.md`` (one table per data set).
+
+Data sets (``COV_SETS``): MAMEM SSVEP II, 11 subjects, fit on trials 0-399 and test on 400-499
+(chronological), OAS covariances of the 8 channels (8x8) and time-delay embedded (order 4,
+lag 3 -> 32x32); EEGMMIDB S001 imagery (left vs right fist, runs 4/8/12; both fists vs both
+feet, runs 6/10/14; 45 trials each), 8-30 Hz, 0.5-2.5 s, 22 sensorimotor or all 64 channels,
+OAS covariances, stratified 5-fold CV (shuffled, seed 0).  Every method sees the same
+covariances and splits; ConvSPDNet sees the raw epochs of the same trials.  Networks run with
+their default hyper-parameters and ``random_state`` = each seed; pyRiemann's MDM, FgMDM and
+TS+LR are deterministic (one run).
+
+``--legacy`` reruns the 2026-12-04 raw-signal study (MAMEM train 0-299 / validation 300-399,
+ConvSPDNet recipes, GrNet heads), whose records stay in the log and in ``eeg.md``.
 """
 
-import argparse
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from _machine import provenance  # sibling module of this script
+from _harness import parser, results_document, setup, write_results  # sibling modules
+from _machine import provenance
 from pyriemann.classification import MDM
 from pyriemann.tangentspace import TangentSpace
 from sklearn.linear_model import LogisticRegression
@@ -49,7 +55,7 @@ from geomlayers.integrations.sklearn import (
 
 RESULTS = Path(__file__).parent / "results"
 LOG = RESULTS / "eeg.jsonl"
-COMMAND = ".venv/bin/python benchmarks/bench_eeg.py"
+COMMAND = "python benchmarks/bench_eeg.py"
 
 
 class SSVEPCanonicalCorrelation:
@@ -166,8 +172,8 @@ FEATURES = {"plain": "8x8 OAS", "delay": "32x32 delay-embedded OAS",
             "references": "raw signals vs sin/cos references (3 harmonics)"}
 
 
-def record(entry):
-    with open(LOG, "a") as handle:
+def record(entry, log=None):
+    with open(LOG if log is None else log, "a") as handle:
         handle.write(json.dumps(entry) + "\n")
     print(entry, flush=True)
 
@@ -215,158 +221,170 @@ def run_eegmmidb(names):
 # --------------------------------------------------------------------------------------------
 # Covariance benchmarks: every fixed-covariance data set, pyRiemann vs our estimators, 3 seeds
 # --------------------------------------------------------------------------------------------
-COV_SETS = {  # key -> (title, protocol)
-    "mamem8": ("MAMEM SSVEP II, 8x8 OAS", "11 subjects, fit 0-399, test 400-499"),
-    "mamem32": ("MAMEM SSVEP II, 32x32 delay-embedded OAS", "11 subjects, fit 0-399, test 400-499"),
-    "lr22": ("EEGMMIDB S001 left/right fist, 22 channels", "5-fold CV"),
-    "lr64": ("EEGMMIDB S001 left/right fist, 64 channels", "5-fold CV"),
-    "ff22": ("EEGMMIDB S001 fists/feet, 22 channels", "5-fold CV"),
-    "ff64": ("EEGMMIDB S001 fists/feet, 64 channels", "5-fold CV"),
+COV_SETS = {  # key -> (short title, protocol)
+    "mamem8": ("MAMEM 8x8", "MAMEM SSVEP II, 8x8 OAS; 11 subjects, fit 0-399, test 400-499"),
+    "mamem32": ("MAMEM 32x32", "MAMEM SSVEP II, 32x32 delay-embedded OAS; 11 subjects, fit "
+                "0-399, test 400-499"),
+    "lr22": ("EEGMMIDB l/r 22 ch", "EEGMMIDB S001 left/right fist, 22 channels; 5-fold CV"),
+    "ff22": ("EEGMMIDB f/f 22 ch", "EEGMMIDB S001 fists/feet, 22 channels; 5-fold CV"),
+    "lr64": ("EEGMMIDB l/r 64 ch", "EEGMMIDB S001 left/right fist, 64 channels; 5-fold CV"),
+    "ff64": ("EEGMMIDB f/f 64 ch", "EEGMMIDB S001 fists/feet, 64 channels; 5-fold CV"),
 }
 DEFAULT = "SPDNetClassifier() (default)"
+BASELINES = ("MDM", "FgMDM", "TS+LR")
+RAW = "ConvSPDNetClassifier() (default), raw signals"
 COV_RESULTS = RESULTS / "eeg_covariances.json"
 
 
 def cov_methods():
-    """name -> factory(seed, d) for the covariance benchmarks (d: matrix size)."""
+    """name -> factory(seed) for the covariance benchmarks, in table order."""
     from pyriemann.classification import FgMDM
 
     default_bn = SPDNetClassifier().bn_metric
     return {
-        "MDM": lambda seed, d: MDM(),
-        "FgMDM": lambda seed, d: FgMDM(),
-        "TS+LR": lambda seed, d: make_pipeline(TangentSpace(), LogisticRegression(max_iter=1000)),
-        DEFAULT: lambda seed, d: SPDNetClassifier(random_state=seed),
+        "MDM": lambda seed: MDM(),
+        "FgMDM": lambda seed: FgMDM(),
+        "TS+LR": lambda seed: make_pipeline(TangentSpace(), LogisticRegression(max_iter=1000)),
+        DEFAULT: lambda seed: SPDNetClassifier(random_state=seed),
+        "SPDNetClassifier(head_init='auto')": lambda seed: SPDNetClassifier(
+            head_init="auto", random_state=seed),
         **{f"SPDNetClassifier(bn_metric={m!r})": (
-            lambda seed, d, m=m: SPDNetClassifier(bn_metric=m, random_state=seed))
+            lambda seed, m=m: SPDNetClassifier(bn_metric=m, random_state=seed))
            for m in (None, "aim", "lem", "bw", "gbw") if m != default_bn},
-        "SPDNet, random init, BiMap d → d/2 → d/4 (previous default)": lambda seed, d: (
-            SPDNetClassifier(dims=SPDNetClassifier.default_dims(d), head_init=None, refit=False,
-                             random_state=seed)),
-        "GrassmannClassifier() (default, linear head)": lambda seed, d: GrassmannClassifier(
-            random_state=seed),
+        "GrassmannClassifier() (default)": lambda seed: GrassmannClassifier(random_state=seed),
+        RAW: lambda seed: ConvSPDNetClassifier(random_state=seed),
     }
 
 
+KEY_METHODS = [*BASELINES, DEFAULT, "SPDNetClassifier(head_init='auto')"]
+
+
 def cov_splits(key):
-    """(train X, train y, test X, test y, split id) for one data set."""
+    """(train X, train y, test X, test y, split id, raw train X, raw test X) for one data set."""
     if key.startswith("mamem"):
         for subject in MAMEM_SUBJECTS:
             x, y = load_mamem(subject)
             f = covariances(x, "oas") if key == "mamem8" else covariances(x, "oas", order=4,
                                                                           lag=3)
-            yield f[:400], y[:400], f[400:], y[400:], subject
+            yield f[:400], y[:400], f[400:], y[400:], subject, x[:400], x[400:]
         return
     task = "imagery_left_right" if key.startswith("lr") else "imagery_hands_feet"
     x, y = load_eegmmidb_epochs(1, task, channels=MOTOR_CHANNELS if key.endswith("22") else None)
     f = covariances(x * 1e6, "oas")
     for fold, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(f, y)):
-        yield f[tr], y[tr], f[te], y[te], fold
+        yield f[tr], y[tr], f[te], y[te], fold, x[tr], x[te]
 
 
-def run_covariances(keys, names, seeds):
-    """Append one record per (data set, method, seed, split) to the log."""
+def _done(log):
+    """(part, method, seed, split) of every fit already in the log."""
+    if not log.is_file():
+        return set()
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return {(r["part"], r["method"], r["seed"], r["split"]) for r in rows
+            if r["part"].startswith("cov:")}
+
+
+def run_covariances(keys, names, seeds, log):
+    """Append one record per (data set, method, seed, split) to ``log``, skipping done ones.
+
+    ConvSPDNet's MAMEM fits use the same raw trials for both MAMEM sets: they run once (under
+    ``mamem8``) and the table shows them in both columns.
+    """
     import warnings
 
     factories = cov_methods()
+    done = _done(log)
     for key in keys:
-        for xtr, ytr, xte, yte, split in cov_splits(key):
-            for name in names:
-                for seed in (seeds if name not in ("MDM", "FgMDM", "TS+LR") else seeds[:1]):
+        todo = [n for n in names if not (n == RAW and key == "mamem32")]
+        for xtr, ytr, xte, yte, split, rtr, rte in cov_splits(key):
+            for name in todo:
+                for seed in (seeds if name not in BASELINES else seeds[:1]):
+                    if (f"cov:{key}", name, seed, split) in done:
+                        continue
+                    train, test = (rtr, rte) if name == RAW else (xtr, xte)
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always", RuntimeWarning)
                         acc, fit, epochs = timed_fit_score(
-                            lambda n=name, s=seed, d=xtr.shape[1]: factories[n](s, d),
-                            xtr, ytr, xte, yte)
+                            lambda n=name, s=seed: factories[n](s), train, ytr, test, yte)
                     record({"part": f"cov:{key}", "split": split, "method": name, "seed": seed,
                             "accuracy": acc, "fit_s": fit, "epochs": epochs,
-                            "warnings": [str(w.message)[:200] for w in caught]})
+                            "warnings": [str(w.message)[:200] for w in caught]}, log)
 
 
-def render_covariances(rows):
-    """Markdown lines of the covariance table and the JSON summary.
+def summarise_covariances(rows):
+    """{set key: {method: summary}} from the log's ``cov:`` records.
 
-    A seed that covers fewer splits than another seed of the same method (an interrupted run)
-    is left out; every method is then scored on the splits that all remaining runs of that
-    data set cover (all of them once the runs are complete; the table says when not).  A
-    repeated (data set, method, seed, split) keeps its first record.
+    A (method, seed) is counted on a data set only if it covers every split of that set
+    (an interrupted run is left out until complete); a repeated record keeps its first.
     """
     unique = {}
     for r in rows:
         unique.setdefault((r["part"], r["method"], r["seed"], r["split"]), r)
-    cover = {}
-    for part, method, seed, split in unique:
-        cover.setdefault((part, method, seed), set()).add(split)
-    keep = {k for k, v in cover.items()
-            if len(v) == max(len(w) for j, w in cover.items() if j[:2] == k[:2])}
-    common, total = {}, {}
-    for part in {k[0] for k in cover}:
-        sets = [cover[k] for k in keep if k[0] == part]
-        common[part] = set.intersection(*sets)
-        total[part] = len(set.union(*sets))
-    rows = [r for k, r in unique.items() if k[:3] in keep and k[3] in common[k[0]]]
-    partial = {part.split(":")[1]: (len(common[part]), total[part]) for part in common
-               if len(common[part]) < total[part]}
-    names = [n for n in cov_methods() if any(r["method"] == n for r in rows)]
-    keys = [k for k in COV_SETS if any(r["part"] == f"cov:{k}" for r in rows)]
+    n_splits = {"mamem8": len(MAMEM_SUBJECTS), "mamem32": len(MAMEM_SUBJECTS)}
     summary = {}
-    for key in keys:
-        for name in names:
-            sel = [r for r in rows if r["part"] == f"cov:{key}" and r["method"] == name]
-            if not sel:
+    for key in COV_SETS:
+        part = f"cov:{key}"
+        source = "cov:mamem8" if key == "mamem32" else part
+        for name in cov_methods():
+            src = source if name == RAW else part
+            by_seed = {}
+            for (p, m, seed, _split), r in unique.items():
+                if p == src and m == name:
+                    by_seed.setdefault(seed, []).append(r)
+            by_seed = {s: v for s, v in by_seed.items() if len(v) == n_splits.get(key, 5)}
+            if not by_seed:
                 continue
-            seeds = sorted({r["seed"] for r in sel})
-            per_seed = [100 * np.mean([r["accuracy"] for r in sel if r["seed"] == s])
-                        for s in seeds]
+            per_seed = [100 * float(np.mean([r["accuracy"] for r in v]))
+                        for _, v in sorted(by_seed.items())]
             summary.setdefault(key, {})[name] = {
-                "accuracy_mean": float(np.mean(per_seed)), "accuracy_std_over_seeds":
-                float(np.std(per_seed)), "per_seed": per_seed, "seeds": seeds,
-                "fit_s_mean": float(np.mean([r["fit_s"] for r in sel])),
-                "splits": sorted({r["split"] for r in sel}), "protocol": COV_SETS[key][1]}
-    COV_RESULTS.write_text(json.dumps(summary, indent=1))
-    lines = ["### Covariance benchmarks: accuracy (%) mean ± std over seeds (number of seeds; "
-             "pyRiemann's methods are deterministic: 1), fit time per split (s)", "",
-             "Same covariances and splits for every method. " + "; ".join(
-                 f"{COV_SETS[k][0]}: {COV_SETS[k][1]}" for k in keys) + ".", "",
-             "| method | " + " | ".join(COV_SETS[k][0] + (
-                 f" ({partial[k][0]} of {partial[k][1]} splits: those every run completed)"
-                 if k in partial else "") for k in keys) + " |",
-             "|---|" + "---|" * len(keys)]
-    for name in names:
-        cells = []
-        for key in keys:
-            entry = summary.get(key, {}).get(name)
-            best = max(summary[key][b]["accuracy_mean"] for b in ("MDM", "FgMDM", "TS+LR")
-                       if b in summary[key])
+                "accuracy_mean": float(np.mean(per_seed)),
+                "accuracy_std_over_seeds": float(np.std(per_seed)), "per_seed": per_seed,
+                "seeds": sorted(by_seed), "fit_s_mean": float(np.mean(
+                    [r["fit_s"] for v in by_seed.values() for r in v])),
+                "protocol": COV_SETS[key][1]}
+    return summary
+
+
+def _cell(entry, best=None, mark=False):
+    if entry is None:
+        return "–"
+    text = f"{entry['accuracy_mean']:.1f}"
+    if len(entry["seeds"]) > 1:
+        text += f" ± {entry['accuracy_std_over_seeds']:.1f} ({len(entry['seeds'])})"
+    if mark and best is not None:
+        text += " ✓" if entry["accuracy_mean"] >= best - 1e-9 else " ✗"
+    return text
+
+
+def covariance_tables(summary):
+    """(markdown lines of one table per data set, the compact all-sets table for eeg.json)."""
+    keys = [k for k in COV_SETS if k in summary]
+    names = [n for n in cov_methods() if any(n in summary[k] for k in keys)]
+    best = {k: max((summary[k][b]["accuracy_mean"] for b in BASELINES if b in summary[k]),
+                   default=None) for k in keys}
+    lines = []
+    for key in keys:
+        lines += [f"### {COV_SETS[key][1]}", "",
+                  "| method | accuracy % (± std over seeds (seeds)) | fit s per split |",
+                  "|---|---|---|"]
+        for name in names:
+            entry = summary[key].get(name)
             if entry is None:
-                cells.append("–")
                 continue
-            mark = " ✓" if name == DEFAULT and entry["accuracy_mean"] >= best - 1e-9 else (
-                " ✗" if name == DEFAULT else "")
-            cells.append(f"{entry['accuracy_mean']:.1f} ± {entry['accuracy_std_over_seeds']:.1f}"
-                         f" ({len(entry['seeds'])}; {entry['fit_s_mean']:.1f} s){mark}")
-        lines.append(f"| {'**' + name + '**' if name == DEFAULT else name} | "
-                     + " | ".join(cells) + " |")
-    lines += ["", "✓ / ✗: the default network at least / below the best of MDM, FgMDM and "
-              "TS+LR on that data set.", ""]
-    key_rows = [line.strip("|").split(" | ") for line in lines[6:-3]
-                if line.split(" | ")[0].strip("| *") in ("MDM", "FgMDM", "TS+LR", DEFAULT)]
-    _update_results_json(lines[4], key_rows, lines[0].lstrip("# ")
-                         + "; other networks in eeg.md")
-    return lines
-
-
-def _update_results_json(header, rows, title):
-    """Put the covariance table first in ``results/eeg.json`` (read by make_results.py)."""
-    path = RESULTS / "eeg.json"
-    if not path.is_file():
-        return
-    doc = json.loads(path.read_text())
-    tables = [t for t in doc["tables"] if not t.get("title", "").startswith("Covariance")]
-    columns = [c.strip() for c in header.strip("|").split(" | ")]
-    doc["tables"] = [{"title": title, "columns": columns,
-                      "rows": [[c.strip() for c in row] for row in rows]}, *tables]
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+            label = f"**{name}**" if name == DEFAULT else name
+            lines.append(f"| {label} | {_cell(entry, best[key], name == DEFAULT)} | "
+                         f"{entry['fit_s_mean']:.1f} |")
+        lines.append("")
+    rows = []
+    for name in names:
+        cells = [_cell(summary[k].get(name), best[k], name == DEFAULT) for k in keys]
+        fits = [summary[k][name]["fit_s_mean"] for k in keys if name in summary[k]]
+        rows.append([name, *cells, f"{min(fits):.1f}–{max(fits):.1f}"])
+    table = {"title": "Accuracy % (mean ± std over seeds (number of seeds); one number: one "
+             "run); ✓ / ✗: the default at least / below the best of MDM, FgMDM and TS+LR",
+             "columns": ["method", *[COV_SETS[k][0] for k in keys], "fit s per split"],
+             "rows": rows}
+    return lines, table
 
 
 ANCHORS = [
@@ -384,13 +402,19 @@ ANCHORS = [
 NOTES = "docs/notes/2026-12-07-eeg-benchmark.md"
 
 
-def render():
-    rows = [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+def render(args, log=LOG):
+    """Rebuild ``eeg.md`` (one table per data set, then the earlier runs) and the results
+    document ``args.out`` from the log."""
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     names = list(methods())
+    summary = summarise_covariances([r for r in rows if r["part"].startswith("cov:")])
+    if log == LOG:
+        COV_RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
+    cov_lines, table = covariance_tables(summary)
     lines = ["## EEG classification (MAMEM SSVEP II; EEGMMIDB S001 imagery)", "",
-             provenance(COMMAND) + " One thread (`torch.set_num_threads(1)`), random_state 0, "
-             "default hyper-parameters; protocol in the script's docstring.", ""]
-    lines += render_covariances([r for r in rows if r["part"].startswith("cov:")])
+             provenance(COMMAND) + " One thread (`torch.set_num_threads(1)`); protocol in the "
+             "script's docstring. ✓ / ✗: the default network at least / below the best of "
+             "MDM, FgMDM and TS+LR on that set.", ""] + cov_lines
     lines += ["### Earlier runs (2026-12-04): raw-signal networks and the previous defaults", "",
               "The SPDNet / GrNet rows below are the estimators' previous defaults (random "
               "initialisation, BiMap reduction, gyro GrNet head); the covariance table above "
@@ -449,38 +473,52 @@ def render():
                 fit = np.mean([r["fit_s"] for r in sel])
                 lines.append(f"| {name} | {acc.mean():.1f} ± {acc.std():.1f} | {fit:.2f} |")
     lines += ["", f"Reading: [{NOTES}](../../{NOTES}) (hand-written notes on these runs)."]
-    out = RESULTS / "eeg.md"
-    out.write_text("\n".join(lines))
-    print(out.read_text())
+    if log == LOG:
+        (RESULTS / "eeg.md").write_text("\n".join(lines) + "\n")
+    doc = results_document(
+        "eeg", "EEG covariance benchmarks: pyRiemann vs our networks", args=args,
+        command=COMMAND,
+        setup="Every covariance data set in the repo, the same OAS covariances and splits for "
+        "every method: MAMEM SSVEP II (11 subjects, fit on trials 0-399, test on 400-499; "
+        "8x8 and 32x32 delay-embedded), EEGMMIDB S001 imagery (left/right fist and fists/feet, "
+        "45 trials, 22 or 64 channels, stratified 5-fold CV). Networks with default "
+        "hyper-parameters, seeds 0-2 where shown; ConvSPDNet on the raw epochs of the same "
+        "trials; one thread.",
+        anchors="pyRiemann 0.11's MDM, FgMDM and TS+LR on the same covariances",
+        tables=[table], details="benchmarks/results/eeg.md", summary=summary)
+    print(write_results(doc, args.out))
+    print("\n".join(lines[:60]))
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--subjects", type=int, nargs="*", default=list(MAMEM_SUBJECTS))
-    parser.add_argument("--skip-eegmmidb", action="store_true")
-    parser.add_argument("--render", action="store_true", help="only rebuild eeg.md from the log")
-    parser.add_argument("--keep-log", action="store_true", help="append to the existing log")
-    parser.add_argument("--seed", type=int, default=0, help="random_state of the networks")
-    parser.add_argument("--methods", nargs="*", default=list(methods()),
-                        help="run only these methods (names as in the tables)")
-    parser.add_argument("--covariances", nargs="*", default=None, choices=list(COV_SETS),
-                        help="run the covariance benchmarks on these data sets (all if empty)")
-    parser.add_argument("--cov-methods", nargs="*", default=None,
-                        help="covariance-benchmark methods (default: all)")
-    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2],
-                        help="random_state of the networks in the covariance benchmarks")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    if args.covariances is not None:
-        run_covariances(args.covariances or list(COV_SETS),
-                        args.cov_methods or list(cov_methods()), args.seeds)
+    p = parser("EEG covariance benchmarks: pyRiemann vs our networks", family="eeg")
+    p.add_argument("--sets", nargs="*", default=None, choices=list(COV_SETS),
+                   help="data sets (default: all; --quick: lr22)")
+    p.add_argument("--methods", nargs="*", default=None,
+                   help="methods by table name (default: all; --quick: MDM, FgMDM, TS+LR, default)")
+    p.add_argument("--seeds", type=int, nargs="*", default=None,
+                   help="random_state of the networks (default 0 1 2, or --seed when it "
+                   "is given; --quick: --seed)")
+    p.add_argument("--render", action="store_true",
+                   help="only rebuild eeg.json and eeg.md from the log")
+    p.add_argument("--legacy", action="store_true",
+                   help="rerun the 2026-12-04 raw-signal study (appends to the log)")
+    args = setup(p.parse_args())
+    quick = args.size == "quick"
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / "eeg.quick.jsonl" if quick else LOG
+    if args.legacy:
+        run_eegmmidb(list(methods()))
+        run_mamem(list(MAMEM_SUBJECTS), list(methods()), args.seed)
     elif not args.render:
-        if not args.keep_log:
-            LOG.unlink(missing_ok=True)
-        if not args.skip_eegmmidb:
-            run_eegmmidb(args.methods)
-        run_mamem(args.subjects, args.methods, args.seed)
-    render()
+        sets = args.sets or (["lr22"] if quick else list(COV_SETS))
+        names = args.methods or (KEY_METHODS[:4] if quick else list(cov_methods()))
+        unknown = set(names) - set(cov_methods())
+        if unknown:
+            raise SystemExit(f"unknown methods {sorted(unknown)}; known: {list(cov_methods())}")
+        seeds = (args.seeds if args.seeds is not None
+                 else [args.seed] if quick or args.seed != 0 else [0, 1, 2])
+        run_covariances(sets, names, seeds, log)
+    render(args, log)
 
 
 if __name__ == "__main__":

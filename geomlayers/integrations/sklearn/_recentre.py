@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import warnings
-
 import numpy as np
 import torch
 
@@ -12,40 +9,19 @@ import torch
 def riemannian_mean(x: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
     """Affine-invariant (Karcher) mean ``(d, d)`` of SPD matrices ``(n, d, d)``, float64.
 
-    Karcher flow ``G ← G^{1/2} exp(ν mean_i log(G^{-1/2} X_i G^{-1/2})) G^{1/2}`` (Moakher 2005;
-    the fixed point of :meth:`geomlayers.manifolds.spd.SPDAffineInvariant.frechet_mean`) with
-    :mod:`geomlayers.linalg`'s eigen-functions, on the matrices divided by the geometric mean
-    ``s`` of their traces and multiplied back by ``s`` (``mean(c·X) = c·mean(X)``), so
-    covariances in V² and in µV² give the same re-centred inputs.  Stops when the mean
-    tangent vector's norm falls below ``tol``; warns (``RuntimeWarning``) with the residual
-    if ``max_iter`` steps do not get there.  The step ``ν`` starts at 1 and halves whenever
-    ``ν·residual`` rises (as in pyRiemann's ``mean_riemann``).
+    :meth:`geomlayers.manifolds.SPDAffineInvariant.frechet_mean` (Karcher flow
+    ``G ← G^{1/2} exp(mean_i log(G^{-1/2} X_i G^{-1/2})) G^{1/2}``, Moakher 2005; Pennec et al.
+    2006) from the arithmetic mean, until the relative change falls below ``tol``; it warns
+    (:class:`geomlayers.manifolds.spd.ConvergenceWarning`) with the residual if ``max_iter`` steps
+    do not get there.  The library's eigen-functions floor eigenvalues relative to each
+    matrix's scale, so ``mean(c·X) = c·mean(X)``: covariances in V² and in µV² give the same
+    re-centred inputs.
     """
-    from geomlayers import linalg
+    from geomlayers.manifolds import SPDAffineInvariant
 
-    x = 0.5 * (x + np.swapaxes(x, 1, 2))
-    scale = float(np.exp(np.mean(np.log(np.trace(x, axis1=1, axis2=2) / x.shape[1]))))
-    xt = torch.as_tensor(x / scale, dtype=torch.float64)
-    g, step, best = xt.mean(0), 1.0, math.inf
-    for _ in range(max_iter):
-        s, si = linalg.sqrtm(g), linalg.invsqrtm(g)
-        t = linalg.sym(linalg.logm(linalg.sym(si @ xt @ si)).mean(0))
-        residual = float(t.norm())
-        if residual < tol:
-            break
-        g = linalg.sym(s @ linalg.expm(step * t) @ s)
-        # step control (a shorter step after a rise of the residual) keeps the flow convergent
-        # for widely spread inputs, where the unit step oscillates
-        if step * residual < best:
-            best, step = step * residual, min(1.0, 1.05 * step)
-        else:
-            step *= 0.5
-    else:
-        warnings.warn(f"Riemannian mean of {x.shape[0]} matrices: {max_iter} Karcher steps left "
-                      f"a residual {residual:.2e} > {tol:.0e}; the inputs are very spread or "
-                      "ill-conditioned (regularise them, e.g. with shrinkage)", RuntimeWarning,
-                      stacklevel=3)
-    return scale * g.numpy()
+    xt = torch.as_tensor(0.5 * (x + np.swapaxes(x, 1, 2)), dtype=torch.float64)
+    mean = SPDAffineInvariant().frechet_mean(xt, tol=tol, max_iter=max_iter, validate=False)
+    return mean.numpy()
 
 
 def inv_sqrt_spd(g: np.ndarray) -> np.ndarray:

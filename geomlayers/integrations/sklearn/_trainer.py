@@ -322,6 +322,7 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
             with torch.no_grad():
                 initial_errors = (module(inputs[val]).argmax(1) != targets[val]).double()
             best_errors = initial_errors
+            gained = False  # has any epoch classified the validation trials better?
         epochs = progress_bar(range(1, max_epochs + 1), desc=f"{type(self).__name__}.fit",
                               progress=self.progress, unit="epoch")
         for epoch in epochs:
@@ -356,6 +357,8 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
                     record["val_loss"] = float(per_trial(logits, targets[val]).mean())
                     record["val_accuracy"] = float((logits.argmax(1) == targets[val]).double()
                                                    .mean())
+                if anchored and float(errors.sum()) < float(initial_errors.sum()):
+                    gained = True
                 if record["val_loss"] < best - 1e-4:
                     best, stale, best_errors = record["val_loss"], 0, errors
                     good_state, good_epoch = copy.deepcopy(module.state_dict()), epoch
@@ -368,6 +371,10 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
             self.history_.append(record)
             self._log(record)
             if len(val) and stale >= self.patience:
+                break
+            if anchored and not gained and epoch >= self.patience:
+                # the significance rule below needs an accuracy gain; none in `patience`
+                # epochs: stop (a falling loss alone is calibration, not discrimination)
                 break
         self.fine_tuning_gain_ = None
         if anchored and good_epoch > 0:
