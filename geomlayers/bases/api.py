@@ -176,14 +176,17 @@ def _brauer_basis(
         raise ValueError(f"kind must be 'diagram' for {group} (there is no orbit basis), "
                          f"got {kind!r}")
     r = k + l
-    size = _brauer.spanning_size(group, r)
-    if size > max_elements:
-        raise ValueError(
-            f"{group}, k={k}, l={l} has {size:,} spanning diagrams (k+l={r}), above "
-            f"max_elements={max_elements:,}; pass max_elements={size} to build it anyway"
-        )
     independent = _brauer.is_independent(group, r)
     selecting = not spanning and not independent
+    # the guard is on what is returned: a selected basis has the dimension's size
+    size = (equivariant_dimension(group, k, l) if selecting else None) or \
+        _brauer.spanning_size(group, r)
+    if size > max_elements:
+        what = "basis elements" if selecting else "spanning diagrams"
+        raise ValueError(
+            f"{group}, k={k}, l={l} has {size:,} {what} (k+l={r}), above "
+            f"max_elements={max_elements:,}; pass max_elements={size} to build it anyway"
+        )
     if use_cache and selecting:  # only the rank selection is worth caching
         stored = _load(group, k, l, kind, spanning)
         if stored is not None:

@@ -11,9 +11,12 @@ When the spanning set is dependent, the basis is its greedy independent subset: 
 not in the span of the elements before them. For O(n) and Sp(n) (and the Brauer part of
 SO(n), which spans the O(n)-invariant half, independent of the Levi-Civita half) it is read off
 each diagram by the rule of :mod:`geomlayers.bases.standard`, checked against the exact
-dimension (:mod:`geomlayers.bases.dimension`); the Brauer–Grood part of SO(n) goes through the
-exact elimination of :mod:`geomlayers.bases.elimination`, whose cost is named (and refused
-above :data:`~geomlayers.bases.elimination.MAX_ELIMINATION_OPS`) before it starts.
+dimension (:mod:`geomlayers.bases.dimension`). The Brauer–Grood part of SO(n) is first cut to
+a spanning subset (:func:`grood_candidates`, proved) and then read off by the nested-fan rule
+(:func:`geomlayers.bases.standard.is_standard_levi_civita`), also checked against the exact
+dimension; a mismatch falls back to the exact elimination of
+:mod:`geomlayers.bases.elimination`, whose cost is named (and refused above
+:data:`~geomlayers.bases.elimination.MAX_ELIMINATION_OPS`) before it starts.
 """
 
 from __future__ import annotations
@@ -32,7 +35,11 @@ from geomlayers.bases.elimination import (
     pivot_columns_mod_p,
     select_by_elimination,
 )
-from geomlayers.bases.standard import standard_matchings
+from geomlayers.bases.standard import (
+    is_standard,
+    is_standard_levi_civita,
+    standard_matchings,
+)
 from geomlayers.diagrams.brauer import (
     BrauerGroodDiagram,
     SymplecticBrauerDiagram,
@@ -40,6 +47,7 @@ from geomlayers.diagrams.brauer import (
     brauer_grood_diagrams,
     count_brauer,
     count_brauer_grood,
+    perfect_matchings,
     symplectic_brauer_diagrams,
 )
 from geomlayers.diagrams.diagram import PartitionDiagram
@@ -213,12 +221,57 @@ def select_basis(group: Group, k: int, l: int, elements: list, *,  # noqa: E741
         if brauer_dim is not None and len(kept) != brauer_dim:
             kept = _fallback(brauer, n, r, brauer_dim, progress, group)
         twisted_dim = None if dim is None or brauer_dim is None else dim - brauer_dim
-        kept += select_independent(grood, n, r, rank=twisted_dim, progress=progress)
+        candidates = grood_candidates(grood, n, r)
+        rule = [e for e in candidates if is_standard_levi_civita(e.blocks, e.free, r, n)]
+        if twisted_dim is not None and len(rule) == twisted_dim:
+            kept += rule
+        else:
+            if twisted_dim is not None:
+                warnings.warn(
+                    f"the Levi-Civita rule for {group}, k+l={r} keeps {len(rule)} diagrams, "
+                    f"not the dimension {twisted_dim}; selecting by exact elimination instead "
+                    "(please report this)", stacklevel=2)
+            kept += select_independent(candidates, n, r, rank=twisted_dim, progress=progress)
     elif dim is not None and len(kept) != dim:
         kept = _fallback(brauer, n, r, dim, progress, group)
     if dim is not None and len(kept) != dim:
         raise ArithmeticError(f"{group}, k={k}, l={l}: selected {len(kept)} diagrams, but "
                               f"the dimension is {dim}; please report this")
+    return kept
+
+
+def grood_candidates(grood: list, n: int, r: int) -> list:
+    """A spanning subset of the Brauer–Grood diagrams of SO(n), read off each diagram.
+
+    Keeps ``H_α = det(v_F) Π_{(u,w)} ⟨v_u, v_w⟩`` only when
+
+    1. vertex 0 is free (``0 ∈ F``). Schouten's identity (the Laplace expansion of a vanishing
+       ``(n+1) x (n+1)`` determinant) gives, for a pair ``(a, b)`` with ``a < min F``,
+       ``det(v_F) ⟨v_a, v_b⟩ = Σ_{f ∈ F} ± det(v_{F - f + a}) ⟨v_f, v_b⟩``: every other term
+       has a lexicographically smaller free set, so by induction the diagrams with
+       ``min F = 0`` span;
+    2. its matching, relabelled onto ``0..r-n-1`` in order, is a standard O(n) matching
+       (:func:`geomlayers.bases.standard.is_standard`): the Gram-determinant relations of
+       O(n) hold among the pairings of the complement of ``F`` and multiplying by
+       ``det(v_F)`` keeps them, so each matching is a combination of standard ones with the
+       same ``F``. Used only where the rule's count equals the exact O(n) dimension.
+
+    The subset still spans; the exact elimination then picks the basis among fewer columns
+    (and its rank is certified against the exact dimension).
+    """
+    size = r - n
+    standard = {pairs for pairs in perfect_matchings(tuple(range(size)))
+                if is_standard(pairs, size, "O", n)}
+    if len(standard) != equivariant_dimension(OrthogonalGroup(n), 0, size):
+        standard = set(perfect_matchings(tuple(range(size))))  # never seen; keep all
+    kept = []
+    for element in grood:
+        if not element.free or element.free[0] != 0:
+            continue
+        rest = sorted(v for pair in element.blocks for v in pair)
+        label = {v: i for i, v in enumerate(rest)}
+        if tuple(sorted((label[u], label[w]) for u, w in element.blocks)) in standard:
+            kept.append(element)
     return kept
 
 

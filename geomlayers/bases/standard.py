@@ -17,7 +17,11 @@ term of one of them. In terms of arcs (pairs ``u < v`` of vertices, labels as in
   ends while containing no three mutually crossing arcs (the leading terms of the Gram
   determinants are exactly these configurations).
 
-Both rules are checked in the tests against the greedy elimination
+* SO(n), Levi-Civita diagrams ``det(v_F) Π ⟨v_u, v_w⟩``: :func:`is_standard_levi_civita`
+  (vertex 0 free, and the O(n) rule on the diagram with a nested fan of arcs from vertex 0 to
+  the other free vertices).
+
+The rules are checked in the tests against the greedy elimination
 (:func:`geomlayers.bases.elimination.pivot_columns_mod_p`) for every case it can reach, and
 at run time the number of kept diagrams is compared with the exact dimension
 (:func:`geomlayers.bases.dimension.equivariant_dimension`); a mismatch falls back to the
@@ -37,7 +41,7 @@ import functools
 from bisect import bisect_left
 from collections.abc import Iterable
 
-__all__ = ["standard_matchings", "is_standard"]
+__all__ = ["standard_matchings", "is_standard", "is_standard_levi_civita"]
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -97,3 +101,28 @@ def is_standard(pairs: Pairs, r: int, kind: str, n: int) -> bool:
 def standard_matchings(matchings: Iterable[Pairs], r: int, kind: str, n: int) -> list[int]:
     """Positions of the kept matchings in ``matchings`` (in order)."""
     return [i for i, pairs in enumerate(matchings) if is_standard(pairs, r, kind, n)]
+
+
+def is_standard_levi_civita(pairs: Pairs, free: tuple[int, ...], r: int, n: int) -> bool:
+    """Whether the SO(n) Brauer–Grood diagram ``det(v_F) Π ⟨v_u, v_w⟩`` is kept.
+
+    Rule (the *nested fan*): vertex 0 must be free (``F = {0 = f_1 < f_2 < … < f_n}``); split
+    vertex 0 into ``n - 1`` vertices joined to ``f_n, f_{n-1}, …, f_2`` by mutually nested
+    arcs, and keep the diagram iff the resulting Brauer diagram on ``r + n - 2`` vertices is
+    O(n)-standard (:func:`is_standard`). It reproduces the greedy elimination among the
+    Brauer–Grood diagrams (in their fixed order, after
+    :func:`geomlayers.bases.brauer.grood_candidates`) on every case the tests reach, and is
+    checked at run time against the exact dimension.
+
+    >>> is_standard_levi_civita(((1, 2),), (0, 3), 4, 2)  # SO(2): the arc (0, 3) over (1, 2)
+    True
+    >>> is_standard_levi_civita(((0, 1),), (2, 3), 4, 2)  # vertex 0 not free
+    False
+
+    """
+    if not free or free[0] != 0:
+        return False
+    shift = len(free) - 2  # -1 for SO(1): no fan, vertex 0 simply removed
+    fan = tuple((i, f + shift) for i, f in enumerate(sorted(free[1:], reverse=True)))
+    arcs = tuple(sorted(fan + tuple((u + shift, w + shift) for u, w in pairs)))
+    return is_standard(arcs, r + shift, "O", n)

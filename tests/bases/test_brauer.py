@@ -353,7 +353,10 @@ def test_basis_is_deterministic_and_cached():
 
 def test_guard_rails():
     with pytest.raises(ValueError, match="10,395 spanning diagrams"):
-        equivariant_basis(OrthogonalGroup(3), 6, 6, max_elements=10_000)
+        equivariant_basis(OrthogonalGroup(3), 6, 6, max_elements=10_000, spanning=True)
+    # a selected basis is guarded by its own size (the dimension), not the spanning set's
+    with pytest.raises(ValueError, match="4,213 basis elements"):
+        equivariant_basis(OrthogonalGroup(3), 6, 6, max_elements=4_000, use_cache=False)
     with pytest.raises(ValueError, match="kind must be 'diagram'"):
         equivariant_basis(OrthogonalGroup(3), 1, 1, kind="orbit")
     with pytest.raises(ValueError, match="k \\(tensor order\\) must be >= 0"):
@@ -361,11 +364,13 @@ def test_guard_rails():
 
 
 def test_elimination_guard_names_the_cost(monkeypatch):
-    from geomlayers.bases import elimination
+    from geomlayers.bases import brauer, elimination
 
     monkeypatch.setattr(elimination, "MAX_ELIMINATION_OPS", 10)
-    # SO(2), k+l=6: the Levi-Civita half needs the elimination
-    with pytest.raises(ValueError, match=r"multiply-adds.*spanning=True"):
+    # SO(2), k+l=6 with the Levi-Civita rule switched off: its half needs the elimination
+    monkeypatch.setattr(brauer, "is_standard_levi_civita", lambda *args: False)
+    with pytest.raises(ValueError, match=r"multiply-adds.*spanning=True"), \
+            pytest.warns(UserWarning, match="Levi-Civita rule"):
         equivariant_basis(SpecialOrthogonalGroup(2), 3, 3, use_cache=False)
     assert len(equivariant_basis(SpecialOrthogonalGroup(2), 3, 3, spanning=True)) == 60
     # O(n) and Sp(n) need none: their basis is read off the diagrams
