@@ -163,3 +163,20 @@ def test_levi_civita_half_at_11_and_12_is_independent(n, k, l):  # noqa: E741
     twisted = [e for e in basis if isinstance(e, BrauerGroodDiagram)]
     values = evaluation_matrix(twisted, n, k + l, len(twisted) + 8, seed=123, prime=BLAS_PRIME)
     assert len(pivot_columns_blocked(values)) == len(twisted) == _twisted_dim(n, k + l)
+
+
+def test_levi_civita_rule_is_not_trusted_beyond_its_checked_range(monkeypatch):
+    """The nested-fan rule is checked only up to n = 6, k + l = 12; beyond that the exact
+    elimination selects, because a dependent set of the right size would pass the count."""
+    import geomlayers.bases.brauer as brauer_module
+
+    def refuse(*args):
+        raise AssertionError("the unproved rule was consulted outside its checked range")
+
+    monkeypatch.setattr(brauer_module, "is_standard_levi_civita", refuse)
+    group = SpecialOrthogonalGroup(7)
+    basis = equivariant_basis(group, 4, 5, use_cache=False, progress=False)
+    twisted = [e for e in basis if isinstance(e, BrauerGroodDiagram)]
+    assert twisted and len(basis) == equivariant_dimension(group, 4, 5)
+    values = evaluation_matrix(twisted, 7, 9, len(twisted) + 8, seed=5, prime=BLAS_PRIME)
+    assert len(pivot_columns_blocked(values)) == len(twisted)
