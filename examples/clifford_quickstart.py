@@ -9,11 +9,11 @@ from torch import nn
 from geomlayers.clifford import CliffordAlgebra, OutermorphismGroup
 from geomlayers.clifford.datasets import o5_regression, vector_scales
 from geomlayers.groups.pseudo_orthogonal import PseudoOrthogonal
+from geomlayers.models import O5RegressionNet
 from geomlayers.nn.clifford import (
     CliffordGeometricProduct,
     CliffordLinear,
     CliffordSiLU,
-    O5RegressionNet,
 )
 from geomlayers.testing import assert_equivariant
 

@@ -21,6 +21,7 @@ from geomlayers.manifolds import (
     SPDLogEuclidean,
 )
 from geomlayers.manifolds.spd import ConvergenceWarning
+from geomlayers.models import SPDNet
 
 SCALES = [1e-12, 1e-9, 1e-6, 1.0, 1e6, 1e12]
 
@@ -149,7 +150,7 @@ def test_spd_layers_check_symmetry_definiteness_finiteness(layer_name):
     layer = {"BiMap": lambda: nnspd.BiMap(3, 2, dtype=torch.float64),
              "SPDBatchNorm": lambda: nnspd.SPDBatchNorm(3, dtype=torch.float64),
              "LogEig": lambda: nnspd.LogEig(),
-             "SPDNet": lambda: nnspd.SPDNet([3, 2], 2, dtype=torch.float64)}[layer_name]()
+             "SPDNet": lambda: SPDNet([3, 2], 2, dtype=torch.float64)}[layer_name]()
     good = torch.stack([spd_with_eigs([1.0, 2.0, 3.0], seed=s) for s in (1, 2)])
     asym = good.clone()
     asym[:, 0, 1] += 0.5
