@@ -1,7 +1,9 @@
 """The C++ kernel of the fused S_n 2 → 2 layer (``geomlayers::fused22_forward`` / ``_backward``).
 
 Truth: the fused PyTorch path (itself checked against the general diagram path in
-``test_ops_fused.py``) and the general path, in float64, forward and gradients.
+``test_ops_fused.py``), in float64, forward and gradients. The layer-level checks that hold
+for both backends (equal to the general path, equivariance, NaN padding) are parametrized
+over ``torch`` and ``cpp`` in ``test_ops_fused.py``.
 """
 
 import pytest
@@ -10,9 +12,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from geomlayers.groups import SymmetricGroup
 from geomlayers.nn import EquivariantLinear
-from geomlayers.ops import dispatch, extension, layer
+from geomlayers.ops import extension
 from geomlayers.ops.fused import fused_layout, fused_two_to_two
-from geomlayers.testing import assert_equivariant
 
 pytestmark = pytest.mark.skipif(extension.load_error() is not None,
                                 reason="C++ extension not available")
@@ -102,58 +103,6 @@ def test_cpp_backend_runs_the_kernel_forward_and_backward():
     names = _ops_called(lambda: EquivariantLinear(SymmetricGroup(6), 2, 2, 3, 4,
                                                   backend="torch")(x))
     assert "geomlayers::fused22_forward" not in names
-
-
-@pytest.mark.parametrize("bias", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
-def test_cpp_layer_equals_general_path(monkeypatch, bias, masked):
-    torch.manual_seed(3)
-    module = EquivariantLinear(SymmetricGroup(7), 2, 2, 3, 4, bias=bias, dtype=torch.float64,
-                               backend="cpp")
-    if bias:
-        with torch.no_grad():
-            module.bias.normal_()
-    x = torch.randn(3, 3, 7, 7, dtype=torch.float64, requires_grad=True)
-    mask = None
-    if masked:
-        mask = torch.ones(3, 7, dtype=torch.bool)
-        mask[0, 4:] = False
-        mask[2, 1] = False
-    probe = torch.randn(3, 4, 7, 7, dtype=torch.float64)
-    params = [x, module.weight] + ([module.bias] if bias else [])
-
-    def run():
-        out = module(x, mask=mask)
-        return out, torch.autograd.grad((out * probe).sum(), params)
-
-    out, grads = run()
-    original = layer.diagram_layer
-    monkeypatch.setattr(dispatch, "diagram_layer",
-                        lambda *a, **k: original(*a, **k, fused=False))
-    expected, expected_grads = run()
-    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
-    for got, want in zip(grads, expected_grads, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
-
-
-def test_cpp_layer_is_equivariant():
-    module = EquivariantLinear(SymmetricGroup(6), 2, 2, 2, 3, dtype=torch.float64, backend="cpp")
-    assert_equivariant(module)
-
-
-def test_cpp_nan_padding_does_not_leak():
-    torch.manual_seed(1)
-    module = EquivariantLinear(SymmetricGroup(6), 2, 2, 2, 3, dtype=torch.float64, backend="cpp")
-    small = torch.randn(1, 2, 4, 4, dtype=torch.float64)
-    padded = torch.full((1, 2, 6, 6), float("nan"), dtype=torch.float64)
-    padded[..., :4, :4] = small
-    padded.requires_grad_(True)
-    mask = torch.tensor([[True] * 4 + [False] * 2])
-    out = module(padded, mask=mask)
-    torch.testing.assert_close(out[..., :4, :4], module(small), rtol=1e-12, atol=1e-12)
-    assert torch.all(out[..., 4:, :] == 0) and torch.all(out[..., :, 4:] == 0)
-    (grad,) = torch.autograd.grad(out.sum(), padded)
-    assert torch.isfinite(grad).all() and torch.all(grad[..., 4:, :] == 0)
 
 
 def test_kernel_skips_input_gradient_when_not_needed():
