@@ -281,6 +281,28 @@ def table(columns: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def tables_from_markdown(lines: list[str], title: str = "") -> list[dict]:
+    """The markdown tables in ``lines`` as results-document tables.
+
+    A ``### `` heading titles the tables under it (``title`` before the first heading); a
+    non-table line ends a table; cells are kept as strings.
+    """
+    tables, current = [], None
+    for line in lines:
+        if line.startswith("### "):
+            title, current = line[4:].strip(), None
+        elif line.startswith("|") and not set(line) <= set("|-: "):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            if current is None:
+                current = {"title": title, "columns": cells, "rows": []}
+                tables.append(current)
+            else:
+                current["rows"].append(cells)
+        elif not line.startswith("|"):
+            current = None
+    return tables
+
+
 def results_document(family: str, title: str, *, tables: list[dict],
                      args: argparse.Namespace | None = None, command: str | list[str] = "",
                      setup: str = "", anchors: str = "", date: str | None = None,

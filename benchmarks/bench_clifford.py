@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 from _harness import parser as harness_parser
-from _harness import results_document, setup, write_results
+from _harness import results_document, setup, tables_from_markdown, write_results
 from _machine import best_of, provenance  # sibling modules of this script
 from torch import nn
 
@@ -353,24 +353,6 @@ def previous_run(path, tasks):
     return ["", "Sections not re-run come from the previous run: " + first] if first else []
 
 
-def json_tables(lines: list[str]) -> list[dict]:
-    """The markdown tables of the report as results-document tables (title = its section)."""
-    tables, title, current = [], "", None
-    for line in lines:
-        if line.startswith("### "):
-            title, current = line[4:].strip(), None
-        elif line.startswith("|") and not set(line) <= set("|-: "):
-            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-            if current is None:
-                current = {"title": title, "columns": cells, "rows": []}
-                tables.append(current)
-            else:
-                current["rows"].append(cells)
-        elif not line.startswith("|"):
-            current = None
-    return tables
-
-
 def main():
     parser = harness_parser(__doc__.splitlines()[0], family="clifford")
     parser.add_argument("--tasks", nargs="+", default=["speed", "paper", "strict", "hull"],
@@ -450,7 +432,7 @@ def main():
     print("\n".join(lines))
     doc = results_document(
         "clifford", "Clifford layers: GLGENN vs CGENN vs MLP (CPU, float32)", args=args,
-        tables=json_tables(lines), details=None if markdown is None else str(markdown),
+        tables=tables_from_markdown(lines), details=None if markdown is None else str(markdown),
         setup="O(5) regression (GLGENN-repo protocol and ours), O(5) convex hull volume, and "
               "the geometric product against the dense Cayley einsum; see the module docstring.",
         anchors="GLGENN (Filimoshina & Shirokov, ICML 2025) and CGENN (Ruhe et al., NeurIPS "

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from _harness import parser as harness_parser
-from _harness import results_document, setup, write_results
+from _harness import results_document, setup, tables_from_markdown, write_results
 from _machine import provenance  # sibling modules of this script
 from _rgenn_layout import AuthorsModel
 from torch import nn
@@ -253,31 +253,14 @@ def write(rows, throughput, args):
     print("\n".join(lines))
     doc = results_document(
         "lie", "Affine-invariant CNNs on an affNIST-like surrogate (CPU, 1 thread)", args=args,
-        tables=_json_tables(lines), details=args.markdown,
+        tables=tables_from_markdown(lines, "Affine-invariant CNNs on the surrogate"),
+        details=args.markdown,
         setup=(f"Surrogate, not affNIST: the first {args.test} MNIST test digits under one "
                f"random affine map each; training on the first {args.train} centred training "
                f"digits, {args.epochs} epoch(s), batch {BATCH}, Adam 3e-3 with linear decay."),
         anchors="affConv 95.1, InvarLayer 98.5, CapsNet 79 on real affNIST (Li et al., CVPR "
                 "2024, Table 4): not comparable with the surrogate.")
     print(f"results: {write_results(doc, args.out)}")
-
-
-def _json_tables(lines: list[str]) -> list[dict]:
-    """The markdown tables of the report as results-document tables."""
-    tables, title, current = [], "Affine-invariant CNNs on the surrogate", None
-    for line in lines:
-        if line.startswith("### "):
-            title, current = line[4:].strip(), None
-        elif line.startswith("|") and not set(line) <= set("|-: "):
-            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-            if current is None:
-                current = {"title": title, "columns": cells, "rows": []}
-                tables.append(current)
-            else:
-                current["rows"].append(cells)
-        elif not line.startswith("|"):
-            current = None
-    return tables
 
 
 def _throughput_table(throughput):
