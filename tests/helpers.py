@@ -24,6 +24,18 @@ def matrix_fn(matrix: torch.Tensor, n: int, k: int, l: int):  # noqa: E741
     return fn
 
 
+def all_elements_fn(basis):
+    """x (batch, n^(k)) -> (batch, len, n^(l)): every element applied (dense)."""
+    dense = basis.dense()
+    n, k, l = basis.n, basis.k, basis.l
+
+    def fn(x):
+        flat = x.reshape(x.shape[0], n**k)
+        return torch.einsum("mij,bj->bmi", dense, flat).reshape(x.shape[0], len(basis), *[n] * l)
+
+    return fn
+
+
 def rank(matrices: torch.Tensor) -> int:
     return int(torch.linalg.matrix_rank(matrices.reshape(matrices.shape[0], -1)))
 

@@ -14,7 +14,7 @@ from geomlayers.groups import (
     act,
 )
 from geomlayers.testing import assert_equivariant, equivariance_error
-from tests.helpers import burnside_dimension, dims_table, matrix_fn, rank
+from tests.helpers import all_elements_fn, burnside_dimension, dims_table, matrix_fn, rank
 
 SPLITS = [(k, r - k) for r in range(6) for k in range(r + 1)]  # all k + l <= 5
 GRAPHS = {
@@ -24,18 +24,6 @@ GRAPHS = {
     "K4": nx.complete_graph(4),
     "bull": nx.bull_graph(),
 }
-
-
-def all_elements_fn(basis):
-    """x (batch, n^(k)) -> (batch, len, n^(l)): every element applied (dense)."""
-    dense = basis.dense()
-    n, k, l = basis.n, basis.k, basis.l
-
-    def fn(x):
-        flat = x.reshape(x.shape[0], n**k)
-        return torch.einsum("mij,bj->bmi", dense, flat).reshape(x.shape[0], len(basis), *[n] * l)
-
-    return fn
 
 
 def groups_small():

@@ -58,17 +58,6 @@ def fast_all_fn(basis):
     return fn
 
 
-def dense_all_fn(basis):
-    dense = basis.dense()
-    n, k, l = basis.n, basis.k, basis.l
-
-    def fn(x):
-        flat = x.reshape(x.shape[0], n**k)
-        return torch.einsum("mij,bj->bmi", dense, flat).reshape(x.shape[0], len(basis), *[n] * l)
-
-    return fn
-
-
 # -- groups ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("form", ["interleaved", "block"])
 @pytest.mark.parametrize("n", [2, 4, 6])
