@@ -275,6 +275,22 @@ def cov_splits(key):
         yield f[tr], y[tr], f[te], y[te], fold, x[tr], x[te]
 
 
+def code_version():
+    """The git commit the library is imported from, ``+dirty`` when ``geomlayers/`` has
+    uncommitted changes (``None`` outside git): which code produced a log record."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                              capture_output=True, text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "geomlayers"], cwd=root,
+                               capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return None
+    return (head + ("+dirty" if dirty else "")) or None
+
+
 def _done(log):
     """(part, method, seed, split) of every fit already in the log."""
     if not log.is_file():
@@ -288,17 +304,20 @@ def run_covariances(keys, names, seeds, log):
     """Append one record per (data set, method, seed, split) to ``log``, skipping done ones.
 
     ConvSPDNet's MAMEM fits use the same raw trials for both MAMEM sets: they run once (under
-    ``mamem8``) and the table shows them in both columns.
+    ``mamem8``) and the table shows them in both columns.  Each record carries ``code``
+    (:func:`code_version`), so rows of an older library can be told apart (records before
+    2026-12-08 have none).
     """
     import warnings
 
     factories = cov_methods()
     done = _done(log)
+    code = code_version()
     for key in keys:
         todo = [n for n in names if not (n == RAW and key == "mamem32")]
         for xtr, ytr, xte, yte, split, rtr, rte in cov_splits(key):
             for name in todo:
-                for seed in (seeds if name not in BASELINES else seeds[:1]):
+                for seed in (seeds if name not in BASELINES else [0]):  # deterministic
                     if (f"cov:{key}", name, seed, split) in done:
                         continue
                     train, test = (rtr, rte) if name == RAW else (xtr, xte)
@@ -308,7 +327,8 @@ def run_covariances(keys, names, seeds, log):
                             lambda n=name, s=seed: factories[n](s), train, ytr, test, yte)
                     record({"part": f"cov:{key}", "split": split, "method": name, "seed": seed,
                             "accuracy": acc, "fit_s": fit, "epochs": epochs,
-                            "warnings": [str(w.message)[:200] for w in caught]}, log)
+                            "warnings": [str(w.message)[:200] for w in caught],
+                            "code": code}, log)
 
 
 def summarise_covariances(rows):
