@@ -56,12 +56,19 @@ def _loewner(sigma, fc, kind, theta, floor, tie):
 
 
 def _warn_floor(sigma, floor, name):
-    """Warn when the relative floor moved an eigenvalue by more than rounding (σ < 0)."""
+    """Warn when the relative floor moved an eigenvalue (one below ``floor``: not resolved).
+
+    The floor is at the eigensolver's rounding level (``config.floor · n · max|σ|``), so an
+    eigenvalue below it, of either sign, is not resolved to working precision and the result
+    depends on the floor: e.g. ``logm(diag(1, 1e-17))`` returns ``log(n · eps)`` in place of
+    ``log(1e-17)``.
+    """
     if _skip_checks() or sigma.numel() == 0:
         return
     low = sigma[..., :1]
-    if bool((low < 0).any()):
-        worst = float((low / (floor / (config.floor(sigma.dtype) * sigma.shape[-1]))).min())
+    if bool((low < floor).any()):
+        top = sigma.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(sigma.dtype).tiny)
+        worst = float((low / top).min())
         warnings.warn(f"{name} is singular to working precision: an eigenvalue at {worst:.1e} "
                       "times the largest was raised to the floor (config.floor · n · max "
                       "eigenvalue); the result depends on that floor. Regularise the input "
@@ -146,6 +153,8 @@ def spectral_apply(x: torch.Tensor, kind: str, *, theta=None, floor=None,
         if theta.numel() != 1:
             raise ValueError(f"theta must be a scalar, got shape {tuple(theta.shape)}")
         theta = theta.reshape(())
+        if not _skip_checks() and not bool(torch.isfinite(theta.detach())):
+            raise ValueError(f"theta must be finite, got {float(theta)}")
     else:
         theta = torch.zeros((), dtype=x.dtype, device=x.device)
     return _Spectral.apply(x, theta, kind, floor, name)
@@ -187,6 +196,12 @@ def clampm(x: torch.Tensor, threshold: float, *, relative: bool = False) -> torc
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
     if relative:
+        x = _check_matrix(x, "x")
+        if not _skip_checks() and x.numel() and bool(
+                (torch.diagonal(x.detach(), dim1=-2, dim2=-1).sum(-1) <= 0).any()):
+            raise ValueError("x must have a positive trace for the relative floor "
+                             "threshold · tr(x)/n (got tr(x) <= 0, e.g. a zero matrix); pass "
+                             "relative=False for an absolute floor")
         return spectral_apply(x, "clamp", floor="mean", theta=float(threshold))
     return spectral_apply(x, "clamp", floor=float(threshold))
 

@@ -184,3 +184,23 @@ def test_mean_warm_started_at_the_mean_is_stable(man):
         again = man.frechet_mean(x, init=mean, max_iter=3, tol=0.0, warn=False)
         assert rel(again, mean) < 1e-12
         x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))]
+
+
+@pytest.mark.parametrize("fn", [linalg.logm, linalg.invsqrtm, linalg.sqrtm])
+def test_floor_that_raises_a_positive_unresolved_eigenvalue_warns(fn, dtype):
+    """An exactly known positive eigenvalue below the floor is moved too: warn, not only σ < 0.
+
+    ``diag(1, tiny)`` is decomposed exactly, so ``logm`` would silently return
+    ``log(n·eps)`` in place of ``log(tiny)`` (-35.4 against -39.1 in float64).
+    """
+    tiny = 1e-17 if dtype == torch.float64 else 1e-9
+    x = torch.diag(torch.tensor([1.0, tiny], dtype=dtype))
+    with pytest.warns(linalg.EigenvalueFloorWarning, match=r"eigenvalue at 1\.0e-(17|09) times"):
+        fn(x)
+
+
+def test_powm_refuses_a_non_finite_exponent():
+    x = 2.0 * torch.eye(3, dtype=torch.float64)
+    for theta in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="theta must be finite"):
+            linalg.powm(x, theta)
