@@ -55,18 +55,22 @@ def _loewner(sigma, fc, kind, theta, floor, tie):
     return torch.where(tied, dmid, divided)
 
 
-def _warn_floor(sigma, floor, name):
-    """Warn when the relative floor moved an eigenvalue (one below ``floor``: not resolved).
+def _warn_floor(sigma, floor, name, kind, theta):
+    """Warn when the relative floor moved an eigenvalue by more than the rounding level.
 
-    The floor is at the eigensolver's rounding level (``config.floor · n · max|σ|``), so an
-    eigenvalue below it, of either sign, is not resolved to working precision and the result
-    depends on the floor: e.g. ``logm(diag(1, 1e-17))`` returns ``log(n · eps)`` in place of
-    ``log(1e-17)``.
+    The floor is at the eigensolver's rounding level (``config.floor · n · max|σ|``).  For
+    ``log``, ``invsqrt`` and negative powers, which are unbounded at 0, an eigenvalue below it
+    (of either sign: it is not resolved) makes the result depend on the floor, e.g.
+    ``logm(diag(1, 1e-17))`` returns ``log(2 eps)`` in place of ``log(1e-17)``: warn.  For
+    ``sqrt`` and non-negative powers, continuous at 0, raising an unresolved eigenvalue to the
+    floor changes the result by no more than the input's own rounding does; warn only for an
+    eigenvalue below ``−floor`` (moved by more than rounding).
     """
     if _skip_checks() or sigma.numel() == 0:
         return
     low = sigma[..., :1]
-    if bool((low < floor).any()):
+    bounded = kind == "sqrt" or (kind == "pow" and float(theta) >= 0)
+    if bool((low < (-floor if bounded else floor)).any()):
         top = sigma.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(sigma.dtype).tiny)
         worst = float((low / top).min())
         warnings.warn(f"{name} is singular to working precision: an eigenvalue at {worst:.1e} "
@@ -85,7 +89,7 @@ class _Spectral(torch.autograd.Function):
         if floor == "relative":
             floor = config.floor_for(sigma)
             if kind != "clamp":
-                _warn_floor(sigma, floor, name)
+                _warn_floor(sigma, floor, name, kind, theta)
         elif ctx.mean_floor:  # θ · mean eigenvalue = θ · tr(X)/n per matrix (clamp only)
             floor = (theta * sigma.mean(-1, keepdim=True)).clamp_min(torch.finfo(sigma.dtype).tiny)
         c = sigma if floor is None else sigma.clamp_min(floor)

@@ -186,7 +186,7 @@ def test_mean_warm_started_at_the_mean_is_stable(man):
         x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(1))]
 
 
-@pytest.mark.parametrize("fn", [linalg.logm, linalg.invsqrtm, linalg.sqrtm])
+@pytest.mark.parametrize("fn", [linalg.logm, linalg.invsqrtm, lambda x: linalg.powm(x, -0.3)])
 def test_floor_that_raises_a_positive_unresolved_eigenvalue_warns(fn, dtype):
     """An exactly known positive eigenvalue below the floor is moved too: warn, not only σ < 0.
 
@@ -199,8 +199,57 @@ def test_floor_that_raises_a_positive_unresolved_eigenvalue_warns(fn, dtype):
         fn(x)
 
 
+def test_floor_of_a_rounding_level_eigenvalue_is_silent_for_sqrt_and_positive_powers():
+    """sqrt and X^θ (θ > 0) are continuous at 0: a floor within rounding changes nothing."""
+    x = torch.diag(torch.tensor([1.0, 1e-17, -1e-17], dtype=torch.float64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        linalg.sqrtm(x)
+        linalg.powm(x, 0.5)
+    with pytest.warns(linalg.EigenvalueFloorWarning):  # moved by more than rounding
+        linalg.sqrtm(torch.diag(torch.tensor([1.0, -1e-12], dtype=torch.float64)))
+
+
 def test_powm_refuses_a_non_finite_exponent():
     x = 2.0 * torch.eye(3, dtype=torch.float64)
     for theta in (float("nan"), float("inf")):
         with pytest.raises(ValueError, match="theta must be finite"):
             linalg.powm(x, theta)
+
+
+def _mp_aim_midpoint(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``A # B = A^½ (A^-½ B A^-½)^½ A^½`` of the exact float64 matrices, mpmath at 50 digits."""
+    with mpmath.workdps(50):
+        def spectral(m, fn):
+            e, q = mpmath.eigsy(m)
+            return q * mpmath.diag([fn(v) for v in e]) * q.T
+
+        am, bm = mpmath.matrix(a.tolist()), mpmath.matrix(b.tolist())
+        root, inv_root = spectral(am, mpmath.sqrt), spectral(am, lambda v: 1 / mpmath.sqrt(v))
+        inner = inv_root * bm * inv_root
+        out = root * spectral((inner + inner.T) / 2, mpmath.sqrt) * root
+        n = a.shape[0]
+        return torch.tensor([[float(out[i, j]) for j in range(n)] for i in range(n)],
+                            dtype=torch.float64)
+
+
+@pytest.mark.parametrize(("kappa", "seed", "tol"), [(1e4, 0, 1e-12), (1e8, 0, 1e-9),
+                                                    (1e8, 1, 1e-9), (1e12, 0, 1e-6)])
+def test_aim_mean_of_ill_conditioned_pair_is_the_exact_midpoint(kappa, seed, tol):
+    """The AIM mean of two matrices is A # B (mpmath): reached without a warning.
+
+    Before: the relative-Frobenius stop criterion ignored the small eigenvalues and the unit
+    Karcher step overshoots for spread data, so the default call was 0.6·d(A, B) off at
+    κ = 1e12 (with a warning) and more iterations drifted 0.4·d off even at κ = 1e4.
+    """
+    eigs = torch.logspace(0, -math.log10(kappa), 4)
+    a = spd_with_eigs(eigs, seed=20 + seed)
+    b = spd_with_eigs(eigs, seed=30 + seed)
+    man = SPDAffineInvariant()
+    mid, d_ab = _mp_aim_midpoint(a, b), float(man.dist(a, b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        mean = man.frechet_mean(torch.stack([a, b]))
+    assert float(man.dist(mean, mid)) < tol * d_ab
+    longer = man.frechet_mean(torch.stack([a, b]), max_iter=200, tol=0.0, warn=False)
+    assert float(man.dist(longer, mid)) < tol * d_ab
