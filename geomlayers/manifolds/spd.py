@@ -151,7 +151,8 @@ class SPDAffineInvariant(SPDManifold):
             residual = float(t.detach().norm(dim=(-1, -2)).max())
             if residual < best:
                 best, best_g = residual, g
-            if residual < tol:
+            if residual < tol:  # converged: the last step (already computed) is free
+                g = _congr(s, linalg.expm(nu * t))
                 break
             if residual > prev:
                 nu *= 0.5

@@ -18,6 +18,10 @@ def finite_float64(x, name: str, what: str) -> np.ndarray:
     if scipy.sparse.issparse(x):
         raise TypeError(f"sparse input is not supported: {name} must be dense {what}")
     x = np.asarray(x)
+    if x.dtype.kind in "USV" or (x.dtype == object and any(
+            isinstance(v, (str, bytes)) for v in x.flat)):
+        raise TypeError(f"{name} must be a numeric array of {what}, got strings (dtype "
+                        f"{x.dtype}); convert them to numbers first")
     if np.iscomplexobj(x):
         raise ValueError(f"Complex data not supported: {name} must be real {what}")
     try:
