@@ -88,3 +88,22 @@ def test_layers_built_with_n_refuse_another_size(layer):
 def test_orthmap_names_its_argument_x():
     with pytest.raises(ValueError, match="x must be symmetric"):
         OrthMap(2)(torch.triu(torch.ones(2, N, N, dtype=D)))
+
+
+def test_conv_spdnet_nan_input_leaves_the_front_end_statistics_intact():
+    """A train-mode pass over NaN trials raised only at the covariance pooling, after the
+    front-end's BatchNorm2d had taken NaN running statistics: every later eval-mode
+    prediction then failed.  The input is now checked first."""
+    from geomlayers.models import ConvSPDNet
+
+    net = ConvSPDNet(4, 32, 2, spatial_filters=4, cov_channels=4, kernel_size=8, dims=(3,),
+                     dtype=D)
+    x = torch.randn(3, 4, 32, dtype=D)
+    bad = x.clone()
+    bad[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="x contains NaN or infinite entries"):
+        net.train()(bad)
+    with pytest.raises(ValueError, match=r"domains must have shape \(3,\)"):
+        net.train()(x, domains=torch.zeros(2, dtype=torch.long))
+    assert all(torch.isfinite(b).all() for b in net.buffers() if b.is_floating_point())
+    assert torch.isfinite(net.eval()(x)).all()
