@@ -327,3 +327,11 @@ def test_aim_logmap_geodesic_expmap_at_high_condition_number():
     assert torch.autograd.gradcheck(lambda p: man.logmap(linalg.sym(p), y), (x,))
     u = y - x.detach().clone()
     assert torch.autograd.gradcheck(lambda p: man.expmap(linalg.sym(p), u), (x,))
+
+
+def test_lyapunov_names_an_indefinite_p_as_such():
+    p = spd_with_eigs([1.0, 2.0, -1.0], seed=14)
+    with pytest.raises(ValueError, match="p must be positive definite: .*negative eigenvalue"):
+        linalg.lyapunov(p, torch.eye(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="singular to working precision"):
+        linalg.lyapunov(spd_with_eigs([1.0, 2.0, 0.0], seed=14), torch.eye(3, dtype=torch.float64))
