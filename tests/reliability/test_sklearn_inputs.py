@@ -97,3 +97,16 @@ def test_non_finite_network_output_at_predict_is_an_error_not_nan(monkeypatch):
     est.module_.forward = lambda inputs, *a, **k: torch.full((len(inputs), 2), float("nan"))
     with pytest.raises(ValueError, match=r"output is NaN or inf for 30 of 30 trials"):
         est.predict(x)
+
+
+def test_an_indefinite_matrix_is_not_called_singular():
+    """It was told to regularise (shrinkage, ridge) with a 'rounding level' ratio."""
+    x, y = data(SPDNetClassifier)
+    x = x.copy()
+    x[0] -= 10.0 * np.eye(4)
+    with pytest.raises(ValueError, match=r"X\[0\] has a negative eigenvalue .* not a covariance"):
+        small(SPDNetClassifier).fit(x, y)
+    v = np.random.default_rng(1).standard_normal((4, 2))
+    x[0] = v @ v.T  # rank 2: singular, the fix is regularisation
+    with pytest.raises(ValueError, match=r"rounding level.*shrinkage"):
+        small(SPDNetClassifier).fit(x, y)
