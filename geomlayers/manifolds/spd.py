@@ -76,29 +76,36 @@ __all__ = [
 ]
 
 
-def _accurate(plain: torch.Tensor, x: torch.Tensor, y: torch.Tensor, fn) -> torch.Tensor:
+def _needs_grad(*tensors) -> bool:
+    return torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad for t in tensors)
+
+
+def _accurate(plain, x: torch.Tensor, y: torch.Tensor, fn, *more) -> torch.Tensor:
     """``W f(W⁻¹ Y W⁻ᵀ) Wᵀ`` (any ``W Wᵀ = X``) with the value computed from Cholesky factors.
 
     ``W = L_X``; the eigen-pairs of ``L_X⁻¹ Y L_X⁻ᵀ = M Mᵀ`` come from the SVD of
     ``M = L_X⁻¹ L_Y`` (eigenvalues ``s²`` to a relative ``eps · (κ(X) + κ(Y))``), where the
     explicit congruence loses the small eigenvalues to the rounding of the largest: AIM
-    ``logmap`` was 5.8e-2 off (relative Frobenius) at κ = 1e8 per matrix.  The gradient is
-    that of ``plain`` (the same function by the eigen-route, with its Daleckii–Krein backward,
+    ``logmap`` was 5.8e-2 off (relative Frobenius) at κ = 1e8 per matrix.  ``plain()`` is the
+    same function by the eigen-route; when a gradient is needed it supplies it (Daleckii–Krein,
     finite for repeated eigenvalues): ``plain + (accurate − plain).detach()``.  A pair that is
-    not positive definite to working precision keeps ``plain``.
+    not positive definite to working precision keeps ``plain``.  ``more``: other tensors the
+    result depends on (for the gradient test).
     """
     with torch.no_grad():
         lx, info_x = torch.linalg.cholesky_ex(x.detach())
         ly, info_y = torch.linalg.cholesky_ex(y.detach())
         if not linalg.checks._skip_checks() and bool((info_x != 0).any() | (info_y != 0).any()):
-            return plain
+            return plain()
         lx, ly = torch.broadcast_tensors(lx, ly)
         u, sv, _ = torch.linalg.svd(torch.linalg.solve_triangular(lx, ly, upper=False))
         inner = (u * fn(sv.square()).unsqueeze(-2)) @ u.transpose(-1, -2)
         value = sym(lx @ inner @ lx.transpose(-1, -2))
-    if not plain.requires_grad:
+    if not _needs_grad(x, y, *more):
         return value
-    return plain + (value - plain).detach()
+    rough = plain()
+    return rough + (value - rough).detach()
 
 
 _STALLED = 2.0**-3.5  # the AIM mean step halved four times: stalled at the rounding level
@@ -133,22 +140,30 @@ class SPDAffineInvariant(SPDManifold):
         κ = 1e8, 0.65 at 1e12; now 3.5e-8 and 1e-3).  Gradient of the eigen-route, as
         :func:`_accurate`.
         """
-        s, si = linalg.sqrtm(x), linalg.invsqrtm(x)
-        plain = _congr(s, linalg.expm(_congr(si, u)))
+        def plain():
+            s, si = linalg.sqrtm(x), linalg.invsqrtm(x)
+            return _congr(s, linalg.expm(_congr(si, u)))
+
         with torch.no_grad():
             lx, info = torch.linalg.cholesky_ex(x.detach())
             if not linalg.checks._skip_checks() and bool((info != 0).any()):
-                return plain
+                return plain()
             lx, ud = torch.broadcast_tensors(lx, u.detach())
             w = torch.linalg.solve_triangular(lx, torch.linalg.solve_triangular(
                 lx, ud, upper=False).transpose(-1, -2), upper=False)
             value = _congr(lx, linalg.expm(sym(w)))
-        return value if not plain.requires_grad else plain + (value - plain).detach()
+        if not _needs_grad(x, u):
+            return value
+        rough = plain()
+        return rough + (value - rough).detach()
 
     def logmap(self, x, y):
         """``X^{1/2} log(X^{-1/2} Y X^{-1/2}) X^{1/2}`` (values from Cholesky factors, below)."""
-        s, si = linalg.sqrtm(x), linalg.invsqrtm(x)
-        return _accurate(_congr(s, linalg.logm(_congr(si, y))), x, y, lambda lam: lam.log())
+        def plain():
+            s, si = linalg.sqrtm(x), linalg.invsqrtm(x)
+            return _congr(s, linalg.logm(_congr(si, y)))
+
+        return _accurate(plain, x, y, lambda lam: lam.log())
 
     def dist2(self, x, y):
         """``||log(X^{-1/2} Y X^{-1/2})||_F² = Σ_i log² λ_i(X⁻¹Y)``, computed from Cholesky factors.
@@ -226,11 +241,13 @@ class SPDAffineInvariant(SPDManifold):
 
     def geodesic(self, x, y, t):
         """``X^{1/2} (X^{-1/2} Y X^{-1/2})^t X^{1/2}`` (values from Cholesky factors, below)."""
-        s, si = linalg.sqrtm(x), linalg.invsqrtm(x)
-        plain = _congr(s, linalg.powm(_congr(si, y), t))
+        def plain():
+            s, si = linalg.sqrtm(x), linalg.invsqrtm(x)
+            return _congr(s, linalg.powm(_congr(si, y), t))
+
         if isinstance(t, torch.Tensor) and t.numel() != 1:
-            return plain
-        return _accurate(plain, x, y, lambda lam: lam.pow(t))
+            return plain()
+        return _accurate(plain, x, y, lambda lam: lam.pow(t), t)
 
     def to_identity(self, g, x):
         """``log(G^{-1/2} X G^{-1/2})``."""
