@@ -448,8 +448,8 @@ def main(argv=None):
                         "and the expressivity table unless rerun")
     p.add_argument("--store", type=Path, default=None,
                    help="the per-row results (JSON; its full tables go beside it as .md); "
-                        "default benchmarks/results/pyg.json when --out is the recorded "
-                        "gnn.json, else OUT_STEM.pyg.json beside --out")
+                        "default benchmarks/results/pyg.json with --render or when --out is "
+                        "the recorded gnn.json, else OUT_STEM.pyg.json beside --out")
     p.add_argument("--render", action="store_true",
                    help="train nothing: rebuild the results document --out from --store")
     args = setup(p.parse_args(argv))
@@ -459,8 +459,8 @@ def main(argv=None):
                                          or args.until_epoch < 1):
         p.error("--until-epoch K needs K >= 1, --fold-cache (to resume from) and "
                 "--lr-step (so that the first K epochs do not depend on the total)")
-    if args.store is None:
-        args.store = default_store(args.out)
+    if args.store is None:  # --render reads the recorded store wherever it writes
+        args.store = STORE if args.render else default_store(args.out)
     if args.render:
         store = json.loads(Path(args.store).read_text(encoding="utf-8"))
         write_results(gnn_document(store, args.store), args.out)
@@ -535,14 +535,17 @@ def joined(old, new):
 
 def widened(measured, run):
     """The provenance of a store's rows after ``run``'s rows join them: the date range from
-    the first to the last day, each machine and version entry joined (a version only where
-    both name it, so a commit is not claimed for older rows)."""
+    the first to the last day, each machine and version entry joined (a GPU with "no GPU"
+    when only some rows had one; a version only where both name it, so a commit is not
+    claimed for older rows)."""
     if measured is None:
         return run
     first, _, last = measured["date"].partition(" to ")
     dates = sorted({first, last or first, run["date"]})
     machine = {key: joined(measured["machine"].get(key), run["machine"].get(key))
-               for key in ("cpu", "threads", "gpu")}
+               for key in ("cpu", "threads")}
+    gpu = joined(measured["machine"].get("gpu") or "no GPU", run["machine"].get("gpu") or "no GPU")
+    machine["gpu"] = None if gpu == "no GPU" else gpu
     shared = [key for key in measured["versions"] if key in run["versions"]]
     return {"date": dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}",
             "machine": machine,
