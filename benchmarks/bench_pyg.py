@@ -326,7 +326,8 @@ def accuracy_cells(r):
             f"{r['epoch_s']:.2f}")
 
 
-def markdown(command, classification, separation):
+def markdown(command, classification, separation, here=RESULTS):
+    """The full tables (``pyg.md``, written in the folder ``here``)."""
     lines = ["## Equivariant GNNs (geomlayers.pyg) vs PyG GIN", "",
              provenance(command), "",
              f"Training (defaults; a row's other settings are named in its model cell): Adam lr "
@@ -378,7 +379,8 @@ def markdown(command, classification, separation):
             cells = " | ".join(f"{value[0]} ({value[1]:.0f} s)"
                                for value in row["models"].values())
             lines.append(f"| {row['dataset']} | {row['pairs']} | {cells} |")
-    lines += ["", f"Reading: [{NOTES}](../../{NOTES}) (hand-written notes on these runs)."]
+    link = f"../../{NOTES}" if here == RESULTS else RESULTS.parent.parent / NOTES
+    lines += ["", f"Reading: [{NOTES}]({link}) (hand-written notes on these runs)."]
     return "\n".join(lines)
 
 
@@ -388,7 +390,7 @@ DATASETS = {"quick": ["MUTAG:1:2"], "default": ["MUTAG", "PTC", "IMDBBINARY", "I
 #: ``--quick``'s expressivity subset: the first 8 EXP pairs, all pairs of 64 graph8c graphs
 QUICK_SUBSET = (8, 64)
 #: the document's command when its rows come from several commands (``pyg.md`` lists each)
-SEVERAL_COMMANDS = (".venv/bin/python benchmarks/bench_pyg.py --datasets NAME:10:EPOCHS "
+SEVERAL_COMMANDS = (".venv/bin/python benchmarks/bench_pyg.py --datasets NAME:{folds}:EPOCHS "
                     "--models MODEL [settings] --no-expressivity --merge")
 TITLE = "Equivariant GNNs (geomlayers.pyg) vs PyG GIN"
 SETUP = (f"Adam lr {DEFAULTS['lr']} halved after half of the epochs, batch "
@@ -569,7 +571,8 @@ def save(args, command, classification, separation):
              "measured": widened(measured, this_run())}
     store_path = Path(args.store)
     store_path.parent.mkdir(parents=True, exist_ok=True)
-    store_path.with_suffix(".md").write_text(markdown(command, classification, separation))
+    store_path.with_suffix(".md").write_text(
+        markdown(command, classification, separation, store_path.resolve().parent))
     store_path.write_text(json.dumps(store, indent=1))
     doc = gnn_document(store, store_path, size=args.size, seed=args.seed)
     write_results(doc, args.out)
@@ -619,7 +622,8 @@ def gnn_document(store, store_path, **extra):
             "note": subset_note(separation) + EXPRESSIVITY_NOTE})
     commands = {r.get("command") or row.get("command") for row in classification
                 for r in row["models"].values()}
-    command = commands.pop() if len(commands) == 1 else SEVERAL_COMMANDS
+    command = (commands.pop() if len(commands) == 1
+               else SEVERAL_COMMANDS.format(folds="10" if standard else "FOLDS"))
     measured = store["measured"]
     return results_document("gnn", TITLE, tables=tables, command=command,
                             setup=SETUP, anchors=ANCHOR_TEXT, date=measured["date"],

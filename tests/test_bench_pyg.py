@@ -133,3 +133,23 @@ def test_provenance_widens_as_rows_join_the_store(bench_pyg):
     assert bench_pyg.widened(run, run) == run
     cpu_only = {**run, "machine": {**run["machine"], "gpu": None}}
     assert bench_pyg.widened(cpu_only, cpu_only)["machine"]["gpu"] is None
+
+
+def test_a_document_of_rows_from_several_commands_names_their_pattern(bench_pyg, tmp_path):
+    """The document names one command, or the pattern of several (pyg.md lists each); a
+    store whose rows are not all 10-fold gets a folds column and says so in the pattern."""
+    result = {"final": [80.0, 5.0], "best": [82.5, 4.0], "best_epoch": 7, "epoch_s": 0.5}
+    store = {"classification": [{"dataset": "MUTAG", "graphs": 188, "folds": 3, "epochs": 9,
+                                 "models": {"IGN": {**result, "command": "a"},
+                                            "GIN": {**result, "command": "b"}}}],
+             "expressivity": [],
+             "measured": {"date": "2026-12-08", "machine": {"cpu": "c", "threads": 1},
+                          "versions": {"python": "3.11.7"}}}
+    doc = bench_pyg.gnn_document(store, tmp_path / "s.json")
+    assert doc["command"] == bench_pyg.SEVERAL_COMMANDS.format(folds="FOLDS")
+    assert doc["date"] == "2026-12-08" and doc["machine"] == {"cpu": "c", "threads": 1}
+    [table] = doc["tables"]
+    assert table["rows"][0] == ["MUTAG", "3", "IGN", "9", "80.0 ± 5.0", "82.5 ± 4.0 (7)", "0.50",
+                                "83.9 / 90.6 / 89.4"]
+    store["classification"][0]["models"]["GIN"]["command"] = "a"
+    assert bench_pyg.gnn_document(store, tmp_path / "s.json")["command"] == "a"
