@@ -153,3 +153,13 @@ def test_a_document_of_rows_from_several_commands_names_their_pattern(bench_pyg,
                                 "83.9 / 90.6 / 89.4"]
     store["classification"][0]["models"]["GIN"]["command"] = "a"
     assert bench_pyg.gnn_document(store, tmp_path / "s.json")["command"] == "a"
+
+
+def test_full_tables_are_the_stores(bench_pyg):
+    """pyg.md is what markdown() makes of pyg.json, but for its first line (the machine and
+    date of the run that last wrote it)."""
+    store = json.loads((RESULTS / "pyg.json").read_text(encoding="utf-8"))
+    lines = bench_pyg.markdown("x", store["classification"], store["expressivity"]).splitlines()
+    recorded = (RESULTS / "pyg.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(recorded)
+    assert [i for i, (a, b) in enumerate(zip(lines, recorded, strict=True)) if a != b] == [2]
