@@ -149,26 +149,38 @@ def check_spd(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     """Validate a batch of SPD matrices and return its symmetric part.
 
     Raises ``TypeError``/``ValueError`` naming ``name`` for non-tensors, non-square shapes,
-    non-finite entries, asymmetry beyond :data:`config` ``.sym_tol`` and clearly negative
-    eigenvalues (below ``−psd_tol · scale``).  The definiteness test is a Cholesky
-    factorisation of ``X + psd_tol · max|X_ij| · I`` (a fraction of an eigendecomposition's
-    cost); only a failing input pays for the eigenvalues that the message reports.  The
-    checks are skipped while ``torch.compile`` traces (no graph break) and when
-    ``config.validate`` is off.  Every SPD and Grassmann layer checks its input here.
+    non-finite entries, asymmetry beyond :data:`config` ``.sym_tol``, negative eigenvalues
+    and matrices that are singular to working precision: smallest eigenvalue at most
+    ``config.floor · n`` times the largest (the rule of the eigenvalue floor of the spectral
+    functions and of :func:`~geomlayers.linalg.lyapunov`), which includes the zero matrix.
+    The test is relative to each matrix's own scale, so covariances in V² (eigenvalues near
+    1e-12) pass exactly as the same covariances in µV².  It is a Cholesky factorisation of
+    ``X − config.floor · n · max|X_ij| · I`` (a fraction of an eigendecomposition's cost);
+    only a matrix that fails it pays for the eigenvalues that decide and that the message
+    reports.  The checks are skipped while ``torch.compile`` traces (no graph break) and when
+    ``config.validate`` is off.  Every SPD layer checks its input here.
     """
     x = _check_matrix(x, name)
     if _skip_checks() or x.numel() == 0:
         return x
     xd = x.detach()
-    scale = xd.abs().amax(dim=(-1, -2)).clamp_min(torch.finfo(x.dtype).tiny)
-    shift = (config.psd_tol(x.dtype) * scale)[..., None, None]
-    eye = torch.eye(x.shape[-1], dtype=x.dtype, device=x.device)
-    _, info = torch.linalg.cholesky_ex(xd + shift * eye)
-    if bool((info != 0).any()):
+    n = x.shape[-1]
+    rel = config.floor(x.dtype) * n
+    tiny = torch.finfo(x.dtype).tiny
+    scale = xd.abs().amax(dim=(-1, -2))
+    eye = torch.eye(n, dtype=x.dtype, device=x.device)
+    _, info = torch.linalg.cholesky_ex(xd - (rel * scale)[..., None, None] * eye)
+    if bool((info != 0).any()) or bool((scale <= tiny).any()):
         sigma = torch.linalg.eigvalsh(xd)
-        _check_eigs(sigma, name)
-        worst = float((sigma[..., 0] / sigma.abs().amax(-1).clamp_min(
-            torch.finfo(x.dtype).tiny)).min())
-        raise ValueError(f"{name} must be symmetric positive (semi)definite: smallest "
-                         f"eigenvalue relative to the largest is {worst:.2e}")
+        top = sigma.abs().amax(-1).clamp_min(tiny)
+        ratio = sigma[..., 0] / top
+        if bool(((ratio <= rel) | (sigma[..., -1] <= tiny)).any()):
+            worst = float(ratio.min())
+            if worst < -config.psd_tol(x.dtype):
+                what = "it has a negative eigenvalue"
+            else:
+                what = (f"singular to working precision (at most {rel:.1e}, config.floor · n); "
+                        "regularise it, e.g. shrinkage or a ridge X + c·(tr X / n)·I")
+            raise ValueError(f"{name} must be symmetric positive definite: smallest eigenvalue "
+                             f"relative to the largest is {worst:.2e}: {what}")
     return x

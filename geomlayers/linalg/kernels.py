@@ -128,9 +128,11 @@ class _KernelOp(torch.autograd.Function):
         if positive and not _skip_checks() and sigma.numel():
             low = sigma[..., 0] / sigma.abs().amax(-1).clamp_min(torch.finfo(sigma.dtype).tiny)
             if bool((low <= config.floor(sigma.dtype) * sigma.shape[-1]).any()):
+                worst = float(low.min())
+                why = ("it has a negative eigenvalue" if worst < -config.psd_tol(sigma.dtype)
+                       else "singular to working precision, so the solution is not unique")
                 raise ValueError(f"{name} must be positive definite: smallest eigenvalue "
-                                 f"relative to the largest is {float(low.min()):.2e} (singular "
-                                 "to working precision), so the solution is not unique")
+                                 f"relative to the largest is {worst:.2e} ({why})")
         kmat = kernel.k(sigma.unsqueeze(-1), sigma.unsqueeze(-2))
         wh = u.transpose(-1, -2) @ w @ u
         ctx.kernel = kernel

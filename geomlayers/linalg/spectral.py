@@ -55,13 +55,24 @@ def _loewner(sigma, fc, kind, theta, floor, tie):
     return torch.where(tied, dmid, divided)
 
 
-def _warn_floor(sigma, floor, name):
-    """Warn when the relative floor moved an eigenvalue by more than rounding (σ < 0)."""
+def _warn_floor(sigma, floor, name, kind, theta):
+    """Warn when the relative floor moved an eigenvalue by more than the rounding level.
+
+    The floor is at the eigensolver's rounding level (``config.floor · n · max|σ|``).  For
+    ``log``, ``invsqrt`` and negative powers, which are unbounded at 0, an eigenvalue below it
+    (of either sign: it is not resolved) makes the result depend on the floor, e.g.
+    ``logm(diag(1, 1e-17))`` returns ``log(2 eps)`` in place of ``log(1e-17)``: warn.  For
+    ``sqrt`` and non-negative powers, continuous at 0, raising an unresolved eigenvalue to the
+    floor changes the result by no more than the input's own rounding does; warn only for an
+    eigenvalue below ``−floor`` (moved by more than rounding).
+    """
     if _skip_checks() or sigma.numel() == 0:
         return
     low = sigma[..., :1]
-    if bool((low < 0).any()):
-        worst = float((low / (floor / (config.floor(sigma.dtype) * sigma.shape[-1]))).min())
+    bounded = kind == "sqrt" or (kind == "pow" and float(theta) >= 0)
+    if bool((low < (-floor if bounded else floor)).any()):
+        top = sigma.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(sigma.dtype).tiny)
+        worst = float((low / top).min())
         warnings.warn(f"{name} is singular to working precision: an eigenvalue at {worst:.1e} "
                       "times the largest was raised to the floor (config.floor · n · max "
                       "eigenvalue); the result depends on that floor. Regularise the input "
@@ -78,7 +89,7 @@ class _Spectral(torch.autograd.Function):
         if floor == "relative":
             floor = config.floor_for(sigma)
             if kind != "clamp":
-                _warn_floor(sigma, floor, name)
+                _warn_floor(sigma, floor, name, kind, theta)
         elif ctx.mean_floor:  # θ · mean eigenvalue = θ · tr(X)/n per matrix (clamp only)
             floor = (theta * sigma.mean(-1, keepdim=True)).clamp_min(torch.finfo(sigma.dtype).tiny)
         c = sigma if floor is None else sigma.clamp_min(floor)
@@ -146,6 +157,8 @@ def spectral_apply(x: torch.Tensor, kind: str, *, theta=None, floor=None,
         if theta.numel() != 1:
             raise ValueError(f"theta must be a scalar, got shape {tuple(theta.shape)}")
         theta = theta.reshape(())
+        if not _skip_checks() and not bool(torch.isfinite(theta.detach())):
+            raise ValueError(f"theta must be finite, got {float(theta)}")
     else:
         theta = torch.zeros((), dtype=x.dtype, device=x.device)
     return _Spectral.apply(x, theta, kind, floor, name)
@@ -187,6 +200,12 @@ def clampm(x: torch.Tensor, threshold: float, *, relative: bool = False) -> torc
     if not threshold > 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
     if relative:
+        x = _check_matrix(x, "x")
+        if not _skip_checks() and x.numel() and bool(
+                (torch.diagonal(x.detach(), dim1=-2, dim2=-1).sum(-1) <= 0).any()):
+            raise ValueError("x must have a positive trace for the relative floor "
+                             "threshold · tr(x)/n (got tr(x) <= 0, e.g. a zero matrix); pass "
+                             "relative=False for an absolute floor")
         return spectral_apply(x, "clamp", floor="mean", theta=float(threshold))
     return spectral_apply(x, "clamp", floor=float(threshold))
 

@@ -21,11 +21,14 @@ SVD-based formulas divide by ``σ_i − σ_j``).
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import geoopt
 import torch
 
+from geomlayers.linalg import check_finite, spectral_fn
 from geomlayers.linalg import config as linalg_config
-from geomlayers.linalg import spectral_fn
 
 __all__ = [
     "Grassmann",
@@ -302,14 +305,21 @@ class Grassmann(geoopt.Manifold):
 
     # -- means and sampling --------------------------------------------------------------------
     def frechet_mean(self, x: torch.Tensor, weights: torch.Tensor | None = None, *,
-                     max_iter: int = 50, tol: float | None = None) -> torch.Tensor:
+                     max_iter: int = 50, tol: float | None = None,
+                     warn: bool = True) -> torch.Tensor:
         """Karcher mean of ``x`` ``(N, n, p)`` by Riemannian gradient descent (Karcher flow).
 
         ``G ← Exp_G(Σ w_i Log_G X_i)`` from the extrinsic (projector) mean's top-p eigenvectors
-        until ``‖Σ w_i Log_G X_i‖ ≤ tol`` (default ``√eps``) or ``max_iter`` iterations.
+        until ``‖Σ w_i Log_G X_i‖ ≤ tol`` (default ``√eps``) or ``max_iter`` iterations;
+        stopping at ``max_iter`` above ``tol`` issues a
+        :class:`~geomlayers.manifolds.spd.ConvergenceWarning` with the iteration count and the
+        residual (unless ``warn=False``).
         """
-        if x.dim() != 3:
-            raise ValueError(f"x must have shape (N, n, p), got {tuple(x.shape)}")
+        from geomlayers.manifolds.spd_base import ConvergenceWarning
+
+        if not isinstance(x, torch.Tensor) or x.dim() != 3:
+            raise ValueError(f"x must have shape (N, n, p), got {tuple(getattr(x, 'shape', ()))}")
+        check_finite(x, "x")
         if max_iter < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}")
         w = (torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=x.dtype, device=x.device)
@@ -317,11 +327,17 @@ class Grassmann(geoopt.Manifold):
         tol = float(torch.finfo(x.dtype).eps) ** 0.5 if tol is None else tol
         projectors = torch.einsum("i,inp,imp->nm", w, x, x)
         g = torch.linalg.eigh(projectors)[1][:, -x.shape[-1]:].flip(-1)
-        for _ in range(max_iter):
+        residual, it = math.inf, 0
+        for it in range(1, max_iter + 1):  # noqa: B007
             step = (w[:, None, None] * self.logmap(g.expand_as(x), x)).sum(0)
             g = self.expmap(g, step)
-            if float(step.norm()) <= tol:
+            residual = float(step.norm())
+            if residual <= tol:
                 break
+        if warn and not residual <= tol:
+            warnings.warn(f"{self.name} Fréchet mean did not converge: residual "
+                          f"‖Σ w Log_G X‖ {residual:.2e} > tol {tol:.1e} after max_iter={it} "
+                          "iterations (raise max_iter or tol)", ConvergenceWarning, stacklevel=2)
         return g
 
     def random(self, *size, dtype=None, device=None, generator=None) -> torch.Tensor:

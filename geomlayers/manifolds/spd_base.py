@@ -141,15 +141,7 @@ class SPDManifold(geoopt.Manifold):
         unless ``warn=False`` (a deliberately truncated iteration, as in batch norm).
         ``validate=False`` skips the input check (for callers that checked ``x`` already).
         """
-        if x.dim() < 3:
-            raise ValueError("x must have shape (N, ..., n, n) with N matrices along dim 0, "
-                             f"got {tuple(x.shape)}")
-        x = linalg.check_spd(x, "x") if validate else sym(x)
-        if max_iter < 0:
-            raise ValueError(f"max_iter must be >= 0, got {max_iter}")
-        w = _weights(x, weights)
-        tol = _tol(x.dtype) if tol is None else tol
-        g = _wsum(w, x) if init is None else sym(init)
+        x, w, tol, g = self._mean_setup(x, weights, tol, max_iter, init, validate)
         it, change = 0, 0.0
         for it in range(1, max_iter + 1):  # noqa: B007
             new = self.mean_step(x, w, g)
@@ -158,11 +150,27 @@ class SPDManifold(geoopt.Manifold):
             change = float(step.max())
             if change < tol:
                 break
-        if warn and max_iter > 0 and not change < tol:
-            warnings.warn(f"{self.name} Fréchet mean did not converge: relative change "
-                          f"{change:.2e} > tol {tol:.1e} after max_iter={it} iterations "
-                          "(raise max_iter or tol)", ConvergenceWarning, stacklevel=2)
+        self._warn_mean(warn, max_iter, it, change, tol)
         return (g, it) if return_iterations else g
+
+    def _mean_setup(self, x, weights, tol, max_iter, init, validate):
+        """Checked ``(x, weights, tol, initial mean)`` of :meth:`frechet_mean`."""
+        if not isinstance(x, torch.Tensor) or x.dim() < 3:
+            raise ValueError("x must have shape (N, ..., n, n) with N matrices along dim 0, "
+                             f"got {tuple(getattr(x, 'shape', ()))}")
+        x = linalg.check_spd(x, "x") if validate else sym(x)
+        if max_iter < 0:
+            raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+        w = _weights(x, weights)
+        tol = _tol(x.dtype) if tol is None else tol
+        return x, w, tol, _wsum(w, x) if init is None else sym(init)
+
+    def _warn_mean(self, warn: bool, max_iter: int, it: int, change: float, tol: float,
+                   what: str = "relative change") -> None:
+        if warn and max_iter > 0 and not change < tol:
+            warnings.warn(f"{self.name} Fréchet mean did not converge: {what} "
+                          f"{change:.2e} > tol {tol:.1e} after max_iter={it} iterations "
+                          "(raise max_iter or tol)", ConvergenceWarning, stacklevel=3)
 
     def frechet_var(self, x: torch.Tensor, mean: torch.Tensor | None = None,
                     weights=None) -> torch.Tensor:

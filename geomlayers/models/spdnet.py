@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from geomlayers.linalg import check_finite
 from geomlayers.nn.spd.attention import SPDAttention
 from geomlayers.nn.spd.batchnorm import _METRICS, SPDBatchNorm
 from geomlayers.nn.spd.head import SPDGyroMLR
@@ -243,6 +244,9 @@ class ConvSPDNet(nn.Module):
         if x.dim() != 3 or tuple(x.shape[1:]) != (self.n_channels, self.n_times):
             raise ValueError(f"x must have shape (N, {self.n_channels}, {self.n_times}) "
                              f"(trials, channels, times), got {tuple(x.shape)}")
+        # before the front-end: a train-mode pass over NaN would corrupt BatchNorm2d's
+        # running statistics (and every later eval-mode prediction) before any later check
+        check_finite(x, "x")
         filtered = self.dropout(self.front(x.unsqueeze(1)).squeeze(2))  # (N, F, T')
         if self.segments == 1:
             cov = self.covariance(filtered)
@@ -257,14 +261,15 @@ class ConvSPDNet(nn.Module):
         ``domains``: optional ``(N,)`` integer domain (session) ids for domain-specific SPD
         batch norm (each window's covariance takes its trial's domain).
         """
-        cov = self.covariances(x)  # (N, F, F) or (N, S, F, F)
-        if self.attention is not None:
-            cov = self.attention(cov)
-        if domains is not None and cov.dim() == 4:
+        if domains is not None:  # checked before the front-end updates its statistics
             domains = torch.as_tensor(domains, device=x.device)
             if domains.shape != (len(x),):
                 raise ValueError(f"domains must have shape ({len(x)},) (one id per trial), "
                                  f"got {tuple(domains.shape)}")
+        cov = self.covariances(x)  # (N, F, F) or (N, S, F, F)
+        if self.attention is not None:
+            cov = self.attention(cov)
+        if domains is not None and cov.dim() == 4:
             domains = domains.repeat_interleave(cov.shape[1])
         flat = cov.reshape(-1, *cov.shape[-2:])
         tangent = self.spdnet.features(flat, domains).reshape(len(x), -1)

@@ -189,3 +189,25 @@ def test_float32_smoke():
     assert u.dtype == torch.float32
     torch.testing.assert_close(proj(GR.expmap(x, u)), proj(y), atol=1e-4, rtol=0)
     assert torch.isfinite(GR.transp(x, y, u)).all()
+
+
+def test_grassmann_mean_warns_on_non_convergence_and_refuses_nan():
+    """Like the SPD means: stopping at max_iter above tol warns with the count and residual."""
+    import warnings
+
+    from geomlayers.manifolds import Grassmann
+    from geomlayers.manifolds.spd import ConvergenceWarning
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.linalg.qr(torch.randn(6, 7, 2, generator=g, dtype=torch.float64))[0]
+    man = Grassmann()
+    with pytest.warns(ConvergenceWarning, match=r"did not converge: residual .* max_iter=1 "):
+        man.frechet_mean(x, max_iter=1, tol=1e-14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        man.frechet_mean(x, max_iter=1, tol=1e-14, warn=False)
+        man.frechet_mean(x)
+    bad = x.clone()
+    bad[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="x contains NaN"):
+        man.frechet_mean(bad)

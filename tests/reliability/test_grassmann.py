@@ -65,6 +65,6 @@ def test_grassmann_layers_check_their_inputs_with_the_linalg_messages():
     asym[..., 0, 1] += 0.5
     with pytest.raises(ValueError, match="x must be symmetric: relative asymmetry"):
         ProjPooling(1)(asym)
-    with pytest.raises(ValueError, match="s must be symmetric: relative asymmetry"):
+    with pytest.raises(ValueError, match="x must be symmetric: relative asymmetry"):
         OrthMap(2)(asym)
     assert OrthMap(2)(proj).shape == (1, 1, 6, 2)

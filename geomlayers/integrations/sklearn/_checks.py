@@ -18,6 +18,10 @@ def finite_float64(x, name: str, what: str) -> np.ndarray:
     if scipy.sparse.issparse(x):
         raise TypeError(f"sparse input is not supported: {name} must be dense {what}")
     x = np.asarray(x)
+    if x.dtype.kind in "USV" or (x.dtype == object and any(
+            isinstance(v, (str, bytes)) for v in x.flat)):
+        raise TypeError(f"{name} must be a numeric array of {what}, got strings (dtype "
+                        f"{x.dtype}); convert them to numbers first")
     if np.iscomplexobj(x):
         raise ValueError(f"Complex data not supported: {name} must be real {what}")
     try:
@@ -58,6 +62,13 @@ def check_covariances(x, name: str = "X", d: int | None = None) -> np.ndarray:
     low, high = w[:, 0], w[:, -1]
     threshold = _RELATIVE_PD * x.shape[1] * np.abs(high)
     bad = np.flatnonzero((low <= threshold) | (high <= 0))
+    negative = np.flatnonzero(low < -np.sqrt(np.finfo(np.float64).eps) * np.abs(w).max(axis=1))
+    if negative.size:
+        i = negative[0]
+        raise ValueError(
+            f"{name} must be positive definite: {name}[{i}] has a negative eigenvalue "
+            f"{low[i]:.3g} (largest {high[i]:.3g}; {negative.size} such matrices), so it is not "
+            "a covariance matrix; check how the matrices were computed")
     if bad.size:
         i = bad[0]
         raise ValueError(

@@ -46,6 +46,21 @@ def _finite_parameters(module: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in module.parameters())
 
 
+def _divergence(error: Exception, module: torch.nn.Module) -> str | None:
+    """The divergence an error inside a training epoch signals, or ``None`` (a real bug).
+
+    The trials were checked finite before training, so a non-finite value met inside it — a
+    failing eigen-solver, a NaN/inf parameter, or a layer's or optimiser step's own
+    non-finite check (an overflowing manifold step raises before the parameter changes) —
+    means the weights diverged.
+    """
+    text = str(error).splitlines()[0] if str(error) else ""
+    if (isinstance(error, torch.linalg.LinAlgError) or not _finite_parameters(module)
+            or "NaN or inf" in text):
+        return f"{type(error).__name__}: {text}"
+    return None
+
+
 def _spd_batch_norms(module: torch.nn.Module) -> list:
     from geomlayers.nn.spd import SPDBatchNorm
 
@@ -239,11 +254,22 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         if y.ndim != 1:
             raise ValueError(f"y must be one label per trial (n_trials,), got shape {y.shape}")
+        if y.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) (shape=(0,)) while a minimum of 2 "
+                             "trials per class is required: X and y are empty")
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"y must hold at least 2 classes, got {len(classes)} class"
                              f"{'es' if len(classes) != 1 else ''}")
+        counts = np.bincount(codes, minlength=len(classes))
+        if counts.min() < 2:
+            lonely = classes[counts < 2].tolist()
+            raise ValueError(f"y must hold at least 2 trials of every class; class"
+                             f"{'es' if len(lonely) > 1 else ''} {lonely[:5]} "
+                             f"{'have' if len(lonely) > 1 else 'has'} one (the network's "
+                             "initialisation estimates each class's mean and spread): add "
+                             "trials or drop the class")
         x = self._validate(X)
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"y must have shape ({x.shape[0]},), got {y.shape}")
@@ -339,20 +365,29 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
                     optimizer.step()
                     total += float(loss.detach()) * len(batch)
             except (RuntimeError, ValueError) as error:  # eigen-solvers on non-finite weights
-                if isinstance(error, torch.linalg.LinAlgError) or not _finite_parameters(module):
-                    reason = f"{type(error).__name__}: {str(error).splitlines()[0]}"
-                else:
+                reason = _divergence(error, module)
+                if reason is None:
                     raise
             if reason is None and not _finite_parameters(module):
                 reason = "a parameter became NaN or inf"
+            logits = None
+            if reason is None and len(val):
+                module.eval()
+                try:
+                    with torch.no_grad():
+                        logits = module(inputs[val])
+                except (RuntimeError, ValueError) as error:
+                    reason = _divergence(error, module)
+                    if reason is None:
+                        raise
+                if reason is None and not bool(torch.isfinite(logits).all()):
+                    reason = "the validation logits are NaN or inf"
             if reason is not None:
                 self._diverged(module, epoch, reason, good_state, good_epoch)
                 break
             record = {"epoch": epoch, "train_loss": total / len(train)}
             if len(val):
-                module.eval()
                 with torch.no_grad():
-                    logits = module(inputs[val])
                     errors = (logits.argmax(1) != targets[val]).double()
                     record["val_loss"] = float(per_trial(logits, targets[val]).mean())
                     record["val_accuracy"] = float((logits.argmax(1) == targets[val]).double()
@@ -466,12 +501,28 @@ class TorchSPDTrainer(ClassifierMixin, BaseEstimator):
         x = self._validate(X, fitted=True)
         inputs = self._to_input(self._prepare(x))
         self.module_.eval()
-        with torch.no_grad():
-            if self.checkpoints_ is None:
-                return self.module_(inputs)
-            probs = [torch.softmax(member(inputs).double(), dim=1)
-                     for _, member in self._checkpoint_members()]
-            return torch.stack(probs).mean(0).log()
+        overflow = (f"{type(self).__name__}: the network's output is NaN or inf for "
+                    "{} of %d trials of X{}; their values overflow the fitted network (check "
+                    "their scale against the training data)" % len(inputs))
+        try:
+            with torch.no_grad():
+                if self.checkpoints_ is None:
+                    logits = self.module_(inputs)
+                else:
+                    probs = [torch.softmax(member(inputs).double(), dim=1)
+                             for _, member in self._checkpoint_members()]
+                    logits = torch.stack(probs).mean(0).log()
+        except (RuntimeError, ValueError) as error:  # a layer met a non-finite value
+            if _divergence(error, self.module_) is None:
+                raise
+            raise ValueError(overflow.format("some", f" ({error})")) from error
+        # NaN or +inf anywhere, or no finite logit (a -inf log-probability alone is fine)
+        bad = (torch.isnan(logits).any(1) | (logits == math.inf).any(1)
+               | ~torch.isfinite(logits).any(1))
+        if bool(bad.any()):
+            raise ValueError(overflow.format(int(bad.sum()),
+                                             f" (first: trial {int(bad.nonzero()[0, 0])})"))
+        return logits
 
     def decision_function(self, X) -> np.ndarray:
         """Logits ``(n_trials, n_classes)``; with two classes ``logit_1 − logit_0`` ``(n,)``."""

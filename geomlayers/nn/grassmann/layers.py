@@ -280,7 +280,11 @@ class OrthMap(DeclaresOrthogonalGroup, nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., n, n) → (..., n, q)``."""
-        return orthmap(x, self.q)
+        if self.n is not None and isinstance(x, torch.Tensor) and (
+                x.dim() < 2 or x.shape[-1] != self.n or x.shape[-2] != self.n):
+            raise ValueError(f"x must have shape (..., {self.n}, {self.n}) (the layer was built "
+                             f"with n={self.n}), got {tuple(x.shape)}")
+        return orthmap(check_symmetric(x, "x"), self.q)
 
     def extra_repr(self) -> str:
         """Sizes and options."""

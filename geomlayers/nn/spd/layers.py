@@ -37,6 +37,14 @@ def _check_spd_input(x, n: int, name: str = "x") -> torch.Tensor:
     return x
 
 
+def _check_declared_size(x, n: int | None, name: str = "x") -> None:
+    """A layer built with ``n=`` takes ``(..., n, n)`` only (the size its group declares)."""
+    if n is not None and isinstance(x, torch.Tensor) and (
+            x.dim() < 2 or x.shape[-1] != n or x.shape[-2] != n):
+        raise ValueError(f"{name} must have shape (..., {n}, {n}) (the layer was built with "
+                         f"n={n}), got {tuple(x.shape)}")
+
+
 def sym_to_vec(x: torch.Tensor) -> torch.Tensor:
     """Isometric vectorisation ``(..., n, n) → (..., n(n+1)/2)``.
 
@@ -175,7 +183,8 @@ class ReEig(OrthogonalCongruence, nn.Module):
         self.n = check_matrix_size(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Rectify eigenvalues."""
+        """Rectify eigenvalues of symmetric ``x`` ``(..., n, n)`` (indefinite input allowed)."""
+        _check_declared_size(x, self.n)
         return linalg.clampm(x, self.threshold, relative=self.relative)
 
     def extra_repr(self) -> str:
@@ -205,8 +214,13 @@ class LogEig(OrthogonalCongruence, nn.Module):
         return Congruence()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``log X`` (optionally vectorised)."""
-        y = linalg.logm(x)
+        """``log X`` of SPD ``x`` ``(..., n, n)`` (optionally vectorised).
+
+        ``x`` is checked by :func:`geomlayers.linalg.check_spd` (a singular matrix is refused,
+        not floored: its logarithm would depend on the floor).
+        """
+        _check_declared_size(x, self.n)
+        y = linalg.logm(linalg.check_spd(x, "x"))
         return sym_to_vec(y) if self.vectorize else y
 
     def extra_repr(self) -> str:
@@ -225,5 +239,6 @@ class ExpEig(OrthogonalCongruence, nn.Module):
         self.n = check_matrix_size(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``exp X``."""
+        """``exp X`` of symmetric ``x`` ``(..., n, n)``."""
+        _check_declared_size(x, self.n)
         return linalg.expm(x)
