@@ -131,3 +131,66 @@ def test_ign_hidden_layers_skip_the_output_select_without_changing_anything(monk
         for got, want in zip(grads, expected_grads, strict=True):
             assert torch.equal(got, want)
         calls.clear()
+
+
+def _ppgn_block_with_both_selects(self, x, pairs, scale):
+    """PPGN's block as it was: ``m1`` and ``m2`` both selected before their product."""
+    product = torch.matmul(self.mlp1(x, pairs), self.mlp2(x, pairs))
+    if scale is not None:
+        product = product / scale[:, None, None, None]
+    return self.mlp3([x, product], pairs)
+
+
+@pytest.mark.parametrize("readout, output", [("sum", "graph"), ("max", "graph"),
+                                             ("mean", "node")])
+def test_ppgn_selects_one_factor_of_its_product_without_changing_anything(monkeypatch,
+                                                                         readout, output):
+    """PPGN with ``m2`` unselected equals PPGN with both factors selected: output and every
+    parameter gradient (to the bit, up to the sign of zero), on a padded batch."""
+    from geomlayers.models.graphs import PPGN
+    from geomlayers.models.graphs.ppgn import _PPGNBlock
+
+    torch.manual_seed(5)
+    _, dense, mask = _padded_batch(2, sizes=(3, 7, 5, 2), channels=3, garbage=0.0)
+    model = PPGN(2, 6, 2, num_blocks=2, readout=readout, output=output, dtype=torch.float64)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "bias" in name:
+                parameter.normal_()  # nonzero m2 on padded pairs: MLP(0) = relu(bias) chain
+    runs = []
+    for patch in (False, True):
+        with monkeypatch.context() as context:
+            if patch:
+                context.setattr(_PPGNBlock, "forward", _ppgn_block_with_both_selects)
+            out = model._forward_padded(dense, mask)
+            runs.append((out, torch.autograd.grad(out.square().sum(), list(model.parameters()))))
+    (out, grads), (expected, expected_grads) = runs
+    assert torch.equal(out, expected)
+    for got, want in zip(grads, expected_grads, strict=True):
+        assert torch.equal(got, want)
+
+
+def test_ppgn_product_needs_the_select_on_one_factor(monkeypatch):
+    """Without any select on the product's factors, padded nodes leak into real pairs: the
+    padded batch then differs from each graph alone (so ``m1``'s select is load-bearing)."""
+    from geomlayers.models.graphs import PPGN
+    from geomlayers.models.graphs.ppgn import _PPGNBlock
+
+    torch.manual_seed(6)
+    samples, dense, mask = _padded_batch(2, sizes=(3, 7), channels=3, garbage=0.0)
+    model = PPGN(2, 6, 2, num_blocks=1, readout="sum", dtype=torch.float64)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "bias" in name:
+                parameter.normal_()
+    alone = model._forward_padded(samples[0], torch.ones(1, 3, dtype=torch.bool))
+    torch.testing.assert_close(model._forward_padded(dense, mask)[:1], alone, rtol=1e-12,
+                               atol=1e-12)
+
+    def no_factor_select(self, x, pairs, scale):
+        product = torch.matmul(self.mlp1(x, None), self.mlp2(x, None))
+        return self.mlp3([x, product / scale[:, None, None, None]], pairs)
+
+    monkeypatch.setattr(_PPGNBlock, "forward", no_factor_select)
+    leaked = model._forward_padded(dense, mask)[:1]
+    assert (leaked - alone).abs().max() > 1e-6
