@@ -61,7 +61,9 @@ class EquivariantLinear(nn.Module):
     every ``n'`` (a spanning set when ``n'`` is smaller than their block count). Pass
     ``mask`` ``(batch, n')`` (True = real node) for padded batches: padded entries are
     ignored, means use each sample's own node count, and padded outputs are zero, so each
-    sample's output equals the layer applied to that sample alone.
+    sample's output equals the layer applied to that sample alone. ``forward(...,
+    zero_padding=False)`` leaves the padded outputs unspecified instead (one full-size select
+    less, forward and backward) for a caller that never reads them, as IGN's hidden layers.
 
     Initialisation: ``Λ ~ N(0, 1 / (C_in · |basis|))`` and zero bias. Every normalised basis
     term is a mean over input entries, so its variance is at most ``Var(x)`` whatever ``n``;
