@@ -16,9 +16,15 @@ Data sets (``COV_SETS``): MAMEM SSVEP II, 11 subjects, fit on trials 0-399 and t
 lag 3 -> 32x32); EEGMMIDB S001 imagery (left vs right fist, runs 4/8/12; both fists vs both
 feet, runs 6/10/14; 45 trials each), 8-30 Hz, 0.5-2.5 s, 22 sensorimotor or all 64 channels,
 OAS covariances, stratified 5-fold CV (shuffled, seed 0).  Every method sees the same
-covariances and splits; ConvSPDNet sees the raw epochs of the same trials.  Networks run with
-their default hyper-parameters and ``random_state`` = each seed; pyRiemann's MDM, FgMDM and
-TS+LR are deterministic (one run).
+covariances and splits; ConvSPDNet sees the raw epochs of the same trials.
+
+With 45 trials one 5-fold partition moves a method's accuracy by about ±5 points (two
+trials), more than the methods differ, so the baselines and the default network are also
+compared on the EEGMMIDB sets over ``REPEATS`` = 10 partitions (partition seeds 0-9, the
+network's ``random_state`` = the partition's seed; ``--repeated [R]`` runs only that part).
+
+Networks run with their default hyper-parameters and ``random_state`` = each seed;
+pyRiemann's MDM, FgMDM and TS+LR are deterministic (one run).
 
 ``--legacy`` reruns the 2026-12-04 raw-signal study (MAMEM train 0-299 / validation 300-399,
 ConvSPDNet recipes, GrNet heads), whose records stay in the log and in ``eeg.md``.
@@ -268,11 +274,95 @@ def cov_splits(key):
                                                                           lag=3)
             yield f[:400], y[:400], f[400:], y[400:], subject, x[:400], x[400:]
         return
-    task = "imagery_left_right" if key.startswith("lr") else "imagery_hands_feet"
-    x, y = load_eegmmidb_epochs(1, task, channels=MOTOR_CHANNELS if key.endswith("22") else None)
-    f = covariances(x * 1e6, "oas")
+    x, y, f = eegmmidb_set(key)
     for fold, (tr, te) in enumerate(StratifiedKFold(5, shuffle=True, random_state=0).split(f, y)):
         yield f[tr], y[tr], f[te], y[te], fold, x[tr], x[te]
+
+
+def eegmmidb_set(key):
+    """(raw epochs, labels, OAS covariances in µV²) of one EEGMMIDB set key (``lr22`` ...)."""
+    task = "imagery_left_right" if key.startswith("lr") else "imagery_hands_feet"
+    x, y = load_eegmmidb_epochs(1, task, channels=MOTOR_CHANNELS if key.endswith("22") else None)
+    return x, y, covariances(x * 1e6, "oas")
+
+
+#: EEGMMIDB sets have 45 trials: one 5-fold partition moves a method by ±5 points (two
+#: trials), more than the differences between methods, so the headline comparison repeats
+#: stratified 5-fold CV over partitions 0..REPEATS-1 (the network's seed = the partition's)
+REPEATS = 10
+REPEATED_SETS = ("lr22", "ff22", "lr64", "ff64")
+REPEATED_METHODS = [*BASELINES, DEFAULT]
+
+
+def repeated_splits(key, repeats=REPEATS):
+    """(train X, train y, test X, test y, repetition, fold) over ``repeats`` partitions."""
+    _, y, f = eegmmidb_set(key)
+    for rep in range(repeats):
+        cv = StratifiedKFold(5, shuffle=True, random_state=rep)
+        for fold, (tr, te) in enumerate(cv.split(f, y)):
+            yield f[tr], y[tr], f[te], y[te], rep, fold
+
+
+def run_repeated(keys, names, repeats, log):
+    """Append one ``rep:<set>`` record per (set, method, repetition, fold), skipping done ones."""
+    factories = cov_methods()
+    done = _done(log)
+    for key in keys:
+        for xtr, ytr, xte, yte, rep, fold in repeated_splits(key, repeats):
+            for name in names:
+                split = f"{rep}/{fold}"
+                if (f"rep:{key}", name, rep, split) in done:
+                    continue
+                acc, fit, epochs = timed_fit_score(
+                    lambda n=name, s=rep: factories[n](s), xtr, ytr, xte, yte)
+                record({"part": f"rep:{key}", "split": split, "method": name, "seed": rep,
+                        "accuracy": acc, "fit_s": fit, "epochs": epochs}, log)
+
+
+def summarise_repeated(rows):
+    """{set key: {method: summary over complete repetitions}} from the ``rep:`` records."""
+    unique = {}
+    for r in rows:
+        unique.setdefault((r["part"], r["method"], r["split"]), r)
+    summary = {}
+    for key in REPEATED_SETS:
+        for name in REPEATED_METHODS:
+            by_rep = {}
+            for (part, method, split), r in unique.items():
+                if part == f"rep:{key}" and method == name:
+                    by_rep.setdefault(int(split.split("/")[0]), []).append(r)
+            by_rep = {k: v for k, v in sorted(by_rep.items()) if len(v) == 5}
+            if not by_rep:
+                continue
+            per_rep = [100 * float(np.mean([r["accuracy"] for r in v])) for v in by_rep.values()]
+            summary.setdefault(key, {})[name] = {
+                "accuracy_mean": float(np.mean(per_rep)),
+                "accuracy_std_over_seeds": float(np.std(per_rep)), "per_seed": per_rep,
+                "seeds": list(by_rep), "fit_s_mean": float(np.mean(
+                    [r["fit_s"] for v in by_rep.values() for r in v])),
+                "protocol": COV_SETS[key][1].replace("5-fold CV", "stratified 5-fold CV "
+                                                     "repeated over partitions 0-"
+                                                     f"{max(by_rep)}")}
+    return summary
+
+
+def repeated_table(summary):
+    """The headline table: baselines and the default over repeated partitions."""
+    keys = [k for k in REPEATED_SETS if k in summary]
+    best = {k: max((summary[k][b]["accuracy_mean"] for b in BASELINES if b in summary[k]),
+                   default=None) for k in keys}
+    rows = []
+    for name in REPEATED_METHODS:
+        if not any(name in summary[k] for k in keys):
+            continue
+        cells = [_cell(summary[k].get(name), best[k], name == DEFAULT) for k in keys]
+        fits = [summary[k][name]["fit_s_mean"] for k in keys if name in summary[k]]
+        rows.append([name, *cells, f"{min(fits):.1f}–{max(fits):.1f}"])
+    return {"title": "EEGMMIDB, stratified 5-fold CV repeated over partitions 0-9 (network "
+            "seed = partition): accuracy % (mean ± std over partitions (partitions)); ✓ / ✗: "
+            "the default at least / below the best of MDM, FgMDM and TS+LR",
+            "columns": ["method", *[COV_SETS[k][0] for k in keys], "fit s per split"],
+            "rows": rows}
 
 
 def _done(log):
@@ -281,7 +371,7 @@ def _done(log):
         return set()
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     return {(r["part"], r["method"], r["seed"], r["split"]) for r in rows
-            if r["part"].startswith("cov:")}
+            if r["part"].startswith(("cov:", "rep:"))}
 
 
 def run_covariances(keys, names, seeds, log):
@@ -356,6 +446,12 @@ def _cell(entry, best=None, mark=False):
     return text
 
 
+def _markdown(table):
+    """Markdown lines of a results-document table."""
+    return ["| " + " | ".join(table["columns"]) + " |", "|---" * len(table["columns"]) + "|",
+            *("| " + " | ".join(map(str, row)) + " |" for row in table["rows"])]
+
+
 def covariance_tables(summary):
     """(markdown lines of one table per data set, the compact all-sets table for eeg.json)."""
     keys = [k for k in COV_SETS if k in summary]
@@ -380,7 +476,8 @@ def covariance_tables(summary):
         cells = [_cell(summary[k].get(name), best[k], name == DEFAULT) for k in keys]
         fits = [summary[k][name]["fit_s_mean"] for k in keys if name in summary[k]]
         rows.append([name, *cells, f"{min(fits):.1f}–{max(fits):.1f}"])
-    table = {"title": "Accuracy % (mean ± std over seeds (number of seeds); one number: one "
+    table = {"title": "Every method, one partition (EEGMMIDB: 5-fold partition 0): accuracy % "
+             "(mean ± std over seeds (number of seeds); one number: one "
              "run); ✓ / ✗: the default at least / below the best of MDM, FgMDM and TS+LR",
              "columns": ["method", *[COV_SETS[k][0] for k in keys], "fit s per split"],
              "rows": rows}
@@ -408,13 +505,19 @@ def render(args, log=LOG):
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     names = list(methods())
     summary = summarise_covariances([r for r in rows if r["part"].startswith("cov:")])
+    repeated = summarise_repeated([r for r in rows if r["part"].startswith("rep:")])
     if log == LOG:
-        COV_RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
+        COV_RESULTS.write_text(json.dumps({**summary, "repeated": repeated}, indent=1) + "\n")
     cov_lines, table = covariance_tables(summary)
+    tables = [table]
     lines = ["## EEG classification (MAMEM SSVEP II; EEGMMIDB S001 imagery)", "",
              provenance(COMMAND) + " One thread (`torch.set_num_threads(1)`); protocol in the "
              "script's docstring. ✓ / ✗: the default network at least / below the best of "
-             "MDM, FgMDM and TS+LR on that set.", ""] + cov_lines
+             "MDM, FgMDM and TS+LR on that set.", ""]
+    if repeated:
+        tables.insert(0, repeated_table(repeated))
+        lines += [f"### {tables[0]['title']}", "", *_markdown(tables[0]), ""]
+    lines += ["### One partition per set (EEGMMIDB: partition 0), every method", ""] + cov_lines
     lines += ["### Earlier runs (2026-12-04): raw-signal networks and the previous defaults", "",
               "The SPDNet / GrNet rows below are the estimators' previous defaults (random "
               "initialisation, BiMap reduction, gyro GrNet head); the covariance table above "
@@ -481,11 +584,14 @@ def render(args, log=LOG):
         setup="Every covariance data set in the repo, the same OAS covariances and splits for "
         "every method: MAMEM SSVEP II (11 subjects, fit on trials 0-399, test on 400-499; "
         "8x8 and 32x32 delay-embedded), EEGMMIDB S001 imagery (left/right fist and fists/feet, "
-        "45 trials, 22 or 64 channels, stratified 5-fold CV). Networks with default "
-        "hyper-parameters, seeds 0-2 where shown; ConvSPDNet on the raw epochs of the same "
-        "trials; one thread.",
+        "45 trials, 22 or 64 channels, stratified 5-fold CV). First table: the baselines and "
+        "the default network on the EEGMMIDB sets over 10 repeated 5-fold partitions (one "
+        "partition moves a method by ±5 points). Second table: every method, one partition "
+        "(EEGMMIDB: partition 0), networks with default hyper-parameters, seeds 0-2 where "
+        "shown; ConvSPDNet on the raw epochs of the same trials. One thread.",
         anchors="pyRiemann 0.11's MDM, FgMDM and TS+LR on the same covariances",
-        tables=[table], details="benchmarks/results/eeg.md", summary=summary)
+        tables=tables, details="benchmarks/results/eeg.md",
+        summary={**summary, "repeated": repeated})
     print(write_results(doc, args.out))
     print("\n".join(lines[:60]))
 
@@ -499,6 +605,10 @@ def main():
     p.add_argument("--seeds", type=int, nargs="*", default=None,
                    help="random_state of the networks (default 0 1 2, or --seed when it "
                    "is given; --quick: --seed)")
+    p.add_argument("--repeated", type=int, nargs="?", const=REPEATS, default=None,
+                   metavar="R", help=f"only the repeated-CV comparison on the EEGMMIDB sets "
+                   f"(baselines and the default, partitions 0..R-1; R = {REPEATS} if omitted); "
+                   "the full run includes it")
     p.add_argument("--render", action="store_true",
                    help="only rebuild eeg.json and eeg.md from the log")
     p.add_argument("--legacy", action="store_true",
@@ -517,7 +627,12 @@ def main():
             raise SystemExit(f"unknown methods {sorted(unknown)}; known: {list(cov_methods())}")
         seeds = (args.seeds if args.seeds is not None
                  else [args.seed] if quick or args.seed != 0 else [0, 1, 2])
-        run_covariances(sets, names, seeds, log)
+        if args.repeated is None:
+            run_covariances(sets, names, seeds, log)
+        rep_sets = [k for k in sets if k in REPEATED_SETS]
+        if not quick and (args.repeated or not args.sets):
+            run_repeated(rep_sets, [n for n in names if n in REPEATED_METHODS],
+                         args.repeated or REPEATS, log)
     render(args, log)
 
 
