@@ -299,6 +299,7 @@ def execute(
     normalize: bool = False,
     backend: str = "torch",
     bias: tuple[torch.Tensor, LayerPlan] | None = None,
+    zero_padding: bool = True,
 ) -> torch.Tensor:
     """``Y[b, o] = Σ_i Σ_c weight[i, o, c] · s_i · E_i X[b, c]`` over ``program``'s elements.
 
@@ -313,6 +314,8 @@ def execute(
             ``1`` for all others.
         backend: ``"torch"`` or ``"cpp"`` for the partition diagrams' primitives.
         bias: optional invariant bias for partition-diagram programs (as in ``diagram_layer``).
+        zero_padding: with ``mask``, zero the output off the real nodes (``False``: leave
+            those entries unspecified; as in ``diagram_layer``).
 
     Returns:
         ``(B, C_out, n, …, n)`` with ``l`` axes.
@@ -337,7 +340,7 @@ def execute(
         rows = weight if len(program.partition) == program.count else weight[list(
             program.partition)]
         out = diagram_layer(x, rows, program.plan, n, mask=mask, normalize=normalize,
-                            backend=backend, bias=bias)
+                            backend=backend, bias=bias, zero_padding=zero_padding)
     else:
         out = x.new_zeros(batch, out_channels, *([n] * l))
     if program.paired:

@@ -143,6 +143,7 @@ def diagram_layer(
     backend: str = "torch",
     bias: tuple[torch.Tensor, LayerPlan] | None = None,
     fused: bool = True,
+    zero_padding: bool = True,
 ) -> torch.Tensor:
     """``Y[b, o] = Σ_i Σ_c weight[i, o, c] · s_i · D_i X[b, c]`` (``+ Σ_j bias[j, o] · E_j``).
 
@@ -163,6 +164,11 @@ def diagram_layer(
         fused: run a ``2 → 2`` plan as one autograd node
             (:func:`geomlayers.ops.fused.fused_two_to_two`, either backend); ``False``
             always takes the general path.
+        zero_padding: with ``mask``, set the output entries off the real nodes to zero (a
+            select over the whole output, forward and backward). ``False`` leaves them
+            unspecified (finite when ``x`` is finite on the real nodes; the real entries are
+            bitwise the same), for a caller whose next operation ignores them, e.g. another
+            masked layer, which selects its input.
 
     Returns:
         ``(B, C_out, n, …, n)`` with ``plan.l`` axes.
@@ -178,7 +184,8 @@ def diagram_layer(
         x = torch.where(_node_mask(mask, k), x, x.new_zeros(())) if k else x
         counts = mask.sum(dim=1).clamp(min=1).to(x.dtype)
     if fused and k == 2 and l == 2:
-        out = _fused(x, weight, plan, n, mask, counts, normalize, bias, backend)
+        out = _fused(x, weight, plan, n, mask if zero_padding else None, counts, normalize,
+                     bias, backend)
         if out is not None:
             return out
     reduced = []
@@ -209,14 +216,18 @@ def diagram_layer(
     for embedding, term in diagonal:
         values = term.reshape(*term.shape[:2], *([n] * sum(embedding.keep)))
         out = add_diagonal(out, values.expand(batch, *values.shape[1:]), embedding, n)
-    if mask is not None and l:
+    if mask is not None and l and zero_padding:
         out = torch.where(_node_mask(mask, l), out, out.new_zeros(()))
     return out
 
 
 def _fused(x, weight, plan, n, mask, counts, normalize, bias,
            backend) -> torch.Tensor | None:
-    """The ``2 → 2`` layer through the fused op, or ``None`` when its layout does not apply."""
+    """The ``2 → 2`` layer through the fused op, or ``None`` when its layout does not apply.
+
+    ``mask``: zero the output off the real nodes (``None``: leave it; ``counts`` carries the
+    per-sample node counts either way).
+    """
     from geomlayers.ops import fused as fused_op
 
     layout = _fused_layout(plan, None if bias is None else bias[1])

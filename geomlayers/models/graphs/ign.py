@@ -156,7 +156,10 @@ class InvariantGraphNetwork(DenseGraphModel):
     def _forward_padded(self, dense: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = dense
         for layer in self.layers:
-            h = torch.relu(layer(h, mask=mask))
+            # padded entries are left unspecified: every reader of ``h`` (the next layer's
+            # input select, the pool layer, ``dense_readout``) ignores them, so zeroing them
+            # here would be a second full-size select forward and backward
+            h = torch.relu(layer(h, mask=mask, zero_padding=False))
         if self.output == "node":
             nodes = torch.relu(self.pool(h, mask=mask))  # (B, C, n)
             return self.head(nodes.transpose(1, 2))

@@ -42,13 +42,14 @@ class _PairMLP(nn.Module):
             nn.init.zeros_(linear.bias)
 
     def forward(self, inputs: torch.Tensor | list[torch.Tensor],
-                pairs: torch.Tensor) -> torch.Tensor:
+                pairs: torch.Tensor | None) -> torch.Tensor:
         """``(B, C_in, n, n)`` → ``(B, C_out, n, n)``, zero on padded pairs.
 
         ``inputs`` may be a list whose channels add up to ``C_in``, read as their
         concatenation and mixed part by part (no concatenated copy). Channels stay first:
         each layer is one batched matmul on ``(B, C, n²)``. ``pairs`` ``(B, n, n)`` bool
-        selects the real pairs (a select, so padding never leaks, even if not finite).
+        selects the real pairs (a select, so padding never leaks, even if not finite);
+        ``None`` skips the select (padded pairs then hold the MLP of the padded inputs).
         """
         parts = [inputs] if isinstance(inputs, torch.Tensor) else inputs
         batch, n = parts[0].shape[0], parts[0].shape[-1]
@@ -63,7 +64,8 @@ class _PairMLP(nn.Module):
         for linear in rest:
             weight = linear.weight.expand(batch, *linear.weight.shape)
             h = torch.relu(torch.baddbmm(linear.bias[:, None], weight, h))
-        return torch.where(pairs[:, None], h.reshape(batch, -1, n, n), 0.0)
+        h = h.reshape(batch, -1, n, n)
+        return h if pairs is None else torch.where(pairs[:, None], h, 0.0)
 
 
 class _PPGNBlock(nn.Module):
@@ -78,8 +80,15 @@ class _PPGNBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, pairs: torch.Tensor,
                 scale: torch.Tensor | None) -> torch.Tensor:
-        """``scale`` ``(B,)``: ``s(n)`` of each graph, or None for 1 (no division pass)."""
-        product = torch.matmul(self.mlp1(x, pairs), self.mlp2(x, pairs))
+        """``scale`` ``(B,)``: ``s(n)`` of each graph, or None for 1 (no division pass).
+
+        ``x`` is zero on padded pairs. Only ``m1`` is selected: it is zero in every padded
+        column ``k``, so ``Σ_k m1[i, k] m2[k, j]`` adds exact zeros for padded ``k``, and
+        ``m2`` there is the MLP of a zero input (finite); the product's padded pairs are
+        then zeroed by ``mlp3``'s select. Real pairs and gradients are as with both
+        selects, one full-size select forward and backward less per block.
+        """
+        product = torch.matmul(self.mlp1(x, pairs), self.mlp2(x, None))
         if scale is not None:
             product = product / scale[:, None, None, None]
         return self.mlp3([x, product], pairs)

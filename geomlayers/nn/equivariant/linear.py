@@ -61,7 +61,9 @@ class EquivariantLinear(nn.Module):
     every ``n'`` (a spanning set when ``n'`` is smaller than their block count). Pass
     ``mask`` ``(batch, n')`` (True = real node) for padded batches: padded entries are
     ignored, means use each sample's own node count, and padded outputs are zero, so each
-    sample's output equals the layer applied to that sample alone.
+    sample's output equals the layer applied to that sample alone. ``forward(...,
+    zero_padding=False)`` leaves the padded outputs unspecified instead (one full-size select
+    less, forward and backward) for a caller that never reads them, as IGN's hidden layers.
 
     Initialisation: ``Λ ~ N(0, 1 / (C_in · |basis|))`` and zero bias. Every normalised basis
     term is a mean over input entries, so its variance is at most ``Var(x)`` whatever ``n``;
@@ -256,10 +258,15 @@ class EquivariantLinear(nn.Module):
                 RuntimeWarning, stacklevel=3,
             )
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, *,
+                zero_padding: bool = True) -> torch.Tensor:
         """Map ``x`` ``(batch, C_in, n, …, n)`` (k axes) to ``(batch, C_out, n^(l))``.
 
         ``mask``: optional ``(batch, n)`` bool, True on real nodes (see the class docstring).
+        ``zero_padding=False`` (with a mask) skips the select that zeroes the output entries
+        off the real nodes: they are left unspecified, the real entries are bitwise the same.
+        For a caller whose next step never reads padding, e.g. a ReLU and another masked
+        layer (whose input select is then the only one), or a masked readout.
         ``x`` must have the parameters' dtype (a ``TypeError`` names both otherwise);
         ``batch = 0`` gives an empty output.
         """
@@ -269,14 +276,16 @@ class EquivariantLinear(nn.Module):
             bias = (self.bias.T.unsqueeze(-1), self._bias_plan)
         out = execute(self._program, self.weight, x, n, mask=mask, normalize=True,
                       backend=self.backend, bias=bias if self._program.plan is not None
-                      else None)
+                      else None, zero_padding=zero_padding)
         if self.bias is not None and (bias is None or self._program.plan is None):
-            out = out + self._bias_term(x, n, mask)
+            out = out + self._bias_term(x, n, mask, zero_padding)
         return out
 
-    def _bias_term(self, x: torch.Tensor, n: int, mask: torch.Tensor | None) -> torch.Tensor:
+    def _bias_term(self, x: torch.Tensor, n: int, mask: torch.Tensor | None,
+                   zero_padding: bool = True) -> torch.Tensor:
         rows = x.shape[0] if mask is not None else 1
         ones = x.new_ones(rows, 1)
         weight = self.bias.T.unsqueeze(-1)  # (J, C_out, 1)
-        return execute(self._bias_program, weight, ones, n, mask=mask, backend="torch")
+        return execute(self._bias_program, weight, ones, n, mask=mask, backend="torch",
+                       zero_padding=zero_padding)
 
