@@ -279,6 +279,22 @@ def cov_splits(key):
         yield f[tr], y[tr], f[te], y[te], fold, x[tr], x[te]
 
 
+def code_version():
+    """The git commit the library is imported from, ``+dirty`` when ``geomlayers/`` has
+    uncommitted changes (``None`` outside git): which code produced a log record."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                              capture_output=True, text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "geomlayers"], cwd=root,
+                               capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return None
+    return (head + ("+dirty" if dirty else "")) or None
+
+
 def eegmmidb_set(key):
     """(raw epochs, labels, OAS covariances in µV²) of one EEGMMIDB set key (``lr22`` ...)."""
     task = "imagery_left_right" if key.startswith("lr") else "imagery_hands_feet"
@@ -307,6 +323,7 @@ def run_repeated(keys, names, repeats, log):
     """Append one ``rep:<set>`` record per (set, method, repetition, fold), skipping done ones."""
     factories = cov_methods()
     done = _done(log)
+    code = code_version()
     for key in keys:
         for xtr, ytr, xte, yte, rep, fold in repeated_splits(key, repeats):
             for name in names:
@@ -316,7 +333,7 @@ def run_repeated(keys, names, repeats, log):
                 acc, fit, epochs = timed_fit_score(
                     lambda n=name, s=rep: factories[n](s), xtr, ytr, xte, yte)
                 record({"part": f"rep:{key}", "split": split, "method": name, "seed": rep,
-                        "accuracy": acc, "fit_s": fit, "epochs": epochs}, log)
+                        "accuracy": acc, "fit_s": fit, "epochs": epochs, "code": code}, log)
 
 
 def summarise_repeated(rows):
@@ -378,17 +395,20 @@ def run_covariances(keys, names, seeds, log):
     """Append one record per (data set, method, seed, split) to ``log``, skipping done ones.
 
     ConvSPDNet's MAMEM fits use the same raw trials for both MAMEM sets: they run once (under
-    ``mamem8``) and the table shows them in both columns.
+    ``mamem8``) and the table shows them in both columns.  Each record carries ``code``
+    (:func:`code_version`), so rows of an older library can be told apart (records before
+    2026-12-08 have none).
     """
     import warnings
 
     factories = cov_methods()
     done = _done(log)
+    code = code_version()
     for key in keys:
         todo = [n for n in names if not (n == RAW and key == "mamem32")]
         for xtr, ytr, xte, yte, split, rtr, rte in cov_splits(key):
             for name in todo:
-                for seed in (seeds if name not in BASELINES else seeds[:1]):
+                for seed in (seeds if name not in BASELINES else [0]):  # deterministic
                     if (f"cov:{key}", name, seed, split) in done:
                         continue
                     train, test = (rtr, rte) if name == RAW else (xtr, xte)
@@ -398,7 +418,8 @@ def run_covariances(keys, names, seeds, log):
                             lambda n=name, s=seed: factories[n](s), train, ytr, test, yte)
                     record({"part": f"cov:{key}", "split": split, "method": name, "seed": seed,
                             "accuracy": acc, "fit_s": fit, "epochs": epochs,
-                            "warnings": [str(w.message)[:200] for w in caught]}, log)
+                            "warnings": [str(w.message)[:200] for w in caught],
+                            "code": code}, log)
 
 
 def summarise_covariances(rows):

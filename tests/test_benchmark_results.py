@@ -184,3 +184,40 @@ def test_generator_layout_is_compact(tmp_path):
     assert "*Measured 2026-12-07, 1 thread. Command: `c`.*" in body
     assert "**Reading.** A wrapped paragraph.\n\n- a list item\n- another\n" in body
     assert "**T**\n| a |\n|---|\n| 1 |\n" in body
+
+
+EEG_BASELINE_SCRIPT = '''
+import json, sys
+from pathlib import Path
+import numpy as np
+import bench_eeg
+
+def splits(key):  # five splits of random 4x4 SPD matrices, two classes
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((40, 4, 8))
+    x, y = a @ a.transpose(0, 2, 1) / 8, np.repeat([0, 1], 20)
+    for fold in range(5):
+        te = np.arange(40) % 5 == fold
+        yield x[~te], y[~te], x[te], y[te], fold, x[~te], x[te]
+
+bench_eeg.cov_splits = splits
+log = Path(sys.argv[1])
+bench_eeg.run_covariances(["lr22"], ["MDM"], [0, 1, 2], log)
+bench_eeg.run_covariances(["lr22"], ["MDM"], [1, 2], log)  # a later run for more seeds
+rows = [json.loads(line) for line in log.read_text().splitlines()]
+print(json.dumps({"seeds": [r["seed"] for r in rows],
+                  "summary": bench_eeg.summarise_covariances(rows)["lr22"]["MDM"]["seeds"]}))
+'''
+
+
+def test_eeg_baselines_run_once_whatever_the_seeds(tmp_path):
+    """bench_eeg's deterministic baselines (MDM, FgMDM, TS+LR) are one run, recorded as seed 0:
+    a run asked for seeds 1 2 of the networks neither refits them nor shows them with 2 seeds."""
+    script = tmp_path / "eeg_baselines.py"
+    script.write_text(EEG_BASELINE_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]),
+               OMP_NUM_THREADS="1")
+    done = _run(script, tmp_path / "eeg.jsonl", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out == {"seeds": [0] * 5, "summary": [0]}
