@@ -117,20 +117,26 @@ def test_ign_hidden_layers_skip_the_output_select_without_changing_anything(monk
                                     ("mean", "graph", (1, 2)), ("sum", "node", (3, 2))):
         model = InvariantGraphNetwork(2, 5, 2, num_layers=2, orders=orders, readout=readout,
                                       output=output, edge_channels=0, dtype=torch.float64)
-        runs = []
-        for patch in (False, True):
-            with monkeypatch.context() as context:
-                if patch:
-                    context.setattr(EquivariantLinear, "forward", every_select)
-                out = model._forward_padded(dense, mask)
-                runs.append((out, torch.autograd.grad(out.square().sum(),
-                                                      list(model.parameters()))))
+        _assert_patch_changes_nothing(monkeypatch, model, EquivariantLinear, "forward",
+                                      every_select, dense, mask)
         assert False in calls  # the hidden layers did skip their output select
-        (out, grads), (expected, expected_grads) = runs
-        assert torch.equal(out, expected)
-        for got, want in zip(grads, expected_grads, strict=True):
-            assert torch.equal(got, want)
         calls.clear()
+
+
+def _assert_patch_changes_nothing(monkeypatch, model, owner, name, replacement, dense, mask):
+    """``model``'s padded output and every parameter gradient are bitwise the same with
+    ``owner.name`` replaced by ``replacement``."""
+    runs = []
+    for patch in (False, True):
+        with monkeypatch.context() as context:
+            if patch:
+                context.setattr(owner, name, replacement)
+            out = model._forward_padded(dense, mask)
+            runs.append((out, torch.autograd.grad(out.square().sum(), list(model.parameters()))))
+    (out, grads), (expected, expected_grads) = runs
+    assert torch.equal(out, expected)
+    for got, want in zip(grads, expected_grads, strict=True):
+        assert torch.equal(got, want)
 
 
 def _ppgn_block_with_both_selects(self, x, pairs, scale):
@@ -157,17 +163,8 @@ def test_ppgn_selects_one_factor_of_its_product_without_changing_anything(monkey
         for name, parameter in model.named_parameters():
             if "bias" in name:
                 parameter.normal_()  # nonzero m2 on padded pairs: MLP(0) = relu(bias) chain
-    runs = []
-    for patch in (False, True):
-        with monkeypatch.context() as context:
-            if patch:
-                context.setattr(_PPGNBlock, "forward", _ppgn_block_with_both_selects)
-            out = model._forward_padded(dense, mask)
-            runs.append((out, torch.autograd.grad(out.square().sum(), list(model.parameters()))))
-    (out, grads), (expected, expected_grads) = runs
-    assert torch.equal(out, expected)
-    for got, want in zip(grads, expected_grads, strict=True):
-        assert torch.equal(got, want)
+    _assert_patch_changes_nothing(monkeypatch, model, _PPGNBlock, "forward",
+                                  _ppgn_block_with_both_selects, dense, mask)
 
 
 def test_ppgn_product_needs_the_select_on_one_factor(monkeypatch):
