@@ -348,36 +348,44 @@ def summarise_repeated(rows):
             for (part, method, split), r in unique.items():
                 if part == f"rep:{key}" and method == name:
                     by_rep.setdefault(int(split.split("/")[0]), []).append(r)
-            by_rep = {k: v for k, v in sorted(by_rep.items()) if len(v) == 5}
-            if not by_rep:
-                continue
-            per_rep = [100 * float(np.mean([r["accuracy"] for r in v])) for v in by_rep.values()]
-            summary.setdefault(key, {})[name] = {
-                "accuracy_mean": float(np.mean(per_rep)),
-                "accuracy_std_over_seeds": float(np.std(per_rep)), "per_seed": per_rep,
-                "seeds": list(by_rep), "fit_s_mean": float(np.mean(
-                    [r["fit_s"] for v in by_rep.values() for r in v])),
-                "protocol": COV_SETS[key][1].replace("5-fold CV", "stratified 5-fold CV "
-                                                     "repeated over partitions 0-"
-                                                     f"{max(by_rep)}")}
+            by_rep = {k: v for k, v in by_rep.items() if len(v) == 5}
+            if by_rep:
+                summary.setdefault(key, {})[name] = _summary_entry(
+                    by_rep, COV_SETS[key][1].replace(
+                        "5-fold CV", f"stratified 5-fold CV repeated over partitions 0-"
+                        f"{max(by_rep)}"))
     return summary
 
 
 def repeated_table(summary):
     """The headline table: baselines and the default over repeated partitions."""
-    keys = [k for k in REPEATED_SETS if k in summary]
-    best = {k: max((summary[k][b]["accuracy_mean"] for b in BASELINES if b in summary[k]),
+    last = max(max(e["seeds"]) for entries in summary.values() for e in entries.values())
+    return _all_sets_table(
+        summary, REPEATED_SETS, REPEATED_METHODS,
+        f"EEGMMIDB, stratified 5-fold CV repeated over partitions 0-{last} (network seed = "
+        "partition): accuracy % (mean ± std over partitions (partitions)); ✓ / ✗: the default "
+        "at least / below the best of MDM, FgMDM and TS+LR")
+
+
+def _best_baseline(summary, keys):
+    """{set key: the best baseline accuracy on it (None without baselines)}."""
+    return {k: max((summary[k][b]["accuracy_mean"] for b in BASELINES if b in summary[k]),
                    default=None) for k in keys}
+
+
+def _all_sets_table(summary, sets, names, title):
+    """A results-document table: one row per method of ``names`` that ran, one column per set
+    of ``sets`` that ran, the default marked against the best baseline, fit-time range."""
+    keys = [k for k in sets if k in summary]
+    best = _best_baseline(summary, keys)
     rows = []
-    for name in REPEATED_METHODS:
+    for name in names:
         if not any(name in summary[k] for k in keys):
             continue
         cells = [_cell(summary[k].get(name), best[k], name == DEFAULT) for k in keys]
         fits = [summary[k][name]["fit_s_mean"] for k in keys if name in summary[k]]
         rows.append([name, *cells, f"{min(fits):.1f}–{max(fits):.1f}"])
-    return {"title": "EEGMMIDB, stratified 5-fold CV repeated over partitions 0-9 (network "
-            "seed = partition): accuracy % (mean ± std over partitions (partitions)); ✓ / ✗: "
-            "the default at least / below the best of MDM, FgMDM and TS+LR",
+    return {"title": title,
             "columns": ["method", *[COV_SETS[k][0] for k in keys], "fit s per split"],
             "rows": rows}
 
@@ -443,17 +451,21 @@ def summarise_covariances(rows):
                 if p == src and m == name:
                     by_seed.setdefault(seed, []).append(r)
             by_seed = {s: v for s, v in by_seed.items() if len(v) == n_splits.get(key, 5)}
-            if not by_seed:
-                continue
-            per_seed = [100 * float(np.mean([r["accuracy"] for r in v]))
-                        for _, v in sorted(by_seed.items())]
-            summary.setdefault(key, {})[name] = {
-                "accuracy_mean": float(np.mean(per_seed)),
-                "accuracy_std_over_seeds": float(np.std(per_seed)), "per_seed": per_seed,
-                "seeds": sorted(by_seed), "fit_s_mean": float(np.mean(
-                    [r["fit_s"] for v in by_seed.values() for r in v])),
-                "protocol": COV_SETS[key][1]}
+            if by_seed:
+                summary.setdefault(key, {})[name] = _summary_entry(by_seed, COV_SETS[key][1])
     return summary
+
+
+def _summary_entry(by_seed, protocol):
+    """Summary of one (set, method) from its complete ``{seed: [records of every split]}``:
+    accuracy % per seed (mean over splits), their mean and std, mean fit time."""
+    runs = dict(sorted(by_seed.items()))
+    per_seed = [100 * float(np.mean([r["accuracy"] for r in v])) for v in runs.values()]
+    return {"accuracy_mean": float(np.mean(per_seed)),
+            "accuracy_std_over_seeds": float(np.std(per_seed)), "per_seed": per_seed,
+            "seeds": list(runs),
+            "fit_s_mean": float(np.mean([r["fit_s"] for v in runs.values() for r in v])),
+            "protocol": protocol}
 
 
 def _cell(entry, best=None, mark=False):
@@ -477,8 +489,7 @@ def covariance_tables(summary):
     """(markdown lines of one table per data set, the compact all-sets table for eeg.json)."""
     keys = [k for k in COV_SETS if k in summary]
     names = [n for n in cov_methods() if any(n in summary[k] for k in keys)]
-    best = {k: max((summary[k][b]["accuracy_mean"] for b in BASELINES if b in summary[k]),
-                   default=None) for k in keys}
+    best = _best_baseline(summary, keys)
     lines = []
     for key in keys:
         lines += [f"### {COV_SETS[key][1]}", "",
@@ -492,16 +503,10 @@ def covariance_tables(summary):
             lines.append(f"| {label} | {_cell(entry, best[key], name == DEFAULT)} | "
                          f"{entry['fit_s_mean']:.1f} |")
         lines.append("")
-    rows = []
-    for name in names:
-        cells = [_cell(summary[k].get(name), best[k], name == DEFAULT) for k in keys]
-        fits = [summary[k][name]["fit_s_mean"] for k in keys if name in summary[k]]
-        rows.append([name, *cells, f"{min(fits):.1f}–{max(fits):.1f}"])
-    table = {"title": "Every method, one partition (EEGMMIDB: 5-fold partition 0): accuracy % "
-             "(mean ± std over seeds (number of seeds); one number: one "
-             "run); ✓ / ✗: the default at least / below the best of MDM, FgMDM and TS+LR",
-             "columns": ["method", *[COV_SETS[k][0] for k in keys], "fit s per split"],
-             "rows": rows}
+    table = _all_sets_table(
+        summary, keys, names, "Every method, one partition (EEGMMIDB: 5-fold partition 0): "
+        "accuracy % (mean ± std over seeds (number of seeds); one number: one run); ✓ / ✗: "
+        "the default at least / below the best of MDM, FgMDM and TS+LR")
     return lines, table
 
 
