@@ -137,3 +137,11 @@ def skip_without_optional_imports(source: str, what: str) -> None:
         if importlib.util.find_spec(package) is None:
             pytest.skip(f"{what} needs {package}: pip install "
                         f"'geomlayers[{OPTIONAL_IMPORTS[package]}]'")
+
+
+def assert_all_close(actual, expected, *, rtol: float = 0.0, atol: float = 0.0) -> None:
+    """Each tensor of ``actual`` equals its partner in ``expected`` (the same number of them)
+    within ``rtol``/``atol`` (``torch.testing.assert_close``); the default asks for the same
+    values, as ``torch.equal`` does (dtype, shape and device included)."""
+    for got, want in zip(actual, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=rtol, atol=atol)

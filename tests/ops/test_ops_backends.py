@@ -27,6 +27,7 @@ from geomlayers.ops import (
 )
 from geomlayers.ops.backend import resolve_backend
 from geomlayers.testing import assert_equivariant
+from tests.helpers import assert_all_close
 
 
 def test_extension_builds_when_required():
@@ -103,9 +104,8 @@ def test_layer_backends_agree(k, l):
         probe = torch.randn_like(out) if probe is None else probe
         grads[name] = torch.autograd.grad((out * probe).sum(), (x, layer.weight))
         outputs[name] = out
-    torch.testing.assert_close(outputs["cpp"], outputs["torch"], rtol=1e-12, atol=1e-12)
-    for cpp_grad, torch_grad in zip(grads["cpp"], grads["torch"], strict=True):
-        torch.testing.assert_close(cpp_grad, torch_grad, rtol=1e-12, atol=1e-12)
+    assert_all_close([outputs["cpp"], *grads["cpp"]], [outputs["torch"], *grads["torch"]],
+                     rtol=1e-12, atol=1e-12)
     assert layers["cpp"].backend == "cpp" and layers["torch"].backend == "torch"
 
 

@@ -8,6 +8,7 @@ from geomlayers.nn import EquivariantLinear
 from geomlayers.ops import dispatch, extension, layer
 from geomlayers.ops.fused import fused_layout, fused_two_to_two
 from geomlayers.testing import assert_equivariant
+from tests.helpers import assert_all_close
 
 BACKENDS = ["torch", pytest.param("cpp", marks=pytest.mark.skipif(
     extension.load_error() is not None, reason="C++ extension not available"))]
@@ -58,9 +59,7 @@ def test_fused_equals_general_path(monkeypatch, backend, n, bias, masked):
     with monkeypatch.context() as patch:
         _general_path(patch)
         out, grads = _run(module, x, mask, probe)
-    torch.testing.assert_close(fused_out, out, rtol=1e-12, atol=1e-12)
-    for got, expected in zip(fused_grads, grads, strict=True):
-        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    assert_all_close([fused_out, *fused_grads], [out, *grads], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("scale", ["none", "float", "per_sample"])

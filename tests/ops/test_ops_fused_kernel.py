@@ -14,6 +14,7 @@ from geomlayers.groups import SymmetricGroup
 from geomlayers.nn import EquivariantLinear
 from geomlayers.ops import extension
 from geomlayers.ops.fused import fused_layout, fused_two_to_two
+from tests.helpers import assert_all_close
 
 pytestmark = pytest.mark.skipif(extension.load_error() is not None,
                                 reason="C++ extension not available")
@@ -49,9 +50,7 @@ def test_kernel_equals_pytorch_path(n, scale, bias):
         out = fused_two_to_two(x, weight, layout, factor, b, kernel=kernel)
         results.append((out, torch.autograd.grad((out * probe).sum(), params)))
     (out, grads), (expected, expected_grads) = results
-    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-10)
-    for got, want in zip(grads, expected_grads, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+    assert_all_close([out, *grads], [expected, *expected_grads], rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("scale", ["none", "float", "per_sample"])

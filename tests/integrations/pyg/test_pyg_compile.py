@@ -10,7 +10,7 @@ inductor) a largest graph over 64 nodes.
 
 import pytest
 import torch
-from helpers import random_graph
+from helpers import assert_all_close, random_graph
 from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
@@ -85,8 +85,7 @@ def _compile_and_run(model, batches, train=False, backend="eager"):
         if train:
             grads = torch.autograd.grad(out.square().sum(), list(model.parameters()))
             reference = torch.autograd.grad(expected.square().sum(), list(model.parameters()))
-            for mine, theirs in zip(grads, reference, strict=True):
-                torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
+            assert_all_close(grads, reference, rtol=1e-5, atol=1e-6)
     return counter.frame_count, sum(counters["graph_break"].values())
 
 

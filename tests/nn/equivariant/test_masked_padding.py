@@ -11,6 +11,7 @@ import torch
 
 from geomlayers.nn import EquivariantLinear
 from geomlayers.ops import extension
+from tests.helpers import assert_all_close
 
 BACKENDS = ["torch", pytest.param("cpp", marks=pytest.mark.skipif(
     extension.load_error() is not None, reason="C++ extension not available"))]
@@ -70,8 +71,7 @@ def test_zero_padding_false_keeps_real_entries_bitwise(backend, k, l):
     params = [padded, layer.weight, layer.bias]
     grads = torch.autograd.grad((out * probe).sum(), params)
     grads_free = torch.autograd.grad((free * probe).sum(), params)
-    for got, expected in zip(grads_free, grads, strict=True):
-        assert torch.equal(got, expected)
+    assert_all_close(grads_free, grads)
     assert torch.all(grads[0][~_tuples(mask, k).expand_as(padded)] == 0)
 
 
@@ -134,9 +134,7 @@ def _assert_patch_changes_nothing(monkeypatch, model, owner, name, replacement, 
             out = model._forward_padded(dense, mask)
             runs.append((out, torch.autograd.grad(out.square().sum(), list(model.parameters()))))
     (out, grads), (expected, expected_grads) = runs
-    assert torch.equal(out, expected)
-    for got, want in zip(grads, expected_grads, strict=True):
-        assert torch.equal(got, want)
+    assert_all_close([out, *grads], [expected, *expected_grads])
 
 
 def _ppgn_block_with_both_selects(self, x, pairs, scale):
