@@ -94,15 +94,35 @@ def _accurate(plain, x: torch.Tensor, y: torch.Tensor, fn, *more) -> torch.Tenso
     result depends on (for the gradient test).
     """
     with torch.no_grad():
-        lx, info_x = torch.linalg.cholesky_ex(x.detach())
-        ly, info_y = torch.linalg.cholesky_ex(y.detach())
-        if not linalg.checks._skip_checks() and bool((info_x != 0).any() | (info_y != 0).any()):
+        factors = _cholesky_factors(x.detach(), y.detach())
+        if factors is None:
             return plain()
-        lx, ly = torch.broadcast_tensors(lx, ly)
+        lx, ly = torch.broadcast_tensors(*factors)
         u, sv, _ = torch.linalg.svd(torch.linalg.solve_triangular(lx, ly, upper=False))
         inner = (u * fn(sv.square()).unsqueeze(-2)) @ u.transpose(-1, -2)
         value = sym(lx @ inner @ lx.transpose(-1, -2))
-    if not _needs_grad(x, y, *more):
+    return _with_gradient_of(plain, value, x, y, *more)
+
+
+def _cholesky_factors(*matrices: torch.Tensor) -> list[torch.Tensor] | None:
+    """Cholesky factors of ``matrices``, or ``None`` when one of them is not positive definite.
+
+    Positive definite to working precision; the test is not made while ``torch.compile``
+    traces or while checks are off.
+    """
+    results = [torch.linalg.cholesky_ex(m) for m in matrices]
+    if not linalg.checks._skip_checks() and bool(
+            torch.stack([(info != 0).any() for _, info in results]).any()):
+        return None
+    return [factor for factor, _ in results]
+
+
+def _with_gradient_of(plain, value: torch.Tensor, *inputs) -> torch.Tensor:
+    """``value``, carrying the gradient of ``plain()`` when one of ``inputs`` needs one.
+
+    That is ``plain + (value − plain).detach()``; ``plain`` is evaluated only then.
+    """
+    if not _needs_grad(*inputs):
         return value
     rough = plain()
     return rough + (value - rough).detach()
@@ -145,17 +165,14 @@ class SPDAffineInvariant(SPDManifold):
             return _congr(s, linalg.expm(_congr(si, u)))
 
         with torch.no_grad():
-            lx, info = torch.linalg.cholesky_ex(x.detach())
-            if not linalg.checks._skip_checks() and bool((info != 0).any()):
+            factors = _cholesky_factors(x.detach())
+            if factors is None:
                 return plain()
-            lx, ud = torch.broadcast_tensors(lx, u.detach())
+            lx, ud = torch.broadcast_tensors(factors[0], u.detach())
             w = torch.linalg.solve_triangular(lx, torch.linalg.solve_triangular(
                 lx, ud, upper=False).transpose(-1, -2), upper=False)
             value = _congr(lx, linalg.expm(sym(w)))
-        if not _needs_grad(x, u):
-            return value
-        rough = plain()
-        return rough + (value - rough).detach()
+        return _with_gradient_of(plain, value, x, u)
 
     def logmap(self, x, y):
         """``X^{1/2} log(X^{-1/2} Y X^{-1/2}) X^{1/2}`` (values from Cholesky factors, below)."""
@@ -177,12 +194,11 @@ class SPDAffineInvariant(SPDManifold):
         stable gradients, also for repeated values).  A pair that is not positive definite
         to working precision takes the eigenvalue route, whose floor warns.
         """
-        lx, info_x = torch.linalg.cholesky_ex(x)
-        ly, info_y = torch.linalg.cholesky_ex(y)
-        if not linalg.checks._skip_checks() and bool((info_x != 0).any() | (info_y != 0).any()):
+        factors = _cholesky_factors(x, y)
+        if factors is None:
             si = linalg.invsqrtm(x)
             return linalg.logm(_congr(si, y)).pow(2).sum((-1, -2))
-        lx, ly = torch.broadcast_tensors(lx, ly)
+        lx, ly = torch.broadcast_tensors(*factors)
         sv = torch.linalg.svdvals(torch.linalg.solve_triangular(lx, ly, upper=False))
         return (2.0 * sv.log()).pow(2).sum(-1)
 
