@@ -29,6 +29,7 @@ True
 
 from geomlayers.linalg.checks import (
     EigenvalueFloorWarning,
+    NonFiniteError,
     SpectralConfig,
     check_finite,
     check_spd,
@@ -77,4 +78,5 @@ __all__ = [
     "check_finite",
     "floorm",
     "EigenvalueFloorWarning",
+    "NonFiniteError",
 ]

@@ -16,6 +16,10 @@ class EigenvalueFloorWarning(UserWarning):
     """A spectral function floored an eigenvalue by more than rounding (a singular input)."""
 
 
+class NonFiniteError(ValueError):
+    """An input check met NaN or infinite entries (inside training: diverged weights)."""
+
+
 def _eps(dtype: torch.dtype) -> float:
     return float(torch.finfo(dtype).eps)
 
@@ -101,7 +105,7 @@ def _check_matrix(x, name: str) -> torch.Tensor:
         return sym(x)
     scale = x.detach().abs().amax(dim=(-1, -2))  # NaN / inf propagate through amax
     if not bool(torch.isfinite(scale).all()):
-        raise ValueError(f"{name} contains NaN or infinite entries")
+        raise NonFiniteError(f"{name} contains NaN or infinite entries")
     scale = scale.clamp_min(torch.finfo(x.dtype).tiny)
     asym = (x.detach() - x.detach().transpose(-1, -2)).abs().amax(dim=(-1, -2))
     if bool((asym > config.sym_tol(x.dtype) * scale).any()):
@@ -141,7 +145,7 @@ def check_finite(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if not _skip_checks() and x.numel() and not bool(torch.isfinite(x.detach()).all()):
-        raise ValueError(f"{name} contains NaN or infinite entries")
+        raise NonFiniteError(f"{name} contains NaN or infinite entries")
     return x
 
 

@@ -27,7 +27,7 @@ import warnings
 import geoopt
 import torch
 
-from geomlayers.linalg import check_finite, spectral_fn
+from geomlayers.linalg import NonFiniteError, check_finite, spectral_fn
 from geomlayers.linalg import config as linalg_config
 
 __all__ = [
@@ -133,7 +133,7 @@ def check_basis(x: torch.Tensor, name: str = "x") -> torch.Tensor:
         return x
     xd = x.detach()
     if not bool(torch.isfinite(xd).all()):
-        raise ValueError(f"{name} contains NaN or infinite entries")
+        raise NonFiniteError(f"{name} contains NaN or infinite entries")
     eye = torch.eye(x.shape[-1], dtype=x.dtype, device=x.device)
     off = (_t(xd) @ xd - eye).abs().amax()
     tol = torch.finfo(x.dtype).eps ** 0.3

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from geomlayers.integrations.sklearn._checks import check_covariances, check_groups
 from geomlayers.integrations.sklearn._recentre import recentre, riemannian_mean
+from geomlayers.linalg import NonFiniteError
 from geomlayers.progress import progress_bar
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -51,12 +52,12 @@ def _divergence(error: Exception, module: torch.nn.Module) -> str | None:
 
     The trials were checked finite before training, so a non-finite value met inside it — a
     failing eigen-solver, a NaN/inf parameter, or a layer's or optimiser step's own
-    non-finite check (an overflowing manifold step raises before the parameter changes) —
-    means the weights diverged.
+    non-finite check (:class:`~geomlayers.linalg.NonFiniteError`; an overflowing manifold
+    step raises it before the parameter changes) — means the weights diverged.
     """
     text = str(error).splitlines()[0] if str(error) else ""
-    if (isinstance(error, torch.linalg.LinAlgError) or not _finite_parameters(module)
-            or "NaN or inf" in text):
+    if isinstance(error, (torch.linalg.LinAlgError, NonFiniteError)) or not _finite_parameters(
+            module):
         return f"{type(error).__name__}: {text}"
     return None
 
